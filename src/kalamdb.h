@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * kalamdb.h
+ *	  Declarations shared across the kalamdb extension: GUC variables,
+ *	  shared-memory entry points and the hooks each module installs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef KALAMDB_H
+#define KALAMDB_H
+
+#include "postgres.h"
+
+/* Schemas the extension lives in (the extension is not relocatable). */
+#define KALAM_SCHEMA	"kalam"
+#define SYSTEM_SCHEMA	"system"
+
+/* GUC variables (defined in kalamdb.c) */
+extern int	kalam_node_id;
+
+/* true once _PG_init ran from shared_preload_libraries */
+extern bool kalam_preloaded;
+
+/*
+ * Raise 55000 unless the library was loaded through shared_preload_libraries.
+ * Everything that needs shared memory calls this first.
+ */
+extern void kalam_require_preload(const char *what);
+
+/* Shared memory: each module asks for its size and initializes its part. */
+extern Size row_id_shmem_size(void);
+extern void row_id_shmem_init(void);
+
+#endif							/* KALAMDB_H */
