@@ -71,11 +71,11 @@ if compgen -G "test/isolation/specs/*.spec" >/dev/null; then
 	specs=$(cd test/isolation/specs && ls *.spec | sed 's/\.spec$//' | sort)
 	# shellcheck disable=SC2086
 	"$PG_BIN/../lib/pgxs/src/test/isolation/pg_isolation_regress" \
-		--inputdir=test/isolation --outputdir="$OUT/isolation" \
+		--inputdir=test/isolation --outputdir="$OUT/isolation_out" \
 		--load-extension=kalamdb --dbname=kalam_isolation \
 		--host="$PGHOST" --port="$PGPORT" --user=postgres \
 		$specs 2>&1 | tee "$OUT/isolation" && status=0 || status=${PIPESTATUS[0]}
-	[ "$status" -ne 0 ] && [ -f "$OUT/isolation/regression.diffs" ] && head -n 200 "$OUT/isolation/regression.diffs"
+	[ "$status" -ne 0 ] && [ -f "$OUT/isolation_out/regression.diffs" ] && head -n 200 "$OUT/isolation_out/regression.diffs"
 	count_regress isolation "$OUT/isolation" "$status"
 fi
 
@@ -90,7 +90,7 @@ if compgen -G "test/t/*.pl" >/dev/null; then
 		PERL5LIB="$PG_BIN/../lib/pgxs/src/test/perl" \
 		PG_REGRESS="$PG_BIN/../lib/pgxs/src/test/regress/pg_regress" \
 		TESTDIR="$tapdir" KALAM_ROOT="$KALAM_ROOT" \
-		prove t/) 2>&1 | tee "$OUT/tap" && status=0 || status=${PIPESTATUS[0]}
+		prove --ext .pl t/) 2>&1 | tee "$OUT/tap" && status=0 || status=${PIPESTATUS[0]}
 	count_tap TAP "$OUT/tap" "$status"
 	if [ "$status" -ne 0 ]; then
 		for f in "$tapdir"/tmp_check/log/*; do

@@ -20,6 +20,9 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "auth/effective_user.h"
+#include "auth/login_failure.h"
+#include "auth/password.h"
 #include "kalamdb.h"
 
 PG_MODULE_MAGIC;
@@ -39,6 +42,7 @@ kalam_shmem_request(void)
 		prev_shmem_request_hook();
 
 	RequestAddinShmemSpace(row_id_shmem_size());
+	RequestAddinShmemSpace(login_failure_shmem_size());
 }
 
 static void
@@ -49,6 +53,7 @@ kalam_shmem_startup(void)
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	row_id_shmem_init();
+	login_failure_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -73,6 +78,9 @@ define_gucs(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+	effective_user_define_gucs();
+	password_define_gucs();
+	login_failure_define_gucs();
 }
 
 void

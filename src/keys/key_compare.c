@@ -59,12 +59,14 @@ bytes_abbrev(const char *a, int alen, char *out)
 
 /* ASCII case-insensitive order */
 
+/* ASCII upper case to lower case, every other byte unchanged */
 static inline unsigned char
 fold(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+	return (unsigned int) (c - 'A') < 26 ? c + ('a' - 'A') : c;
 }
 
+/* Equal bytes need no folding, so only differing bytes are looked up. */
 static inline int
 ci_compare(const char *a, int alen, const char *b, int blen)
 {
@@ -72,9 +74,13 @@ ci_compare(const char *a, int alen, const char *b, int blen)
 
 	for (int i = 0; i < n; i++)
 	{
-		unsigned char ca = fold((unsigned char) a[i]);
-		unsigned char cb = fold((unsigned char) b[i]);
+		unsigned char ca = (unsigned char) a[i];
+		unsigned char cb = (unsigned char) b[i];
 
+		if (ca == cb)
+			continue;
+		ca = fold(ca);
+		cb = fold(cb);
 		if (ca != cb)
 			return (ca > cb) ? 1 : -1;
 	}

@@ -1,0 +1,114 @@
+/*-------------------------------------------------------------------------
+ *
+ * effective_user.c
+ *	  The session's effective kalam user, kept in the GUC kalam.user_id.
+ *
+ * kalam.user_id is PGC_SUSET: an ordinary session cannot SET it, so it
+ * cannot claim to be anyone.  It is set by kalam.login() and
+ * kalam.execute_as() (through the owner-only primitive
+ * kalam._set_effective_user()), or directly by a role that an
+ * administrator granted SET ON PARAMETER kalam.user_id (PostgreSQL 15),
+ * such as an API server that authenticates users itself.  A transaction
+ * that aborts undoes the change, like any SET.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "auth/effective_user.h"
+#include "keys/key_kind.h"
+
+char	   *kalam_user_id_guc = NULL;
+
+/* Empty (no user) or a valid kalam.user_id; check hooks must not throw. */
+static bool
+check_user_id(char **newval, void **extra, GucSource source)
+{
+	const char *value = *newval;
+	size_t		len = strlen(value);
+
+	if (len > USER_ID_MAX_LEN)
+	{
+		GUC_check_errdetail("A user id has at most %d characters.", USER_ID_MAX_LEN);
+		return false;
+	}
+	for (size_t i = 0; i < len; i++)
+	{
+		if (!is_user_id_char((unsigned char) value[i]))
+		{
+			GUC_check_errdetail("A user id consists of ASCII letters, digits, \"_\" and \"-\".");
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+effective_user_define_gucs(void)
+{
+	DefineCustomStringVariable("kalam.user_id",
+							   "The effective kalam user of the session.",
+							   "Set by kalam.login() and kalam.execute_as(); only superusers "
+							   "and roles granted SET on this parameter can set it directly.",
+							   &kalam_user_id_guc,
+							   "",
+							   PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   check_user_id, NULL, NULL);
+}
+
+/* kalam.current_user_id(): the effective user, or NULL when there is none */
+PG_FUNCTION_INFO_V1(kalam_current_user_id);
+Datum
+kalam_current_user_id(PG_FUNCTION_ARGS)
+{
+	if (kalam_user_id_guc == NULL || kalam_user_id_guc[0] == '\0')
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(kalam_user_id_guc));
+}
+
+/*
+ * kalam._set_effective_user(user_id, is_local): make user_id (NULL: nobody)
+ * the effective user, for the session or, when is_local, until the end of
+ * the transaction.  The permission check is the caller's: EXECUTE on this
+ * function is revoked from PUBLIC, and only the extension's own SECURITY
+ * DEFINER functions call it.
+ */
+PG_FUNCTION_INFO_V1(kalam_set_effective_user);
+Datum
+kalam_set_effective_user(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = PG_ARGISNULL(0) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		is_local = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+
+	(void) set_config_option("kalam.user_id", user_id,
+							 PGC_SUSET, PGC_S_SESSION,
+							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
+							 true, 0, false);
+	PG_RETURN_VOID();
+}
+
+/*
+ * kalam._caller_is_superuser(): whether the role that called into the
+ * extension (the current user outside any SECURITY DEFINER function, i.e.
+ * the session's role after SET ROLE) is a superuser.
+ */
+PG_FUNCTION_INFO_V1(kalam_caller_is_superuser);
+Datum
+kalam_caller_is_superuser(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(superuser_arg(GetOuterUserId()));
+}
+
+/* kalam._caller_role_name(): that role's name, for the audit log */
+PG_FUNCTION_INFO_V1(kalam_caller_role_name);
+Datum
+kalam_caller_role_name(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(GetOuterUserId(), false)));
+}

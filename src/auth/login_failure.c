@@ -1,0 +1,290 @@
+/*-------------------------------------------------------------------------
+ *
+ * login_failure.c
+ *	  Recording failed logins in a transaction of their own.
+ *
+ * A failed kalam.login() or kalam.authenticate() ends in an error, and the
+ * error rolls back everything the failing transaction wrote.  Yet the
+ * failure has to stick: the failed-attempt counter drives the lockout, and
+ * the audit log must show the attempt.  So the failure is handed to a
+ * short-lived background worker, which connects to the same database as
+ * the extension's owner, runs kalam._apply_login_failure() and commits;
+ * the failing backend waits for it to finish and then raises its error.
+ *
+ * The request travels through a small array of slots in shared memory
+ * (a worker gets only a Datum of its own); the worker copies its slot and
+ * frees it at once.  Every failure, whatever its cause (unknown user,
+ * wrong password, deleted or locked user), takes this same path, so the
+ * path costs the same for all of them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "tcop/tcopprot.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "auth/effective_user.h"
+#include "auth/login_failure.h"
+#include "kalamdb.h"
+#include "keys/key_kind.h"
+
+#define FAILURE_SLOTS 32
+#define ABANDONED_SLOT_SECS 60
+
+typedef struct FailureRequest
+{
+	Oid			dbid;
+	Oid			roleid;			/* extension owner, who runs the update */
+	char		username[USER_NAME_MAX_LEN * 4 + 1];	/* as typed, any text */
+	char		user_id[USER_ID_MAX_LEN + 1];	/* "" for an unknown user */
+	char		reason[32];
+	char		via[16];
+	char		actor_user_id[USER_ID_MAX_LEN + 1];
+	char		actor_role[NAMEDATALEN];
+	char		client_addr[64];
+	int			max_failures;	/* the failing session's settings */
+	int			lockout_secs;
+} FailureRequest;
+
+typedef struct FailureSlot
+{
+	bool		in_use;
+	TimestampTz taken_at;
+	FailureRequest request;
+} FailureSlot;
+
+typedef struct FailureShmem
+{
+	slock_t		mutex;
+	FailureSlot slots[FAILURE_SLOTS];
+} FailureShmem;
+
+static FailureShmem *failure_shmem = NULL;
+
+static int	max_failed_logins = 5;
+static int	lockout_duration_secs = 15 * 60;
+
+PGDLLEXPORT void kalam_login_failure_main(Datum main_arg);
+
+void
+login_failure_define_gucs(void)
+{
+	DefineCustomIntVariable("kalam.max_failed_logins",
+							"Failed logins in a row after which an account is locked (0: never).",
+							NULL,
+							&max_failed_logins,
+							5, 0, 1000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.lockout_duration",
+							"How long an account stays locked after too many failed logins.",
+							NULL,
+							&lockout_duration_secs,
+							15 * 60, 1, 365 * 24 * 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+}
+
+Size
+login_failure_shmem_size(void)
+{
+	return MAXALIGN(sizeof(FailureShmem));
+}
+
+void
+login_failure_shmem_init(void)
+{
+	bool		found;
+
+	failure_shmem = ShmemInitStruct("kalamdb login failures",
+									sizeof(FailureShmem), &found);
+	if (!found)
+	{
+		memset(failure_shmem, 0, sizeof(FailureShmem));
+		SpinLockInit(&failure_shmem->mutex);
+	}
+}
+
+static int
+take_slot(const FailureRequest *request)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			result = -1;
+
+	SpinLockAcquire(&failure_shmem->mutex);
+	for (int i = 0; i < FAILURE_SLOTS; i++)
+	{
+		FailureSlot *slot = &failure_shmem->slots[i];
+
+		if (!slot->in_use ||
+			TimestampDifferenceExceeds(slot->taken_at, now, ABANDONED_SLOT_SECS * 1000))
+		{
+			slot->in_use = true;
+			slot->taken_at = now;
+			memcpy(&slot->request, request, sizeof(FailureRequest));
+			result = i;
+			break;
+		}
+	}
+	SpinLockRelease(&failure_shmem->mutex);
+	return result;
+}
+
+static void
+release_slot(int index)
+{
+	SpinLockAcquire(&failure_shmem->mutex);
+	failure_shmem->slots[index].in_use = false;
+	SpinLockRelease(&failure_shmem->mutex);
+}
+
+static void
+copy_text_arg(FunctionCallInfo fcinfo, int argno, char *dest, size_t size)
+{
+	if (PG_ARGISNULL(argno))
+		dest[0] = '\0';
+	else
+		strlcpy(dest, text_to_cstring(PG_GETARG_TEXT_PP(argno)), size);
+}
+
+/*
+ * kalam._record_login_failure(username text, user_id text, reason text,
+ * via text, client_addr text) returns boolean: whether the failure was
+ * recorded.
+ * Owner-only; called by kalam.authenticate() just before it fails.
+ */
+PG_FUNCTION_INFO_V1(kalam_record_login_failure);
+Datum
+kalam_record_login_failure(PG_FUNCTION_ARGS)
+{
+	FailureRequest request;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	int			slot;
+
+	kalam_require_preload("kalam.login()");
+
+	memset(&request, 0, sizeof(request));
+	request.dbid = MyDatabaseId;
+	request.roleid = GetUserId();
+	copy_text_arg(fcinfo, 0, request.username, sizeof(request.username));
+	copy_text_arg(fcinfo, 1, request.user_id, sizeof(request.user_id));
+	copy_text_arg(fcinfo, 2, request.reason, sizeof(request.reason));
+	copy_text_arg(fcinfo, 3, request.via, sizeof(request.via));
+	strlcpy(request.actor_user_id, kalam_user_id_guc ? kalam_user_id_guc : "",
+			sizeof(request.actor_user_id));
+	strlcpy(request.actor_role, GetUserNameFromId(GetOuterUserId(), false),
+			sizeof(request.actor_role));
+	request.max_failures = max_failed_logins;
+	request.lockout_secs = lockout_duration_secs;
+	copy_text_arg(fcinfo, 4, request.client_addr, sizeof(request.client_addr));
+
+	slot = take_slot(&request);
+	if (slot < 0)
+	{
+		ereport(WARNING,
+				(errmsg("could not record a failed login: all %d recording slots are busy",
+						FAILURE_SLOTS)));
+		PG_RETURN_BOOL(false);
+	}
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "kalamdb", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "kalam_login_failure_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "kalamdb login failure recorder", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "kalamdb login failure recorder", BGW_MAXLEN);
+	worker.bgw_main_arg = Int32GetDatum(slot);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		release_slot(slot);
+		ereport(WARNING,
+				(errmsg("could not record a failed login: no background worker slot is free"),
+				 errhint("Consider increasing max_worker_processes.")));
+		PG_RETURN_BOOL(false);
+	}
+
+	if (WaitForBackgroundWorkerShutdown(handle) != BGWH_STOPPED)
+		ereport(ERROR,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("the postmaster died while a failed login was being recorded")));
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * The worker: one transaction that runs kalam._apply_login_failure().
+ */
+void
+kalam_login_failure_main(Datum main_arg)
+{
+	int			slot = DatumGetInt32(main_arg);
+	FailureRequest request;
+	Oid			argtypes[9];
+	Datum		values[9];
+	int			ret;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	memcpy(&request, &failure_shmem->slots[slot].request, sizeof(request));
+	release_slot(slot);
+
+	BackgroundWorkerInitializeConnectionByOid(request.dbid, request.roleid, 0);
+	pgstat_report_appname("kalamdb login failure recorder");
+
+	/* Never wait long for a row the failing session itself might hold. */
+	SetConfigOption("lock_timeout", "5s", PGC_SUSET, PGC_S_OVERRIDE);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "recording a failed login");
+
+	for (int i = 0; i < 7; i++)
+		argtypes[i] = TEXTOID;
+	values[0] = CStringGetTextDatum(request.username);
+	values[1] = CStringGetTextDatum(request.user_id);
+	values[2] = CStringGetTextDatum(request.reason);
+	values[3] = CStringGetTextDatum(request.via);
+	values[4] = CStringGetTextDatum(request.actor_user_id);
+	values[5] = CStringGetTextDatum(request.actor_role);
+	values[6] = CStringGetTextDatum(request.client_addr);
+	argtypes[7] = INT4OID;
+	values[7] = Int32GetDatum(request.max_failures);
+	argtypes[8] = INT4OID;
+	values[8] = Int32GetDatum(request.lockout_secs);
+
+	ret = SPI_execute_with_args("SELECT kalam._apply_login_failure("
+								"$1, nullif($2, '')::kalam.user_id, $3, $4, nullif($5, '')::kalam.user_id, $6, "
+								"nullif($7, ''), "
+								"$8, make_interval(secs => $9))",
+								lengthof(argtypes), argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "kalam._apply_login_failure() failed: %d", ret);
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	proc_exit(0);
+}

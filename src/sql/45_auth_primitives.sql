@@ -1,0 +1,42 @@
+
+-- ---------------------------------------------------------------------
+-- Authentication primitives, in C.  The ones that grant power (setting
+-- the effective user, recording failures) are executable by the
+-- extension owner only, and called from the SECURITY DEFINER functions
+-- of 50_users.sql that do the permission checks.
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION kalam.current_user_id() RETURNS kalam.user_id
+	AS 'MODULE_PATHNAME', 'kalam_current_user_id'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION kalam.current_user_id() IS
+	'the session''s effective kalam user (GUC kalam.user_id), or NULL';
+
+CREATE FUNCTION kalam._set_effective_user(kalam.user_id, boolean) RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_set_effective_user'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION kalam._set_effective_user(kalam.user_id, boolean) FROM PUBLIC;
+
+CREATE FUNCTION kalam._caller_is_superuser() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_caller_is_superuser'
+	LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION kalam._caller_role_name() RETURNS text
+	AS 'MODULE_PATHNAME', 'kalam_caller_role_name'
+	LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION kalam.hash_password(text) RETURNS text
+	AS 'MODULE_PATHNAME', 'kalam_hash_password'
+	LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION kalam.hash_password(text) FROM PUBLIC;
+COMMENT ON FUNCTION kalam.hash_password(text) IS
+	'checks the password policy and returns a bcrypt hash of cost kalam.bcrypt_cost';
+
+CREATE FUNCTION kalam.verify_password(text, text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_verify_password'
+	LANGUAGE C VOLATILE PARALLEL SAFE;
+REVOKE ALL ON FUNCTION kalam.verify_password(text, text) FROM PUBLIC;
+
+CREATE FUNCTION kalam._record_login_failure(text, text, text, text, text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_record_login_failure'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION kalam._record_login_failure(text, text, text, text, text) FROM PUBLIC;

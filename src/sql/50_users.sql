@@ -1,0 +1,431 @@
+
+-- ---------------------------------------------------------------------
+-- Users, logins, the effective user, namespaces.
+--
+-- Every function that touches the catalog is SECURITY DEFINER with
+-- search_path = pg_catalog, pg_temp, EXECUTE revoked from PUBLIC and then
+-- granted back explicitly where every role may call it (the function does
+-- its own permission check).  "The caller" is the role that called into
+-- the extension (kalam._caller_is_superuser()) together with the session's
+-- effective kalam user (kalam.current_user_id()).
+-- ---------------------------------------------------------------------
+
+-- The effective user's role, or NULL (no user, or a deleted one).
+CREATE FUNCTION kalam.current_user_role() RETURNS kalam.role
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT role FROM system.users
+	WHERE user_id = kalam.current_user_id() AND deleted_at IS NULL
+$$;
+
+-- Power of a role: user 0, service 1, dba 2, system 3.
+CREATE FUNCTION kalam._role_level(kalam.role) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE $1 WHEN 'user' THEN 0 WHEN 'service' THEN 1 WHEN 'dba' THEN 2 WHEN 'system' THEN 3 END
+$$;
+
+-- Power of the caller: a PostgreSQL superuser is above every role; no
+-- effective user is -1.
+CREATE FUNCTION kalam._caller_level() RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN kalam._caller_is_superuser() THEN 100
+				ELSE coalesce(kalam._role_level(kalam.current_user_role()), -1) END
+$$;
+
+CREATE FUNCTION kalam._require_user_manager() RETURNS integer
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	level integer := kalam._caller_level();
+BEGIN
+	IF level < 2 THEN
+		RAISE EXCEPTION 'permission denied to manage users'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Only users with role dba or system, and PostgreSQL superusers, may manage users.';
+	END IF;
+	RETURN level;
+END $$;
+
+CREATE FUNCTION kalam._audit(action text, target_user_id kalam.user_id, target_name text,
+							 details jsonb DEFAULT NULL) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
+								  target_name, client_addr, details)
+	VALUES ($1, kalam.current_user_id(), kalam._caller_role_name(), $2, $3,
+			host(inet_client_addr()), $4)
+$$;
+
+-- The user a manager may act on: it exists, and its role is not above the
+-- caller's.
+CREATE FUNCTION kalam._managed_user(username kalam.user_name, caller_level integer)
+RETURNS system.users
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	u system.users;
+BEGIN
+	SELECT * INTO u FROM system.users WHERE users.username = _managed_user.username FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'user "%" does not exist', username USING ERRCODE = 'undefined_object';
+	END IF;
+	IF kalam._role_level(u.role) > caller_level THEN
+		RAISE EXCEPTION 'permission denied to manage user "%"', username
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The user has role %s, above your own.', u.role);
+	END IF;
+	RETURN u;
+END $$;
+
+CREATE FUNCTION kalam._check_assignable_role(role kalam.role, caller_level integer) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF kalam._role_level(role) > caller_level THEN
+		RAISE EXCEPTION 'permission denied to give role %', role
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Only system users and superusers may give role system.';
+	END IF;
+END $$;
+
+CREATE FUNCTION kalam.create_user(username kalam.user_name, password text,
+								  role kalam.role DEFAULT 'user', email text DEFAULT NULL)
+RETURNS kalam.user_id
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	level integer := kalam._require_user_manager();
+	new_id kalam.user_id := kalam.new_user_id();
+BEGIN
+	PERFORM kalam._check_assignable_role(role, level);
+	BEGIN
+		INSERT INTO system.users (user_id, username, password_hash, role, email)
+		VALUES (new_id, username, kalam.hash_password(password), role, email);
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'user name "%" is already taken', username
+			USING ERRCODE = 'unique_violation',
+				  DETAIL = 'User names are unique regardless of case.';
+	END;
+	PERFORM kalam._audit('user.create', new_id, username::text,
+						 jsonb_build_object('role', role));
+	RETURN new_id;
+END $$;
+
+CREATE FUNCTION kalam.set_password(username kalam.user_name, password text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	u system.users := kalam._managed_user(username, kalam._require_user_manager());
+BEGIN
+	UPDATE system.users
+	SET password_hash = kalam.hash_password(password), auth_type = 'password',
+		failed_login_attempts = 0, locked_until = NULL, updated_at = now()
+	WHERE user_id = u.user_id;
+	PERFORM kalam._audit('user.set_password', u.user_id, u.username::text);
+END $$;
+
+CREATE FUNCTION kalam.set_role(username kalam.user_name, role kalam.role) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	level integer := kalam._require_user_manager();
+	u system.users := kalam._managed_user(username, level);
+BEGIN
+	PERFORM kalam._check_assignable_role(role, level);
+	UPDATE system.users SET role = set_role.role, updated_at = now() WHERE user_id = u.user_id;
+	PERFORM kalam._audit('user.set_role', u.user_id, u.username::text,
+						 jsonb_build_object('from', u.role, 'to', role));
+END $$;
+
+-- Arguments left NULL are not changed.
+CREATE FUNCTION kalam.alter_user(username kalam.user_name, email text DEFAULT NULL,
+								 auth_data jsonb DEFAULT NULL,
+								 auth_type kalam.auth_type DEFAULT NULL,
+								 storage_mode kalam.storage_mode DEFAULT NULL,
+								 storage_id kalam.storage_id DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	u system.users := kalam._managed_user(username, kalam._require_user_manager());
+BEGIN
+	UPDATE system.users
+	SET email = coalesce(alter_user.email, users.email),
+		auth_data = coalesce(alter_user.auth_data, users.auth_data),
+		auth_type = coalesce(alter_user.auth_type, users.auth_type),
+		storage_mode = coalesce(alter_user.storage_mode, users.storage_mode),
+		storage_id = coalesce(alter_user.storage_id, users.storage_id),
+		updated_at = now()
+	WHERE user_id = u.user_id;
+	PERFORM kalam._audit('user.alter', u.user_id, u.username::text,
+		jsonb_strip_nulls(jsonb_build_object('email', email, 'auth_type', auth_type,
+			'auth_data', CASE WHEN auth_data IS NOT NULL THEN 'changed' END,
+			'storage_mode', storage_mode, 'storage_id', storage_id)));
+END $$;
+
+-- Soft delete: the user can no longer log in; their rows stay until the
+-- cleanup job removes them after the grace period.
+CREATE FUNCTION kalam.drop_user(username kalam.user_name) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	u system.users := kalam._managed_user(username, kalam._require_user_manager());
+BEGIN
+	IF u.user_id = 'root' THEN
+		RAISE EXCEPTION 'the bootstrap user root cannot be dropped'
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF u.deleted_at IS NOT NULL THEN
+		RAISE EXCEPTION 'user "%" is already dropped', username
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	UPDATE system.users SET deleted_at = now(), updated_at = now() WHERE user_id = u.user_id;
+	PERFORM kalam._audit('user.drop', u.user_id, u.username::text);
+END $$;
+
+CREATE FUNCTION kalam.restore_user(username kalam.user_name) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	u system.users := kalam._managed_user(username, kalam._require_user_manager());
+BEGIN
+	IF u.deleted_at IS NULL THEN
+		RAISE EXCEPTION 'user "%" is not dropped', username
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	UPDATE system.users SET deleted_at = NULL, updated_at = now() WHERE user_id = u.user_id;
+	PERFORM kalam._audit('user.restore', u.user_id, u.username::text);
+END $$;
+
+CREATE FUNCTION kalam.unlock_user(username kalam.user_name) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	u system.users := kalam._managed_user(username, kalam._require_user_manager());
+BEGIN
+	UPDATE system.users SET failed_login_attempts = 0, locked_until = NULL
+	WHERE user_id = u.user_id;
+	PERFORM kalam._audit('user.unlock', u.user_id, u.username::text);
+END $$;
+
+-- Authentication.  Unknown user, wrong password, dropped user, locked
+-- user (and a user without a password) all take the same path: one
+-- bcrypt computation, the failure recorded in its own transaction, and
+-- the same error.
+CREATE FUNCTION kalam._authenticate(username text, password text, via text)
+RETURNS kalam.user_id
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	name kalam.user_name;
+	u system.users;
+	matches boolean;
+	reason text;
+BEGIN
+	BEGIN
+		name := username::kalam.user_name;
+	EXCEPTION WHEN others THEN
+		name := NULL;			-- not a valid user name: an unknown user
+	END;
+	SELECT * INTO u FROM system.users WHERE users.username = name;
+	matches := kalam.verify_password(password, u.password_hash);
+	reason := CASE
+		WHEN u.user_id IS NULL THEN 'unknown_user'
+		WHEN u.deleted_at IS NOT NULL THEN 'dropped_user'
+		WHEN u.locked_until > now() THEN 'locked_user'
+		WHEN u.password_hash IS NULL THEN 'no_password'
+		WHEN NOT matches THEN 'wrong_password'
+		END;
+	IF reason IS NOT NULL THEN
+		PERFORM kalam._record_login_failure(username, u.user_id::text, reason, via,
+										   host(inet_client_addr()));
+		RAISE EXCEPTION 'password authentication failed'
+			USING ERRCODE = 'invalid_password';
+	END IF;
+
+	UPDATE system.users
+	SET failed_login_attempts = 0, locked_until = NULL, last_login_at = now(), last_seen = now()
+	WHERE user_id = u.user_id;
+	PERFORM kalam._audit('login.success', u.user_id, u.username::text,
+						 jsonb_build_object('via', via));
+	RETURN u.user_id;
+END $$;
+REVOKE ALL ON FUNCTION kalam._authenticate(text, text, text) FROM PUBLIC;
+
+-- Applied by the failure recorder (src/auth/login_failure.c), in a
+-- transaction of its own.  Only a wrong password counts towards the lock.
+CREATE FUNCTION kalam._apply_login_failure(username text, user_id kalam.user_id, reason text,
+										   via text, actor_user_id kalam.user_id,
+										   actor_role text, client_addr text,
+										   max_failures integer, lockout interval) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	locked timestamptz;
+BEGIN
+	IF reason = 'wrong_password' THEN
+		UPDATE system.users u
+		SET failed_login_attempts = u.failed_login_attempts + 1,
+			locked_until = CASE WHEN max_failures > 0 AND u.failed_login_attempts + 1 >= max_failures
+								THEN now() + lockout ELSE u.locked_until END
+		WHERE u.user_id = _apply_login_failure.user_id
+		RETURNING u.locked_until INTO locked;
+	END IF;
+	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
+								  target_name, client_addr, details)
+	VALUES ('login.failure', actor_user_id, actor_role, user_id, username, client_addr,
+			jsonb_strip_nulls(jsonb_build_object('reason', reason, 'via', via,
+												 'locked_until', locked)));
+END $$;
+REVOKE ALL ON FUNCTION kalam._apply_login_failure(text, kalam.user_id, text, text, kalam.user_id, text, text, integer, interval) FROM PUBLIC;
+
+-- Check a user's password (an API server that keeps its own sessions).
+CREATE FUNCTION kalam.authenticate(username text, password text) RETURNS kalam.user_id
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT kalam._authenticate(username, password, 'authenticate')
+$$;
+
+-- Check a user's password and make it the session's effective user.
+CREATE FUNCTION kalam.login(username text, password text) RETURNS kalam.user_id
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	id kalam.user_id := kalam._authenticate(username, password, 'login');
+BEGIN
+	PERFORM kalam._set_effective_user(id, false);
+	RETURN id;
+END $$;
+
+-- No effective user any more.  Giving up an identity is always allowed.
+CREATE FUNCTION kalam.logout() RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT kalam._set_effective_user(NULL, false)
+$$;
+
+-- Act as another user: system -> anyone, dba -> dba/service/user,
+-- service -> service/user, user -> nobody else; a superuser -> anyone.
+-- With is_local, only until the end of the transaction.
+CREATE FUNCTION kalam.execute_as(user_id kalam.user_id, is_local boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	caller_role kalam.role := kalam.current_user_role();
+	level integer := kalam._caller_level();
+	target system.users;
+	allowed boolean;
+BEGIN
+	SELECT * INTO target FROM system.users u WHERE u.user_id = execute_as.user_id;
+	IF NOT FOUND OR target.deleted_at IS NOT NULL THEN
+		RAISE EXCEPTION 'user "%" does not exist', user_id USING ERRCODE = 'undefined_object';
+	END IF;
+	allowed := CASE
+		WHEN level = 100 THEN true
+		WHEN target.user_id = kalam.current_user_id() THEN true
+		WHEN caller_role = 'system' THEN true
+		WHEN caller_role = 'dba' THEN target.role IN ('dba', 'service', 'user')
+		WHEN caller_role = 'service' THEN target.role IN ('service', 'user')
+		ELSE false END;
+	IF NOT allowed THEN
+		RAISE EXCEPTION 'permission denied to execute as user "%"', user_id
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Role %s may not act as role %s.',
+								  coalesce(caller_role::text, 'none'), target.role);
+	END IF;
+	PERFORM kalam._audit('execute_as', target.user_id, target.username::text,
+						 jsonb_build_object('local', is_local));
+	PERFORM kalam._set_effective_user(target.user_id, is_local);
+END $$;
+
+-- Namespaces: a PostgreSQL schema and its system.namespaces row.
+CREATE FUNCTION kalam.create_namespace(name kalam.namespace_id, options jsonb DEFAULT NULL)
+RETURNS kalam.namespace_id
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM kalam._require_user_manager();
+	IF name::text IN ('system', 'sys', 'root', 'kalam', 'kalamdb', 'main', 'default', 'sql',
+					  'admin', 'internal', 'information_schema', 'pg_catalog', 'public')
+	   OR name::text LIKE 'pg\_%' THEN
+		RAISE EXCEPTION 'namespace name "%" is reserved', name
+			USING ERRCODE = 'reserved_name';
+	END IF;
+	EXECUTE format('CREATE SCHEMA %I', name);
+	EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', name);
+	INSERT INTO system.namespaces (namespace_id, options, created_by)
+	VALUES (name, options, kalam.current_user_id());
+	PERFORM kalam._audit('namespace.create', NULL, name::text);
+	RETURN name;
+END $$;
+
+CREATE FUNCTION kalam.drop_namespace(name kalam.namespace_id) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	PERFORM kalam._require_user_manager();
+	PERFORM 1 FROM system.namespaces WHERE namespace_id = name FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'namespace "%" does not exist', name USING ERRCODE = 'invalid_schema_name';
+	END IF;
+	SELECT count(*) INTO n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+	WHERE s.nspname = name::text AND c.relkind IN ('r', 'p', 'v', 'm', 'f');
+	n := n + (SELECT count(*) FROM system.tables t WHERE t.namespace_id = name);
+	IF n > 0 THEN
+		RAISE EXCEPTION 'namespace "%" still holds tables', name
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  HINT = 'Drop its tables first.';
+	END IF;
+	EXECUTE format('DROP SCHEMA %I', name);
+	DELETE FROM system.namespaces WHERE namespace_id = name;
+	PERFORM kalam._audit('namespace.drop', NULL, name::text);
+END $$;
+
+-- Privileges.  Functions: revoked from PUBLIC, then granted where the
+-- function checks permissions itself.
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid FROM pg_proc p
+			 WHERE p.pronamespace = 'kalam'::regnamespace AND p.prosecdef
+	LOOP
+		EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+	END LOOP;
+END $$;
+GRANT EXECUTE ON FUNCTION
+	kalam.current_user_role(), kalam._caller_level(),
+	kalam.create_user(kalam.user_name, text, kalam.role, text),
+	kalam.set_password(kalam.user_name, text),
+	kalam.set_role(kalam.user_name, kalam.role),
+	kalam.alter_user(kalam.user_name, text, jsonb, kalam.auth_type, kalam.storage_mode, kalam.storage_id),
+	kalam.drop_user(kalam.user_name), kalam.restore_user(kalam.user_name),
+	kalam.unlock_user(kalam.user_name),
+	kalam.authenticate(text, text), kalam.login(text, text), kalam.logout(),
+	kalam.execute_as(kalam.user_id, boolean),
+	kalam.create_namespace(kalam.namespace_id, jsonb), kalam.drop_namespace(kalam.namespace_id)
+TO PUBLIC;
+
+-- Tables: everyone reads the catalog, through row-level security where
+-- rows are personal; password_hash is for superusers only.
+GRANT SELECT ON system.storages, system.namespaces, system.tables, system.jobs TO PUBLIC;
+GRANT SELECT (user_id, username, role, email, auth_type, auth_data, storage_mode, storage_id,
+			  failed_login_attempts, locked_until, last_login_at, last_seen,
+			  created_at, updated_at, deleted_at)
+	ON system.users TO PUBLIC;
+GRANT SELECT ON system.live_queries, system.audit_log TO PUBLIC;
+
+ALTER TABLE system.users ENABLE ROW LEVEL SECURITY;
+CREATE POLICY users_visible ON system.users FOR SELECT
+	USING (user_id = kalam.current_user_id() OR (SELECT kalam._caller_level()) >= 2);
+ALTER TABLE system.live_queries ENABLE ROW LEVEL SECURITY;
+CREATE POLICY live_queries_visible ON system.live_queries FOR SELECT
+	USING (user_id = kalam.current_user_id() OR (SELECT kalam._caller_level()) >= 2);
+ALTER TABLE system.audit_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY audit_log_visible ON system.audit_log FOR SELECT
+	USING (actor_user_id = kalam.current_user_id() OR target_user_id = kalam.current_user_id()
+		   OR (SELECT kalam._caller_level()) >= 2);
