@@ -251,8 +251,11 @@ kalam_login_failure_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(request.dbid, request.roleid, 0);
 	pgstat_report_appname("kalamdb login failure recorder");
 
-	/* Never wait long for a row the failing session itself might hold. */
-	SetConfigOption("lock_timeout", "5s", PGC_SUSET, PGC_S_OVERRIDE);
+	/*
+	 * Wait for other recorders of the same user (their transactions are
+	 * short), but not forever for some long transaction holding the row.
+	 */
+	SetConfigOption("lock_timeout", "2s", PGC_SUSET, PGC_S_OVERRIDE);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();

@@ -238,6 +238,17 @@ BEGIN
 		WHEN NOT matches THEN 'wrong_password'
 		END;
 	IF reason IS NOT NULL THEN
+		-- This very transaction may hold the user's row (it logged the user
+		-- in a moment ago): the recorder would wait for it in vain, so the
+		-- attempt is then audited without being counted.
+		-- (The check runs for every failure, to cost the same.)
+		IF EXISTS (SELECT 1 FROM system.users x
+				   WHERE x.username = name
+					 AND pg_current_xact_id_if_assigned() IS NOT NULL
+					 AND xid(pg_current_xact_id_if_assigned()) IN (x.xmin, x.xmax))
+		   AND reason = 'wrong_password' THEN
+			reason := 'wrong_password_uncounted';
+		END IF;
 		PERFORM kalam._record_login_failure(username, u.user_id::text, reason, via,
 										   host(inet_client_addr()));
 		RAISE EXCEPTION 'password authentication failed'
@@ -265,12 +276,17 @@ DECLARE
 	locked timestamptz;
 BEGIN
 	IF reason = 'wrong_password' THEN
-		UPDATE system.users u
-		SET failed_login_attempts = u.failed_login_attempts + 1,
-			locked_until = CASE WHEN max_failures > 0 AND u.failed_login_attempts + 1 >= max_failures
-								THEN now() + lockout ELSE u.locked_until END
-		WHERE u.user_id = _apply_login_failure.user_id
-		RETURNING u.locked_until INTO locked;
+		-- Concurrent failures for one user queue up here, each counted.
+		BEGIN
+			UPDATE system.users u
+			SET failed_login_attempts = u.failed_login_attempts + 1,
+				locked_until = CASE WHEN max_failures > 0 AND u.failed_login_attempts + 1 >= max_failures
+									THEN now() + lockout ELSE u.locked_until END
+			WHERE u.user_id = _apply_login_failure.user_id
+			RETURNING u.locked_until INTO locked;
+		EXCEPTION WHEN lock_not_available THEN
+			reason := 'wrong_password_uncounted';
+		END;
 	END IF;
 	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
 								  target_name, client_addr, details)
