@@ -4,10 +4,11 @@
  *	  Library entry point: _PG_init defines the GUCs, requests shared
  *	  memory and installs the hooks of every module.
  *
- * Most of kalamdb needs to be loaded through shared_preload_libraries
- * (shared memory for the row-id generator and the owner map, the background
- * worker).  Loading it any other way still defines the types, but every
- * function that needs shared state fails with SQLSTATE 55000.
+ * kalamdb must be loaded through shared_preload_libraries (shared memory
+ * for the row-id generator, the owner map and the failed-login recorder,
+ * the background worker).  CREATE EXTENSION, the kalamdb access method and
+ * every function that needs shared state fail with SQLSTATE 55000
+ * otherwise.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +21,8 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "am/owner_map.h"
+#include "am/placement.h"
 #include "auth/effective_user.h"
 #include "auth/login_failure.h"
 #include "auth/password.h"
@@ -43,6 +46,8 @@ kalam_shmem_request(void)
 
 	RequestAddinShmemSpace(row_id_shmem_size());
 	RequestAddinShmemSpace(login_failure_shmem_size());
+	RequestAddinShmemSpace(owner_map_shmem_size());
+	placement_shmem_request();
 }
 
 static void
@@ -54,6 +59,8 @@ kalam_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	row_id_shmem_init();
 	login_failure_shmem_init();
+	owner_map_shmem_init();
+	placement_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -81,6 +88,8 @@ define_gucs(void)
 	effective_user_define_gucs();
 	password_define_gucs();
 	login_failure_define_gucs();
+	owner_map_define_gucs();
+	placement_define_gucs();
 }
 
 void
@@ -99,4 +108,16 @@ _PG_init(void)
 	}
 
 	MarkGUCPrefixReserved("kalam");
+}
+
+/*
+ * kalam._require_preload(): the first statement of the install script, so
+ * that CREATE EXTENSION fails early and clearly without the preload.
+ */
+PG_FUNCTION_INFO_V1(kalam_require_preload_sql);
+Datum
+kalam_require_preload_sql(PG_FUNCTION_ARGS)
+{
+	kalam_require_preload("CREATE EXTENSION kalamdb");
+	PG_RETURN_VOID();
 }

@@ -3,4 +3,11 @@
 
 \echo Use "CREATE EXTENSION kalamdb" to load this file. \quit
 
+-- kalamdb needs shared memory and a background worker: refuse to install
+-- (SQLSTATE 55000) unless the library was preloaded.
+CREATE FUNCTION kalam._require_preload() RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_require_preload_sql'
+	LANGUAGE C VOLATILE PARALLEL SAFE;
+SELECT kalam._require_preload();
+
 GRANT USAGE ON SCHEMA kalam TO PUBLIC;

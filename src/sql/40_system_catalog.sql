@@ -114,8 +114,10 @@ CREATE TABLE system.live_queries (
 	last_update		timestamptz,
 	changes			bigint NOT NULL DEFAULT 0,
 	CONSTRAINT live_queries_id_matches_user CHECK (kalam.user_of(live_id) = user_id)
-);
-CREATE INDEX live_queries_table_user_idx ON system.live_queries (table_id, user_id);
+) USING kalamdb;
+-- Routing looks up the subscriptions of one owner of one table; the index
+-- led by user_id also lets the access method find a user's pages again.
+CREATE INDEX live_queries_user_table_idx ON system.live_queries (user_id, table_id);
 
 -- Append-only: see system.refuse_audit_change() below.
 CREATE TABLE system.audit_log (

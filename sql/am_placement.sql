@@ -1,0 +1,190 @@
+--
+-- The kalamdb access method: every insert path puts a row on a page of its
+-- owner.  Locality is measured from ctid, not assumed.
+--
+-- layout(table) reports, over the owners of the table:
+--   worst_extra: the most pages any owner uses beyond the minimum its rows
+--                need (ceil(bytes / usable page space)); must be 0 or 1
+--   mixed:       pages holding rows of more than one owner (shared pages)
+--   bad_mixed:   mixed pages where some owner has more than
+--                kalam.small_owner_rows rows; must be 0
+CREATE FUNCTION layout(t regclass, OUT owners bigint, OUT rows bigint, OUT pages bigint,
+					   OUT worst_extra bigint, OUT mixed bigint, OUT bad_mixed bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	k int := current_setting('kalam.small_owner_rows')::int;
+BEGIN
+	EXECUTE format($q$
+		WITH r AS (
+			SELECT owner, (ctid::text::point)[0]::bigint AS page,
+				   ((pg_column_size(x.*) + 7) / 8 * 8 + 4) AS bytes
+			FROM %s x),
+		per_owner AS (
+			SELECT owner, count(*) AS n, count(DISTINCT page) AS pages,
+				   ceil(sum(bytes) / 8168.0)::bigint AS need
+			FROM r GROUP BY owner),
+		per_page AS (
+			SELECT page, count(DISTINCT owner) AS owners,
+				   max(n) AS most_rows_of_one_owner
+			FROM (SELECT page, owner, count(*) AS n FROM r GROUP BY page, owner) s
+			GROUP BY page)
+		SELECT (SELECT count(*) FROM per_owner),
+			   (SELECT count(*) FROM r),
+			   (SELECT count(DISTINCT page) FROM r),
+			   (SELECT max(pages - need) FROM per_owner),
+			   (SELECT count(*) FROM per_page WHERE owners > 1),
+			   (SELECT count(*) FROM per_page WHERE owners > 1 AND most_rows_of_one_owner > %s)
+	$q$, t, k) INTO owners, rows, pages, worst_extra, mixed, bad_mixed;
+END $$;
+
+-- rows of about 150 bytes: owner, row id, text, timestamp
+CREATE TABLE single (owner kalam.user_id NOT NULL, id bigint, body text, at timestamptz) USING kalamdb;
+CREATE INDEX ON single (owner);
+CREATE TABLE heap_twin (LIKE single) USING heap;
+
+-- 1. single-row INSERTs, owners round-robin
+DO $$
+BEGIN
+	FOR i IN 1..3000 LOOP
+		INSERT INTO single VALUES (('user' || (i % 50))::kalam.user_id, i, repeat('m', 100), '2026-01-01');
+	END LOOP;
+END $$;
+INSERT INTO heap_twin SELECT * FROM single ORDER BY id;
+SELECT * FROM layout('single');
+SELECT * FROM layout('heap_twin');
+
+-- 2. INSERT ... SELECT
+CREATE TABLE ins_select (LIKE single) USING kalamdb;
+INSERT INTO ins_select SELECT ('user' || (i % 50))::kalam.user_id, i, repeat('m', 100), '2026-01-01'
+FROM generate_series(1, 3000) i;
+SELECT * FROM layout('ins_select');
+
+-- 3. COPY (multi_insert, batches with many owners)
+SELECT current_setting('data_directory') || '/kalamdb_am_test.copy' AS copyfile \gset
+COPY (SELECT ('user' || (i % 50))::kalam.user_id, i, repeat('m', 100), '2026-01-01'::timestamptz
+	  FROM generate_series(1, 3000) i) TO :'copyfile';
+CREATE TABLE copied (LIKE single) USING kalamdb;
+COPY copied FROM :'copyfile';
+SELECT * FROM layout('copied');
+-- COPY of data sorted by owner, the way a dump has it
+COPY (SELECT * FROM copied ORDER BY owner, id) TO :'copyfile';
+CREATE TABLE copied_sorted (LIKE single) USING kalamdb;
+COPY copied_sorted FROM :'copyfile';
+SELECT * FROM layout('copied_sorted');
+
+-- 4. INSERT ... ON CONFLICT (speculative insertion)
+CREATE TABLE upserted (LIKE single) USING kalamdb;
+CREATE UNIQUE INDEX ON upserted (id);
+DO $$
+BEGIN
+	FOR i IN 1..3000 LOOP
+		INSERT INTO upserted VALUES (('user' || (i % 50))::kalam.user_id, i, repeat('m', 100), '2026-01-01')
+		ON CONFLICT (id) DO NOTHING;
+	END LOOP;
+	FOR i IN 1..3000 BY 7 LOOP
+		INSERT INTO upserted VALUES (('user' || (i % 50))::kalam.user_id, i, repeat('u', 100), '2026-01-01')
+		ON CONFLICT (id) DO UPDATE SET body = excluded.body;
+		INSERT INTO upserted VALUES (('user' || (i % 50))::kalam.user_id, i, 'ignored', '2026-01-01')
+		ON CONFLICT DO NOTHING;
+	END LOOP;
+END $$;
+SELECT count(*) FILTER (WHERE body LIKE 'u%') AS updated, count(*) FILTER (WHERE body = 'ignored') AS ignored
+FROM upserted;
+SELECT * FROM layout('upserted');
+
+-- 5. updates that do not fit on their page (non-HOT): new versions go to
+--    pages of their owner (the old versions still take room until VACUUM,
+--    hence more pages than the live rows need)
+UPDATE single SET body = repeat('g', 400) WHERE id % 3 = 0;
+SELECT * FROM layout('single');
+
+-- 6. owners with few rows share pages instead of wasting one each
+CREATE TABLE small_owners (LIKE single) USING kalamdb;
+CREATE TABLE small_owners_heap (LIKE single) USING heap;
+INSERT INTO small_owners SELECT ('small' || (i % 500))::kalam.user_id, i, repeat('s', 100), '2026-01-01'
+FROM generate_series(1, 2500) i;
+INSERT INTO small_owners_heap SELECT * FROM small_owners;
+SELECT * FROM layout('small_owners');
+SELECT * FROM layout('small_owners_heap');
+
+-- 7. no owner column: placed as heap places rows
+CREATE TABLE no_owner (id bigint, body text) USING kalamdb;
+CREATE TABLE no_owner_heap (id bigint, body text) USING heap;
+INSERT INTO no_owner SELECT i, repeat('n', 100) FROM generate_series(1, 3000) i;
+INSERT INTO no_owner_heap SELECT i, repeat('n', 100) FROM generate_series(1, 3000) i;
+SELECT pg_relation_size('no_owner') = pg_relation_size('no_owner_heap') AS same_size;
+-- NULL owners, too
+CREATE TABLE null_owner (owner kalam.user_id, body text) USING kalamdb;
+INSERT INTO null_owner SELECT CASE WHEN i % 2 = 0 THEN ('u' || (i % 10))::kalam.user_id END, 'x'
+FROM generate_series(1, 1000) i;
+SELECT count(*), count(owner) FROM null_owner;
+
+-- 8. TRUNCATE, and VACUUM truncating the relation, leave no stale hint
+TRUNCATE copied;
+COPY copied FROM :'copyfile';
+SELECT * FROM layout('copied');
+DELETE FROM copied WHERE id > 1000;
+VACUUM copied;
+INSERT INTO copied SELECT ('user' || (i % 50))::kalam.user_id, i, repeat('m', 100), '2026-01-01'
+FROM generate_series(1001, 3000) i;
+SELECT * FROM layout('copied');
+
+-- 9. space freed by VACUUM is reused without mixing owners
+CREATE TABLE churn (LIKE single) USING kalamdb;
+CREATE INDEX ON churn (owner);
+INSERT INTO churn SELECT ('user' || (i % 50))::kalam.user_id, i, repeat('m', 100), '2026-01-01'
+FROM generate_series(1, 3000) i;
+SELECT pg_relation_size('churn') / 8192 AS pages_before;
+DELETE FROM churn WHERE id % 3 = 0;
+VACUUM churn;
+INSERT INTO churn SELECT ('user' || (i % 50))::kalam.user_id, i, repeat('m', 100), '2026-01-01'
+FROM generate_series(3001, 4000) i;
+SELECT pg_relation_size('churn') / 8192 AS pages_after;
+SELECT * FROM layout('churn');
+-- whole owners deleted: their empty pages go to other owners, whole
+DELETE FROM churn WHERE owner IN ('user1', 'user2', 'user3', 'user4', 'user5');
+VACUUM churn;
+INSERT INTO churn SELECT ('new' || (i % 5))::kalam.user_id, i, repeat('m', 100), '2026-01-01'
+FROM generate_series(5001, 5300) i;
+SELECT pg_relation_size('churn') / 8192 AS pages_after_new_owners;
+SELECT * FROM layout('churn');
+
+-- 10. TOAST: 1 MB values; the TOAST table stays heap
+INSERT INTO single VALUES ('user1', 100001, repeat(md5('x'), 32768), '2026-01-01');
+SELECT length(body) FROM single WHERE id = 100001;
+SELECT a.amname FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid JOIN pg_am a ON a.oid = t.relam
+WHERE c.oid = 'single'::regclass;
+
+-- 11. CREATE INDEX CONCURRENTLY, VACUUM FULL, CLUSTER, SET ACCESS METHOD
+SELECT count(*) AS n, md5(string_agg(id || body, ',' ORDER BY id)) AS digest FROM single \gset before_
+CREATE INDEX CONCURRENTLY single_id ON single (id);
+SET enable_seqscan = off;
+SELECT count(*) FROM single WHERE id BETWEEN 100 AND 199;
+RESET enable_seqscan;
+VACUUM FULL single;
+-- rewritten densely in owner order (through the owner index): each owner's
+-- rows are contiguous and share only their first and last page
+SELECT * FROM layout('single');
+CLUSTER single USING single_id;
+ALTER TABLE single SET ACCESS METHOD heap;
+SELECT amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = 'single'::regclass;
+ALTER TABLE single SET ACCESS METHOD kalamdb;
+SELECT amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = 'single'::regclass;
+SELECT * FROM layout('single');		-- placed again, owner by owner
+SELECT count(*) = :before_n AS same_rows, md5(string_agg(id || body, ',' ORDER BY id)) = :'before_digest' AS same_data
+FROM single;
+ALTER TABLE heap_twin SET ACCESS METHOD kalamdb;
+SELECT * FROM layout('heap_twin');
+
+-- every index agrees with its table
+CREATE EXTENSION amcheck;
+SELECT c.relname, bt_index_check(i.indexrelid, true)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_am a ON a.oid = t.relam
+WHERE a.amname = 'kalamdb' AND t.relnamespace = 'public'::regnamespace
+ORDER BY 1;
+
+DROP TABLE single, heap_twin, ins_select, copied, copied_sorted, upserted, small_owners,
+	small_owners_heap, no_owner, no_owner_heap, null_owner, churn;
+DROP FUNCTION layout(regclass);
+DROP EXTENSION amcheck;

@@ -1,0 +1,26 @@
+/*-------------------------------------------------------------------------
+ *
+ * am_compat.h
+ *	  The few server APIs of the access method that changed after
+ *	  PostgreSQL 15 (only 15 is built and tested here).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef KALAM_AM_COMPAT_H
+#define KALAM_AM_COMPAT_H
+
+#include "utils/rel.h"
+
+#if PG_VERSION_NUM >= 160000
+#include "storage/relfilelocator.h"
+typedef RelFileLocator KalamRelStorage;
+#define KalamRelStorageOf(rel)		((rel)->rd_locator)
+#define KalamRelStorageEquals(a, b)	RelFileLocatorEquals(a, b)
+#else
+#include "storage/relfilenode.h"
+typedef RelFileNode KalamRelStorage;
+#define KalamRelStorageOf(rel)		((rel)->rd_node)
+#define KalamRelStorageEquals(a, b)	RelFileNodeEquals(a, b)
+#endif
+
+#endif							/* KALAM_AM_COMPAT_H */

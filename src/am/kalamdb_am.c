@@ -1,0 +1,401 @@
+/*-------------------------------------------------------------------------
+ *
+ * kalamdb_am.c
+ *	  The kalamdb table access method: heap, with every row placed on a
+ *	  page of its owner.
+ *
+ * The routine is heap's (GetHeapamTableAmRoutine()), so MVCC, WAL, VACUUM,
+ * TOAST, scans and ANALYZE are heap's own.  We take over the insert paths
+ * (single, multi for COPY and INSERT ... SELECT, speculative for ON
+ * CONFLICT) and updates, which choose the target page (placement.c) before
+ * handing the row to heap, and a few DDL callbacks:
+ *
+ *  - index builds and CREATE INDEX CONCURRENTLY validation run heap's code
+ *    with the relation presenting heap's routine, since heap_getnext()
+ *    refuses any other;
+ *  - TOAST tables stay plain heap;
+ *  - new storage (CREATE, TRUNCATE, VACUUM FULL, CLUSTER) and shrinking
+ *    VACUUMs forget the relation's hints; every VACUUM lets owners look
+ *    for room it freed on their pages;
+ *  - VACUUM FULL rewrites in owner order when there is an owner index, so
+ *    owners stay together.
+ *
+ * The owner is the table's first column of type kalam.user_id; a table
+ * without one, and rows whose owner is NULL, are placed exactly as heap
+ * would.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/hio.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "catalog/pg_am_d.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "am/am_compat.h"
+#include "am/owner_map.h"
+#include "am/placement.h"
+#include "am/rel_cache.h"
+#include "kalamdb.h"
+#include "keys/key_kind.h"
+
+static TableAmRoutine kalamdb_methods;
+static const TableAmRoutine *heap_methods = NULL;
+
+/* The owner of the row in slot, or false (no owner column, NULL owner). */
+static bool
+slot_owner(Relation rel, TupleTableSlot *slot, const char **owner, int *owner_len)
+{
+	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;
+	bool		isnull;
+	Datum		value;
+	struct varlena *v;
+
+	if (attno == 0)
+		return false;
+	value = slot_getattr(slot, attno, &isnull);
+	if (isnull)
+		return false;
+	v = PG_DETOAST_DATUM_PACKED(value);
+	*owner_len = VARSIZE_ANY_EXHDR(v);
+	*owner = VARDATA_ANY(v);
+	return *owner_len > 0 && *owner_len <= USER_ID_MAX_LEN;
+}
+
+/* The length heap_insert will see, forming the tuple in the slot once. */
+static Size
+slot_tuple_length(TupleTableSlot *slot)
+{
+	return ExecFetchSlotHeapTuple(slot, true, NULL)->t_len;
+}
+
+/* A bulk-insert pin on another page would override the target: drop it. */
+static void
+release_other_pin(BulkInsertState bistate, BlockNumber target)
+{
+	if (bistate && BufferIsValid(bistate->current_buf) &&
+		BufferGetBlockNumber(bistate->current_buf) != target)
+		ReleaseBulkInsertStatePin(bistate);
+}
+
+static void
+kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+					 int options, BulkInsertState bistate)
+{
+	const char *owner;
+	int			owner_len;
+	Placement	p;
+
+	if (!slot_owner(rel, slot, &owner, &owner_len))
+	{
+		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
+		return;
+	}
+	placement_begin(rel, owner, owner_len, slot_tuple_length(slot), 1, true, &p);
+	release_other_pin(bistate, p.block);
+	heap_methods->tuple_insert(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
+	placement_finish(rel, owner, owner_len, &p, 1, ItemPointerGetBlockNumber(&slot->tts_tid));
+}
+
+static void
+kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
+								 int options, BulkInsertState bistate, uint32 specToken)
+{
+	const char *owner;
+	int			owner_len;
+	Placement	p;
+
+	if (!slot_owner(rel, slot, &owner, &owner_len))
+	{
+		heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
+		return;
+	}
+	placement_begin(rel, owner, owner_len, slot_tuple_length(slot), 1, true, &p);
+	release_other_pin(bistate, p.block);
+	heap_methods->tuple_insert_speculative(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM,
+										   bistate, specToken);
+	placement_finish(rel, owner, owner_len, &p, 1, ItemPointerGetBlockNumber(&slot->tts_tid));
+}
+
+/* multi_insert: the batch, regrouped by owner; order within an owner kept */
+typedef struct SlotOwner
+{
+	int			index;
+	const char *owner;			/* NULL: no owner */
+	int			owner_len;
+} SlotOwner;
+
+static int
+slot_owner_cmp(const void *a, const void *b)
+{
+	const SlotOwner *x = (const SlotOwner *) a;
+	const SlotOwner *y = (const SlotOwner *) b;
+	int			r;
+
+	if ((x->owner == NULL) != (y->owner == NULL))
+		return x->owner == NULL ? -1 : 1;
+	if (x->owner != NULL)
+	{
+		r = memcmp(x->owner, y->owner, Min(x->owner_len, y->owner_len));
+		if (r == 0)
+			r = x->owner_len - y->owner_len;
+		if (r != 0)
+			return r;
+	}
+	return x->index - y->index;
+}
+
+static void
+kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
+					 CommandId cid, int options, BulkInsertState bistate)
+{
+	SlotOwner  *order;
+	TupleTableSlot **group;
+	int			start = 0;
+
+	if (kalam_rel_cache(rel)->owner_attno == 0)
+	{
+		heap_methods->multi_insert(rel, slots, nslots, cid, options, bistate);
+		return;
+	}
+
+	order = palloc(nslots * sizeof(SlotOwner));
+	group = palloc(nslots * sizeof(TupleTableSlot *));
+	for (int i = 0; i < nslots; i++)
+	{
+		order[i].index = i;
+		if (!slot_owner(rel, slots[i], &order[i].owner, &order[i].owner_len))
+			order[i].owner = NULL;
+	}
+	qsort(order, nslots, sizeof(SlotOwner), slot_owner_cmp);
+
+	while (start < nslots)
+	{
+		int			end = start + 1;
+		int			n = 0;
+
+		while (end < nslots && order[end].owner != NULL && order[start].owner != NULL &&
+			   order[end].owner_len == order[start].owner_len &&
+			   memcmp(order[end].owner, order[start].owner, order[start].owner_len) == 0)
+			end++;
+		if (order[start].owner == NULL)
+			while (end < nslots && order[end].owner == NULL)
+				end++;
+		for (int i = start; i < end; i++)
+			group[n++] = slots[order[i].index];
+
+		if (order[start].owner == NULL)
+			heap_methods->multi_insert(rel, group, n, cid, options, bistate);
+		else
+		{
+			Placement	p;
+
+			placement_begin(rel, order[start].owner, order[start].owner_len,
+							slot_tuple_length(group[0]), n, true, &p);
+			release_other_pin(bistate, p.block);
+			heap_methods->multi_insert(rel, group, n, cid, options | HEAP_INSERT_SKIP_FSM,
+									   bistate);
+			placement_finish(rel, order[start].owner, order[start].owner_len, &p, n,
+							 ItemPointerGetBlockNumber(&group[n - 1]->tts_tid));
+		}
+		start = end;
+	}
+	pfree(order);
+	pfree(group);
+}
+
+/*
+ * Updates: a new version that does not fit on its old page goes to a page
+ * of its owner.  No empty page is claimed here (heap_update may wait for a
+ * row lock, which must not happen while holding a claim).
+ */
+#if PG_VERSION_NUM >= 160000
+typedef TU_UpdateIndexes UpdateIndexesResult;
+#else
+typedef bool UpdateIndexesResult;
+#endif
+
+static TM_Result
+kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+					 CommandId cid, Snapshot snapshot, Snapshot crosscheck,
+					 bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
+					 UpdateIndexesResult *update_indexes)
+{
+	const char *owner;
+	int			owner_len;
+	Placement	p;
+	TM_Result	result;
+
+	if (!slot_owner(rel, slot, &owner, &owner_len))
+		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
+										  wait, tmfd, lockmode, update_indexes);
+
+	placement_begin(rel, owner, owner_len, slot_tuple_length(slot), 1, false, &p);
+	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
+										wait, tmfd, lockmode, update_indexes);
+	placement_finish(rel, owner, owner_len, &p, 1,
+					 result == TM_Ok &&
+					 ItemPointerGetBlockNumber(&slot->tts_tid) != ItemPointerGetBlockNumber(otid) ?
+					 ItemPointerGetBlockNumber(&slot->tts_tid) : InvalidBlockNumber);
+	return result;
+}
+
+/*
+ * heap_getnext() insists on heap's routine, and heap's index build calls it:
+ * run heap's build with the relation presenting heap's routine.
+ */
+static double
+kalamdb_index_build_range_scan(Relation table_rel, Relation index_rel,
+							   IndexInfo *index_info, bool allow_sync,
+							   bool anyvisible, bool progress,
+							   BlockNumber start_blockno, BlockNumber numblocks,
+							   IndexBuildCallback callback, void *callback_state,
+							   TableScanDesc scan)
+{
+	const TableAmRoutine *own = table_rel->rd_tableam;
+	double		result;
+
+	table_rel->rd_tableam = heap_methods;
+	PG_TRY();
+	{
+		result = heap_methods->index_build_range_scan(table_rel, index_rel, index_info,
+													  allow_sync, anyvisible, progress,
+													  start_blockno, numblocks,
+													  callback, callback_state, scan);
+	}
+	PG_FINALLY();
+	{
+		table_rel->rd_tableam = own;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static void
+kalamdb_index_validate_scan(Relation table_rel, Relation index_rel,
+							IndexInfo *index_info, Snapshot snapshot,
+							ValidateIndexState *state)
+{
+	const TableAmRoutine *own = table_rel->rd_tableam;
+
+	table_rel->rd_tableam = heap_methods;
+	PG_TRY();
+	{
+		heap_methods->index_validate_scan(table_rel, index_rel, index_info, snapshot, state);
+	}
+	PG_FINALLY();
+	{
+		table_rel->rd_tableam = own;
+	}
+	PG_END_TRY();
+}
+
+static Oid
+kalamdb_relation_toast_am(Relation rel)
+{
+	return HEAP_TABLE_AM_OID;
+}
+
+#if PG_VERSION_NUM >= 160000
+static void
+kalamdb_relation_set_new_filelocator(Relation rel, const RelFileLocator *newrlocator,
+									 char persistence, TransactionId *freezeXid,
+									 MultiXactId *minmulti)
+{
+	heap_methods->relation_set_new_filelocator(rel, newrlocator, persistence,
+											   freezeXid, minmulti);
+	owner_map_forget_relation(newrlocator);
+}
+#else
+static void
+kalamdb_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
+								  char persistence, TransactionId *freezeXid,
+								  MultiXactId *minmulti)
+{
+	heap_methods->relation_set_new_filenode(rel, newrnode, persistence, freezeXid, minmulti);
+	/* hints left by an earlier relation with the same file number */
+	owner_map_forget_relation(newrnode);
+}
+#endif
+
+static void
+kalamdb_relation_nontransactional_truncate(Relation rel)
+{
+	heap_methods->relation_nontransactional_truncate(rel);
+	owner_map_forget_relation(&KalamRelStorageOf(rel));
+}
+
+static void
+kalamdb_relation_vacuum(Relation rel, struct VacuumParams *params,
+						BufferAccessStrategy bstrategy)
+{
+	BlockNumber before = RelationGetNumberOfBlocks(rel);
+
+	heap_methods->relation_vacuum(rel, params, bstrategy);
+	if (RelationGetNumberOfBlocks(rel) < before)
+		owner_map_forget_relation(&KalamRelStorageOf(rel));
+	else
+		owner_map_bump_vacuum_generation(&KalamRelStorageOf(rel));
+}
+
+/* VACUUM FULL (no index given): rewrite in owner order if we can. */
+static void
+kalamdb_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
+								  Relation OldIndex, bool use_sort,
+								  TransactionId OldestXmin,
+								  TransactionId *xid_cutoff,
+								  MultiXactId *multi_cutoff,
+								  double *num_tuples,
+								  double *tups_vacuumed,
+								  double *tups_recently_dead)
+{
+	Relation	owner_index = NULL;
+
+	if (OldIndex == NULL && OidIsValid(kalam_owner_index(OldTable)))
+	{
+		owner_index = index_open(kalam_owner_index(OldTable), AccessShareLock);
+		OldIndex = owner_index;
+		use_sort = true;
+	}
+	heap_methods->relation_copy_for_cluster(OldTable, NewTable, OldIndex, use_sort,
+											OldestXmin, xid_cutoff, multi_cutoff,
+											num_tuples, tups_vacuumed, tups_recently_dead);
+	if (owner_index)
+		index_close(owner_index, AccessShareLock);
+}
+
+PG_FUNCTION_INFO_V1(kalam_kalamdb_am_handler);
+Datum
+kalam_kalamdb_am_handler(PG_FUNCTION_ARGS)
+{
+	kalam_require_preload("the kalamdb table access method");
+
+	if (heap_methods == NULL)
+	{
+		heap_methods = GetHeapamTableAmRoutine();
+		kalamdb_methods = *heap_methods;
+		kalamdb_methods.tuple_insert = kalamdb_tuple_insert;
+		kalamdb_methods.tuple_insert_speculative = kalamdb_tuple_insert_speculative;
+		kalamdb_methods.multi_insert = kalamdb_multi_insert;
+		kalamdb_methods.tuple_update = kalamdb_tuple_update;
+		kalamdb_methods.index_build_range_scan = kalamdb_index_build_range_scan;
+		kalamdb_methods.index_validate_scan = kalamdb_index_validate_scan;
+		kalamdb_methods.relation_toast_am = kalamdb_relation_toast_am;
+#if PG_VERSION_NUM >= 160000
+		kalamdb_methods.relation_set_new_filelocator = kalamdb_relation_set_new_filelocator;
+#else
+		kalamdb_methods.relation_set_new_filenode = kalamdb_relation_set_new_filenode;
+#endif
+		kalamdb_methods.relation_nontransactional_truncate = kalamdb_relation_nontransactional_truncate;
+		kalamdb_methods.relation_vacuum = kalamdb_relation_vacuum;
+		kalamdb_methods.relation_copy_for_cluster = kalamdb_relation_copy_for_cluster;
+	}
+	PG_RETURN_POINTER(&kalamdb_methods);
+}

@@ -1,0 +1,511 @@
+/*-------------------------------------------------------------------------
+ *
+ * placement.c
+ *	  Where the kalamdb access method puts a row: a page of its owner.
+ *
+ * Heap decides nothing here: every insert names its target page
+ * (RelationSetTargetBlock) and skips the free space map, so heap either
+ * uses that page or, when it is full after all, extends the relation by a
+ * fresh page, which then belongs to this owner alone.
+ *
+ * The policy, for a row of owner O:
+ *
+ *  - O's page from the owner map, if it still has room.  An own page must
+ *    still be O's (its first row is O's, or it is empty and O claims it):
+ *    VACUUM may have emptied it and someone else may have taken it.
+ *  - Not in the map (new owner, evicted entry, restart): the owner index
+ *    (an index led by the owner column) gives O's last page.
+ *  - A new owner starts on a page shared with other new owners, the
+ *    "admission" page, which takes in only as many owners as it has room
+ *    for kalam.small_owner_rows rows each.  Owners with a handful of rows
+ *    thus share pages instead of wasting one each.  An owner keeps at most
+ *    that many rows on shared pages; a batch of more rows (COPY of one
+ *    owner's rows) goes to a page of its own at once.
+ *  - When O's page is full, O gets a page of its own: first one of its own
+ *    pages where VACUUM freed room (looked up once per VACUUM through the
+ *    owner index), then an empty page from the free space map, claimed
+ *    under a lock so that two owners never take the same one, and else a
+ *    new page at the end of the relation.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "common/hashfn.h"
+#include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "storage/lmgr.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+
+#include "am/am_compat.h"
+#include "am/owner_map.h"
+#include "am/placement.h"
+#include "am/rel_cache.h"
+
+#define CLAIM_LOCK_TRANCHE	"kalamdb page claims"
+#define CLAIM_LOCKS			64
+
+/* a page with at least this much free space counts as empty in the FSM */
+#define EMPTY_PAGE_SPACE	(BLCKSZ - SizeOfPageHeaderData - 64)
+
+/* at most this many index entries are read to find an owner's pages */
+#define MAX_OWNER_ENTRIES	20000
+
+int			kalam_small_owner_rows = 5;
+
+static LWLockPadded *claim_locks = NULL;
+
+void
+placement_define_gucs(void)
+{
+	DefineCustomIntVariable("kalam.small_owner_rows",
+							"Rows a new owner may keep on a page shared with other new owners.",
+							"A new owner's first rows go to a shared page with room for this "
+							"many of them; once that page is full, it gets pages of its own. "
+							"0: every owner gets pages of its own from the first row.",
+							&kalam_small_owner_rows,
+							5, 0, 1000,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+}
+
+void
+placement_shmem_request(void)
+{
+	RequestNamedLWLockTranche(CLAIM_LOCK_TRANCHE, CLAIM_LOCKS);
+}
+
+void
+placement_shmem_init(void)
+{
+	claim_locks = GetNamedLWLockTranche(CLAIM_LOCK_TRANCHE);
+}
+
+/* What we learn from looking at a page */
+typedef struct PageInfo
+{
+	Size		free;			/* PageGetHeapFreeSpace() */
+	bool		empty;			/* no tuple at all */
+	bool		first_mine;		/* the first tuple is the owner's */
+	bool		any_mine;		/* with scan_all: some tuple is the owner's */
+	bool		all_mine;		/* with scan_all: every tuple is */
+} PageInfo;
+
+static bool
+tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumber off,
+				const char *owner, int owner_len)
+{
+	ItemId		item = PageGetItemId(page, off);
+	HeapTupleData tuple;
+	Datum		value;
+	bool		isnull;
+	struct varlena *v;
+
+	tuple.t_data = (HeapTupleHeader) PageGetItem(page, item);
+	tuple.t_len = ItemIdGetLength(item);
+	tuple.t_tableOid = RelationGetRelid(rel);
+	value = heap_getattr(&tuple, attno, RelationGetDescr(rel), &isnull);
+	if (isnull)
+		return false;
+	v = (struct varlena *) DatumGetPointer(value);
+	/* A compressed or out-of-line owner cannot be read here: not ours. */
+	if (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v))
+		return false;
+	return VARSIZE_ANY_EXHDR(v) == owner_len &&
+		memcmp(VARDATA_ANY(v), owner, owner_len) == 0;
+}
+
+static void
+inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
+			 bool scan_all, PageInfo *info)
+{
+	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;
+	Buffer		buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, NULL);
+	Page		page;
+	bool		seen = false;
+
+	memset(info, 0, sizeof(PageInfo));
+	info->all_mine = true;
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	if (PageIsNew(page))
+		info->free = BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData);
+	else
+	{
+		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+		info->free = PageGetHeapFreeSpace(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			bool		mine;
+
+			if (!ItemIdIsNormal(PageGetItemId(page, off)))
+				continue;
+			mine = tuple_is_owners(rel, attno, page, off, owner, owner_len);
+			if (!seen)
+				info->first_mine = mine;
+			seen = true;
+			info->any_mine |= mine;
+			info->all_mine &= mine;
+			if (!scan_all)
+				break;
+		}
+	}
+	info->empty = !seen;
+	if (!seen)
+		info->all_mine = false;
+	UnlockReleaseBuffer(buffer);
+}
+
+/* heap's own test of "enough room" (hio.c), fillfactor included */
+static Size
+space_needed(Relation rel, Size len)
+{
+	Size		save = RelationGetTargetPageFreeSpace(rel, HEAP_DEFAULT_FILLFACTOR);
+	Size		nearly_empty = MaxHeapTupleSize - (MaxHeapTuplesPerPage / 8 * sizeof(ItemIdData));
+
+	len = MAXALIGN(len);
+	if (len + save > nearly_empty)
+		return Max(len, nearly_empty);
+	return len + save;
+}
+
+/* A fresh page at the end of the relation; heap initializes it on use. */
+static BlockNumber
+extend_by_one_page(Relation rel)
+{
+	bool		need_lock = !RELATION_IS_LOCAL(rel);
+	Buffer		buffer;
+	BlockNumber block;
+
+	if (need_lock)
+		LockRelationForExtension(rel, ExclusiveLock);
+	buffer = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK, NULL);
+	block = BufferGetBlockNumber(buffer);
+	UnlockReleaseBuffer(buffer);
+	if (need_lock)
+		UnlockRelationForExtension(rel, ExclusiveLock);
+	return block;
+}
+
+static LWLock *
+claim_lock_for(Relation rel, BlockNumber block)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+	uint32		h = hash_combine(hash_bytes((const unsigned char *) &storage, sizeof(storage)),
+								 hash_uint32(block));
+
+	return &claim_locks[h % CLAIM_LOCKS].lock;
+}
+
+/*
+ * Take an empty page: re-check under its claim lock that it is still
+ * empty, and keep the lock until the row is on it.
+ */
+static bool
+claim_if_empty(Relation rel, BlockNumber block, const char *owner, int owner_len,
+			   Placement *p)
+{
+	LWLock	   *lock = claim_lock_for(rel, block);
+	PageInfo	info;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	inspect_page(rel, block, owner, owner_len, false, &info);
+	if (info.empty || info.first_mine)
+	{
+		p->claim_lock = lock;
+		return true;
+	}
+	LWLockRelease(lock);
+	RecordPageWithFreeSpace(rel, block, info.free);
+	return false;
+}
+
+/* An empty page: from the free space map if it knows one, else a new one. */
+static BlockNumber
+empty_page(Relation rel, const char *owner, int owner_len, BlockNumber nblocks,
+		   bool allow_claim, Placement *p)
+{
+	if (allow_claim)
+	{
+		for (int attempt = 0; attempt < 2; attempt++)
+		{
+			BlockNumber block = GetPageWithFreeSpace(rel, EMPTY_PAGE_SPACE);
+
+			if (!BlockNumberIsValid(block) || block >= nblocks)
+				break;
+			if (claim_if_empty(rel, block, owner, owner_len, p))
+				return block;
+		}
+	}
+	return extend_by_one_page(rel);
+}
+
+/*
+ * The owner's pages, from the owner index: the last one, how many rows
+ * (index entries, dead ones included), and the distinct blocks in
+ * ascending order.  False if there is no owner index.
+ */
+static bool
+owner_pages(Relation rel, const char *owner, int owner_len, BlockNumber *last,
+			int64 *rows, BlockNumber *blocks, int max_blocks, int *nblocks)
+{
+	Oid			index_oid = kalam_owner_index(rel);
+	KalamRelCache *cache;
+	Relation	index;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	struct varlena *value;
+	ItemPointer tid;
+
+	*last = InvalidBlockNumber;
+	*rows = 0;
+	*nblocks = 0;
+	if (!OidIsValid(index_oid))
+		return false;
+	cache = kalam_rel_cache(rel);
+
+	value = (struct varlena *) palloc(VARHDRSZ + owner_len);
+	SET_VARSIZE(value, VARHDRSZ + owner_len);
+	memcpy(VARDATA(value), owner, owner_len);
+
+	index = index_open(index_oid, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, cache->owner_eq_proc, PointerGetDatum(value));
+	scan = index_beginscan(rel, index, SnapshotAny, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		BlockNumber block = ItemPointerGetBlockNumber(tid);
+
+		if (!BlockNumberIsValid(*last) || block > *last)
+			*last = block;
+		if (blocks && *nblocks < max_blocks &&
+			(*nblocks == 0 || blocks[*nblocks - 1] != block))
+			blocks[(*nblocks)++] = block;
+		if (++(*rows) >= MAX_OWNER_ENTRIES)
+			break;
+	}
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	pfree(value);
+	return true;
+}
+
+static void
+set_target(Relation rel, Placement *p, BlockNumber block, bool shared)
+{
+	p->block = block;
+	p->shared = shared;
+	RelationSetTargetBlock(rel, block);
+}
+
+/* The owner's current page is full: give it a page of its own. */
+static void
+move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
+				 OwnerHint *hint, BlockNumber nblocks, bool allow_claim, Placement *p)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+	RelationHint rel_hint;
+	BlockNumber block = InvalidBlockNumber;
+
+	/* once per VACUUM: one of the owner's pages where room was freed */
+	owner_map_get_relation(&storage, &rel_hint);
+	if (hint->searched_generation != rel_hint.vacuum_generation)
+	{
+		BlockNumber blocks[64];
+		int			nfound;
+		BlockNumber last;
+		int64		rows;
+
+		hint->searched_generation = rel_hint.vacuum_generation;
+		if (owner_pages(rel, owner, owner_len, &last, &rows, blocks, lengthof(blocks), &nfound))
+		{
+			for (int i = nfound - 1; i >= 0 && !BlockNumberIsValid(block); i--)
+			{
+				PageInfo	info;
+
+				if (blocks[i] == hint->block || blocks[i] >= nblocks ||
+					GetRecordedFreeSpace(rel, blocks[i]) < need)
+					continue;
+				inspect_page(rel, blocks[i], owner, owner_len, false, &info);
+				if (info.first_mine && info.free >= need)
+					block = blocks[i];
+			}
+		}
+	}
+
+	if (!BlockNumberIsValid(block))
+		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p);
+
+	hint->block = block;
+	hint->kind = HINT_OWN;
+	owner_map_put(&storage, owner, owner_len, hint);
+	set_target(rel, p, block, false);
+}
+
+/* A new owner (or a small one whose shared page is full): a shared page. */
+static void
+admit(Relation rel, const char *owner, int owner_len, Size len, Size need,
+	  BlockNumber nblocks, bool allow_claim, Placement *p)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+	RelationHint rel_hint;
+	OwnerHint	hint;
+	BlockNumber block = owner_map_admit(&storage);
+
+	owner_map_get_relation(&storage, &rel_hint);
+	hint.searched_generation = rel_hint.vacuum_generation;
+	hint.kind = kalam_small_owner_rows > 0 ? HINT_SHARED : HINT_OWN;
+
+	if (BlockNumberIsValid(block) && block < nblocks)
+	{
+		PageInfo	info;
+
+		inspect_page(rel, block, owner, owner_len, false, &info);
+		if (info.free < need)
+			block = InvalidBlockNumber;
+	}
+	else
+		block = InvalidBlockNumber;
+
+	if (!BlockNumberIsValid(block))
+	{
+		Size		usable = BLCKSZ - SizeOfPageHeaderData;
+		Size		per_owner = Max(1, kalam_small_owner_rows) *
+			(MAXALIGN(len) + sizeof(ItemIdData));
+
+		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p);
+		owner_map_open_admission(&storage, block,
+								 kalam_small_owner_rows > 0 ?
+								 (uint16) Min(Max(usable / per_owner, 1), PG_UINT16_MAX) : 1);
+	}
+
+	hint.block = block;
+	hint.shared_rows = 0;
+	owner_map_put(&storage, owner, owner_len, &hint);
+	set_target(rel, p, block, hint.kind == HINT_SHARED);
+}
+
+void
+placement_begin(Relation rel, const char *owner, int owner_len, Size len,
+				int nrows, bool allow_claim, Placement *p)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+	Size		need = space_needed(rel, len);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	OwnerHint	hint;
+	PageInfo	info;
+	BlockNumber last;
+	int64		rows;
+	int			nfound;
+	RelationHint rel_hint;
+
+	p->block = InvalidBlockNumber;
+	p->shared = false;
+	p->claim_lock = NULL;
+
+	if (owner_map_get(&storage, owner, owner_len, &hint) && hint.block < nblocks)
+	{
+		bool		shared = (hint.kind == HINT_SHARED);
+
+		/* no more than kalam.small_owner_rows rows of an owner on shared pages */
+		if (shared && hint.shared_rows + nrows > kalam_small_owner_rows)
+		{
+			move_to_own_page(rel, owner, owner_len, need, &hint, nblocks, allow_claim, p);
+			return;
+		}
+		inspect_page(rel, hint.block, owner, owner_len, false, &info);
+		if (info.empty)
+		{
+			/* emptied by VACUUM: take it again, unless someone was quicker */
+			if (info.free >= need && allow_claim &&
+				claim_if_empty(rel, hint.block, owner, owner_len, p))
+			{
+				set_target(rel, p, hint.block, shared);
+				return;
+			}
+		}
+		else if (info.free >= need && (shared || info.first_mine))
+		{
+			set_target(rel, p, hint.block, shared);
+			return;
+		}
+		move_to_own_page(rel, owner, owner_len, need, &hint, nblocks, allow_claim, p);
+		return;
+	}
+
+	owner_map_get_relation(&storage, &rel_hint);
+	hint.searched_generation = rel_hint.vacuum_generation - 1;
+	hint.shared_rows = 0;
+
+	/* Not in the map: the owner index knows the owner's last page. */
+	if (owner_pages(rel, owner, owner_len, &last, &rows, NULL, 0, &nfound) &&
+		BlockNumberIsValid(last) && last < nblocks)
+	{
+		inspect_page(rel, last, owner, owner_len, true, &info);
+		hint.block = last;
+		hint.kind = info.all_mine ? HINT_OWN : HINT_SHARED;
+		hint.shared_rows = info.all_mine ? 0 : Min(rows, PG_UINT16_MAX);
+		if (info.any_mine && info.free >= need &&
+			(info.all_mine || rows + nrows <= kalam_small_owner_rows))
+		{
+			owner_map_put(&storage, owner, owner_len, &hint);
+			set_target(rel, p, last, !info.all_mine);
+			return;
+		}
+		if (info.any_mine)
+		{
+			move_to_own_page(rel, owner, owner_len, need, &hint, nblocks, allow_claim, p);
+			return;
+		}
+	}
+
+	/* A new owner: a shared page, unless it brings more rows than fit there. */
+	if (nrows > kalam_small_owner_rows)
+	{
+		hint.block = InvalidBlockNumber;
+		move_to_own_page(rel, owner, owner_len, need, &hint, nblocks, allow_claim, p);
+		return;
+	}
+	admit(rel, owner, owner_len, len, need, nblocks, allow_claim, p);
+}
+
+void
+placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
+				 int nrows, BlockNumber used_block)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+	OwnerHint	hint;
+
+	if (p->claim_lock)
+	{
+		LWLockRelease(p->claim_lock);
+		p->claim_lock = NULL;
+	}
+	if (!BlockNumberIsValid(p->block) || !BlockNumberIsValid(used_block) ||
+		!owner_map_get(&storage, owner, owner_len, &hint))
+		return;
+
+	if (used_block != p->block)
+	{
+		/*
+		 * Heap found the target full after all and extended the relation:
+		 * the new page holds this owner's rows only.
+		 */
+		hint.block = used_block;
+		hint.kind = HINT_OWN;
+		owner_map_put(&storage, owner, owner_len, &hint);
+	}
+	else if (p->shared)
+	{
+		hint.shared_rows = Min(hint.shared_rows + nrows, PG_UINT16_MAX);
+		owner_map_put(&storage, owner, owner_len, &hint);
+	}
+}

@@ -1,0 +1,110 @@
+/*-------------------------------------------------------------------------
+ *
+ * rel_cache.c
+ *	  The kalamdb access method's per-relation cache, kept in rd_amcache:
+ *	  which column holds the owner, and which index finds an owner's rows.
+ *
+ * The relcache frees rd_amcache whenever the entry is invalidated (ALTER
+ * TABLE, CREATE INDEX, ...), so both are recomputed after any change.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_type.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "am/rel_cache.h"
+#include "kalamdb.h"
+
+Oid
+kalam_user_id_type(void)
+{
+	Oid			nsp = get_namespace_oid(KALAM_SCHEMA, true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+						   CStringGetDatum("user_id"), ObjectIdGetDatum(nsp));
+}
+
+KalamRelCache *
+kalam_rel_cache(Relation rel)
+{
+	KalamRelCache *cache = (KalamRelCache *) rel->rd_amcache;
+
+	if (cache == NULL)
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		Oid			user_id_type = kalam_user_id_type();
+
+		cache = MemoryContextAllocZero(CacheMemoryContext, sizeof(KalamRelCache));
+		cache->owner_index = InvalidOid;
+		for (int i = 0; i < desc->natts && OidIsValid(user_id_type); i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped && att->atttypid == user_id_type)
+			{
+				cache->owner_attno = att->attnum;
+				break;
+			}
+		}
+		rel->rd_amcache = cache;
+	}
+	return cache;
+}
+
+Oid
+kalam_owner_index(Relation rel)
+{
+	KalamRelCache *cache = kalam_rel_cache(rel);
+	AttrNumber	owner_attno = cache->owner_attno;
+	List	   *indexes;
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+	Oid			eq_proc = InvalidOid;
+
+	if (cache->owner_index_known || owner_attno == 0)
+		return cache->owner_index;
+
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+
+		if (form->indisvalid && form->indisready && form->indislive &&
+			form->indkey.values[0] == owner_attno &&
+			index->rd_rel->relam == BTREE_AM_OID)
+		{
+			Oid			type = TupleDescAttr(RelationGetDescr(rel), owner_attno - 1)->atttypid;
+			Oid			eq_op = get_opfamily_member(index->rd_opfamily[0], type, type,
+													BTEqualStrategyNumber);
+
+			if (OidIsValid(eq_op))
+			{
+				found = RelationGetRelid(index);
+				eq_proc = get_opcode(eq_op);
+			}
+		}
+		index_close(index, AccessShareLock);
+		if (OidIsValid(found))
+			break;
+	}
+	list_free(indexes);
+
+	/* Opening the indexes may have rebuilt the relcache entry: fetch again. */
+	cache = kalam_rel_cache(rel);
+	cache->owner_index = found;
+	cache->owner_eq_proc = eq_proc;
+	cache->owner_index_known = true;
+	return found;
+}

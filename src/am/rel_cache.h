@@ -1,0 +1,31 @@
+/*-------------------------------------------------------------------------
+ *
+ * rel_cache.h
+ *	  What the kalamdb access method keeps about a relation in its relcache
+ *	  entry: the owner column and the index that finds an owner's pages.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef KALAM_REL_CACHE_H
+#define KALAM_REL_CACHE_H
+
+#include "utils/rel.h"
+
+typedef struct KalamRelCache
+{
+	AttrNumber	owner_attno;	/* first kalam.user_id column; 0 if none */
+	bool		owner_index_known;	/* owner_index has been looked up */
+	Oid			owner_index;	/* valid btree index led by the owner column */
+	Oid			owner_eq_proc;	/* kalam.user_id equality, for scan keys */
+} KalamRelCache;
+
+/* The cache of a kalamdb relation (built on first use, freed with rd_amcache). */
+extern KalamRelCache *kalam_rel_cache(Relation rel);
+
+/* The owner index, looked up on first use; InvalidOid if there is none. */
+extern Oid	kalam_owner_index(Relation rel);
+
+/* The OID of type kalam.user_id, or InvalidOid if the extension is absent. */
+extern Oid	kalam_user_id_type(void);
+
+#endif							/* KALAM_REL_CACHE_H */

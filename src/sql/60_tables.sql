@@ -1,0 +1,192 @@
+
+-- ---------------------------------------------------------------------
+-- USER, SHARED and STREAM tables: kalam.register_table() records a table
+-- in system.tables and puts its isolation in place with row-level
+-- security.  DROP TABLE removes the registration (event trigger below).
+-- ---------------------------------------------------------------------
+
+-- The relation's first kalam.user_id column, or NULL.
+CREATE FUNCTION kalam._owner_column(relation regclass) RETURNS name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT attname FROM pg_attribute
+	WHERE attrelid = relation AND attnum > 0 AND NOT attisdropped
+	  AND atttypid = 'kalam.user_id'::regtype
+	ORDER BY attnum LIMIT 1
+$$;
+
+-- USER tables: each row belongs to the user in the owner column.  The
+-- owner defaults to the effective user; a user sees, changes, deletes and
+-- inserts only their own rows; with no effective user, nothing.
+--
+-- SHARED tables: everyone's.  access_level public: every session reads,
+-- users of role service and above write; private: service and above read
+-- and write; restricted: dba and system only.  (PostgreSQL superusers
+-- bypass row-level security altogether.)
+--
+-- STREAM tables: like USER tables, and rows older than ttl (by the table's
+-- first timestamptz column) are removed by the stream eviction job.
+CREATE FUNCTION kalam.register_table(relation regclass, table_type kalam.table_type,
+									 access_level kalam.table_access DEFAULT NULL,
+									 ttl interval DEFAULT NULL,
+									 storage_id kalam.storage_id DEFAULT 'local')
+RETURNS kalam.table_id
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	rel pg_class;
+	ns kalam.namespace_id;
+	tname kalam.table_name;
+	id kalam.table_id;
+	owner_col name;
+	time_col name;
+	opts jsonb;
+	read_level integer;
+	write_level integer;
+BEGIN
+	SELECT * INTO rel FROM pg_class WHERE oid = relation;
+	IF NOT pg_has_role(kalam._caller_role_name(), rel.relowner, 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table %', relation
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF rel.relkind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', relation USING ERRCODE = 'wrong_object_type';
+	END IF;
+	SELECT n.namespace_id INTO ns FROM system.namespaces n
+	WHERE n.namespace_id::text = (SELECT nspname FROM pg_namespace WHERE oid = rel.relnamespace);
+	IF ns IS NULL THEN
+		RAISE EXCEPTION 'schema "%" is not a kalam namespace',
+			(SELECT nspname FROM pg_namespace WHERE oid = rel.relnamespace)
+			USING ERRCODE = 'invalid_schema_name',
+				  HINT = 'Create tables in a namespace made with kalam.create_namespace().';
+	END IF;
+	tname := rel.relname::kalam.table_name;
+	IF tname::text <> rel.relname::text THEN
+		RAISE EXCEPTION 'table name "%" is not in canonical (lower-case) form', rel.relname
+			USING ERRCODE = 'invalid_name';
+	END IF;
+	id := kalam.table_id(ns, tname);
+
+	IF table_type = 'system' THEN
+		RAISE EXCEPTION 'only the extension itself has system tables'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF table_type = 'shared' AND access_level IS NULL THEN
+		access_level := 'public';
+	ELSIF table_type <> 'shared' AND access_level IS NOT NULL THEN
+		RAISE EXCEPTION 'only shared tables have an access level'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF (table_type = 'stream') <> (ttl IS NOT NULL) THEN
+		RAISE EXCEPTION 'a TTL is given for stream tables, and only for them'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF EXISTS (SELECT 1 FROM system.tables t WHERE t.relation = register_table.relation
+			   OR t.table_id = id) THEN
+		RAISE EXCEPTION 'table % is already registered', relation
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+
+	IF table_type IN ('user', 'stream') THEN
+		IF rel.relam <> (SELECT oid FROM pg_am WHERE amname = 'kalamdb') THEN
+			RAISE EXCEPTION 'table % does not use the kalamdb access method', relation
+				USING ERRCODE = 'wrong_object_type',
+					  DETAIL = format('A %s table keeps each user''s rows on pages of their own.', table_type),
+					  HINT = format('ALTER TABLE %s SET ACCESS METHOD kalamdb', relation);
+		END IF;
+		owner_col := kalam._owner_column(relation);
+		IF owner_col IS NULL THEN
+			RAISE EXCEPTION 'table % has no kalam.user_id column to own its rows', relation
+				USING ERRCODE = 'invalid_table_definition';
+		END IF;
+		IF table_type = 'stream' THEN
+			SELECT attname INTO time_col FROM pg_attribute
+			WHERE attrelid = relation AND attnum > 0 AND NOT attisdropped
+			  AND atttypid = 'timestamptz'::regtype
+			ORDER BY attnum LIMIT 1;
+			IF time_col IS NULL THEN
+				RAISE EXCEPTION 'stream table % has no timestamptz column to measure its TTL by', relation
+					USING ERRCODE = 'invalid_table_definition';
+			END IF;
+			opts := jsonb_build_object('time_column', time_col);
+		END IF;
+
+		EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT kalam.current_user_id(), '
+					   'ALTER COLUMN %I SET NOT NULL, '
+					   'ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY',
+					   relation, owner_col, owner_col);
+		EXECUTE format('CREATE POLICY kalam_owner ON %s USING (%I = kalam.current_user_id()) '
+					   'WITH CHECK (%I = kalam.current_user_id())',
+					   relation, owner_col, owner_col);
+		-- The owner index serves "my rows" queries, and lets the access
+		-- method find an owner's pages again after a restart.
+		IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+					   JOIN pg_am a ON a.oid = c.relam
+					   JOIN pg_attribute att ON att.attrelid = relation AND att.attname = owner_col
+					   WHERE i.indrelid = relation AND i.indkey[0] = att.attnum
+						 AND a.amname = 'btree') THEN
+			EXECUTE format('CREATE INDEX ON %s (%I)', relation, owner_col);
+		END IF;
+	ELSE
+		read_level := CASE access_level WHEN 'public' THEN -1 WHEN 'private' THEN 1 ELSE 2 END;
+		write_level := CASE access_level WHEN 'restricted' THEN 2 ELSE 1 END;
+		EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', relation);
+		EXECUTE format('CREATE POLICY kalam_read ON %s FOR SELECT USING ((SELECT kalam._caller_level()) >= %s)',
+					   relation, read_level);
+		EXECUTE format('CREATE POLICY kalam_insert ON %s FOR INSERT WITH CHECK ((SELECT kalam._caller_level()) >= %s)',
+					   relation, write_level);
+		EXECUTE format('CREATE POLICY kalam_update ON %s FOR UPDATE USING ((SELECT kalam._caller_level()) >= %s)',
+					   relation, write_level);
+		EXECUTE format('CREATE POLICY kalam_delete ON %s FOR DELETE USING ((SELECT kalam._caller_level()) >= %s)',
+					   relation, write_level);
+	END IF;
+
+	INSERT INTO system.tables (table_id, namespace_id, table_name, table_type, access_level,
+							   storage_id, relation, owner_column, ttl, options)
+	VALUES (id, ns, tname, table_type, access_level, storage_id, relation, owner_col, ttl, opts);
+	RETURN id;
+END $$;
+
+-- Undo register_table: drop its policies and the registration.
+CREATE FUNCTION kalam.unregister_table(relation regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t system.tables;
+	p name;
+BEGIN
+	IF NOT pg_has_role(kalam._caller_role_name(),
+					   (SELECT relowner FROM pg_class WHERE oid = relation), 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table %', relation USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	SELECT * INTO t FROM system.tables WHERE system.tables.relation = unregister_table.relation;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % is not registered', relation USING ERRCODE = 'undefined_object';
+	END IF;
+	FOR p IN SELECT polname FROM pg_policy WHERE polrelid = relation AND polname LIKE 'kalam\_%' LOOP
+		EXECUTE format('DROP POLICY %I ON %s', p, relation);
+	END LOOP;
+	EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', relation);
+	IF t.owner_column IS NOT NULL THEN
+		EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', relation, t.owner_column);
+	END IF;
+	DELETE FROM system.tables WHERE system.tables.relation = unregister_table.relation;
+END $$;
+
+-- DROP TABLE drops the registration (and, by cascade, its live queries).
+CREATE FUNCTION kalam._forget_dropped_tables() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	DELETE FROM system.tables
+	WHERE relation::oid IN (SELECT objid FROM pg_event_trigger_dropped_objects()
+							WHERE object_type = 'table');
+END $$;
+CREATE EVENT TRIGGER kalam_forget_dropped_tables ON sql_drop
+	EXECUTE FUNCTION kalam._forget_dropped_tables();
+
+REVOKE ALL ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam.unregister_table(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam._forget_dropped_tables() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id),
+	kalam.unregister_table(regclass) TO PUBLIC;
