@@ -74,28 +74,35 @@ kalam_require_preload(const char *what)
 				 errhint("Add kalamdb to shared_preload_libraries in postgresql.conf and restart the server.")));
 }
 
+/*
+ * Settings of the server as a whole (PGC_POSTMASTER) exist only when the
+ * library is preloaded: they cannot be created later.
+ */
 static void
-define_gucs(void)
+define_gucs(bool preloading)
 {
-	DefineCustomIntVariable("kalam.node_id",
-							"Node number stored in the row ids this server generates.",
-							"Each server writing to the same data set needs its own number (0 to 1023).",
-							&kalam_node_id,
-							0, 0, 1023,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
+	if (preloading)
+	{
+		DefineCustomIntVariable("kalam.node_id",
+								"Node number stored in the row ids this server generates.",
+								"Each server writing to the same data set needs its own number (0 to 1023).",
+								&kalam_node_id,
+								0, 0, 1023,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
+		owner_map_define_gucs();
+	}
 	effective_user_define_gucs();
 	password_define_gucs();
 	login_failure_define_gucs();
-	owner_map_define_gucs();
 	placement_define_gucs();
 }
 
 void
 _PG_init(void)
 {
-	define_gucs();
+	define_gucs(process_shared_preload_libraries_in_progress);
 
 	if (process_shared_preload_libraries_in_progress)
 	{

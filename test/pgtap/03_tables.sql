@@ -1,0 +1,226 @@
+-- pgTAP: USER, SHARED and STREAM tables: registration, and per-user
+-- isolation through every path (SELECT, INSERT, UPDATE, DELETE, COPY,
+-- index and index-only scans, a non-leakproof function in WHERE).
+
+SET client_min_messages = warning;
+SET kalam.bcrypt_cost = 4;
+SELECT plan(58);
+
+DO $$
+DECLARE
+	r text;
+BEGIN
+	FOREACH r IN ARRAY ARRAY['kalam_tbl_app', 'kalam_tbl_owner'] LOOP
+		IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+			EXECUTE format('DROP OWNED BY %I', r);
+			EXECUTE format('DROP ROLE %I', r);
+		END IF;
+	END LOOP;
+END $$;
+CREATE ROLE kalam_tbl_app NOLOGIN;
+CREATE ROLE kalam_tbl_owner NOLOGIN;
+GRANT pg_read_server_files, pg_write_server_files TO kalam_tbl_app;
+
+CREATE FUNCTION pg_temp.run_as(r name, kalam_user text, sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	result text;
+BEGIN
+	PERFORM kalam._set_effective_user(kalam_user::kalam.user_id, true);
+	IF r IS NOT NULL THEN
+		EXECUTE format('SET LOCAL ROLE %I', r);
+	END IF;
+	EXECUTE sql INTO result;
+	RESET ROLE;
+	RETURN result;
+EXCEPTION WHEN others THEN
+	RETURN 'ERROR ' || SQLSTATE || ': ' || SQLERRM;
+END $$;
+-- the same for a command that returns no rows
+CREATE FUNCTION pg_temp.exec_as(r name, kalam_user text, sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM kalam._set_effective_user(kalam_user::kalam.user_id, true);
+	EXECUTE format('SET LOCAL ROLE %I', r);
+	EXECUTE sql;
+	RESET ROLE;
+	RETURN 'done';
+EXCEPTION WHEN others THEN
+	RETURN 'ERROR ' || SQLSTATE || ': ' || SQLERRM;
+END $$;
+
+SELECT kalam.create_user('alice', 'alice-secret-1') AS alice \gset
+SELECT kalam.create_user('bob', 'bob-secret-123') AS bob \gset
+SELECT kalam.create_user('sam', 'sam-secret-123', 'service') AS sam \gset
+SELECT kalam.create_user('dora', 'dora-secret-12', 'dba') AS dora \gset
+SELECT kalam.create_namespace('app');
+GRANT USAGE ON SCHEMA app TO kalam_tbl_app, kalam_tbl_owner;
+
+-- registration rules
+CREATE TABLE app.notes (owner kalam.user_id, id bigint, body text, at timestamptz DEFAULT now()) USING kalamdb;
+CREATE TABLE app.heap_notes (owner kalam.user_id, body text) USING heap;
+CREATE TABLE app.no_owner (body text) USING kalamdb;
+CREATE TABLE public.outside (owner kalam.user_id) USING kalamdb;
+CREATE TABLE app.events (owner kalam.user_id, at timestamptz, payload text) USING kalamdb;
+CREATE TABLE app.untimed (owner kalam.user_id, payload text) USING kalamdb;
+
+SELECT throws_ok($$SELECT kalam.register_table('app.heap_notes', 'user')$$, '42809',
+				 'table app.heap_notes does not use the kalamdb access method', 'a USER table must use kalamdb');
+SELECT throws_ok($$SELECT kalam.register_table('app.no_owner', 'user')$$, '42P16',
+				 'table app.no_owner has no kalam.user_id column to own its rows', 'a USER table needs an owner column');
+SELECT throws_ok($$SELECT kalam.register_table('public.outside', 'user')$$, '3F000',
+				 'schema "public" is not a kalam namespace', 'a registered table lives in a namespace');
+SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'system')$$, '22023', NULL, 'system tables are the extension''s');
+SELECT throws_ok($$SELECT kalam.register_table('app.events', 'stream')$$, '22023', NULL, 'a STREAM table needs a TTL');
+SELECT throws_ok($$SELECT kalam.register_table('app.untimed', 'stream', ttl => '1 hour')$$, '42P16', NULL,
+				 'a STREAM table needs a timestamptz column');
+SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'user', 'public')$$, '22023', NULL,
+				 'only SHARED tables have an access level');
+SELECT is(kalam.register_table('app.notes', 'user')::text, 'app.notes', 'register_table returns the table id');
+SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'user')$$, '42710', NULL, 'a table is registered once');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'dora', $$SELECT kalam.register_table('app.events', 'stream', ttl => '1 hour')$$),
+		  'ERROR 42501: must be owner of table app.events', 'only the table''s owner registers it');
+
+SELECT is((SELECT concat_ws(',', table_type, owner_column, relation) FROM system.tables WHERE table_id = 'app.notes'),
+		  'user,owner,app.notes', 'system.tables records the table and its owner column');
+SELECT ok((SELECT relrowsecurity AND relforcerowsecurity FROM pg_class WHERE oid = 'app.notes'::regclass),
+		  'row-level security is enabled and forced');
+SELECT col_default_is('app', 'notes', 'owner', 'kalam.current_user_id()', 'the owner defaults to the effective user');
+SELECT col_not_null('app', 'notes', 'owner', 'the owner column is NOT NULL');
+SELECT ok(EXISTS (SELECT 1 FROM pg_index WHERE indrelid = 'app.notes'::regclass AND indkey[0] = 1),
+		  'an index led by the owner column is created');
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.notes TO kalam_tbl_app;
+
+-- the isolation matrix
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', $$INSERT INTO app.notes (id, body) VALUES (1, 'a1'), (2, 'a2'), (3, 'a3') RETURNING 'ok'$$),
+		  'ok', 'alice inserts her rows (owner from the default)');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'bob', $$INSERT INTO app.notes (id, body) VALUES (11, 'b1'), (12, 'b2') RETURNING 'ok'$$),
+		  'ok', 'bob inserts his');
+SELECT is((SELECT count(*) FROM app.notes WHERE owner = :'alice'), 3::bigint, 'the rows got their owners');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', 'SELECT string_agg(body, '','' ORDER BY id) FROM app.notes'),
+		  'a1,a2,a3', 'alice sees only her rows');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'bob', 'SELECT string_agg(body, '','' ORDER BY id) FROM app.notes'),
+		  'b1,b2', 'bob sees only his');
+SELECT is(pg_temp.run_as('kalam_tbl_app', NULL, 'SELECT count(*) FROM app.notes'),
+		  '0', 'with no effective user, nothing is visible');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', format($$SELECT count(*) FROM app.notes WHERE owner = %L$$, :'bob')),
+		  '0', 'asking for bob''s rows by owner gives alice nothing');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', format($$INSERT INTO app.notes (owner, id, body) VALUES (%L, 4, 'forged') RETURNING 1$$, :'bob')),
+		  'ERROR 42501: new row violates row-level security policy for table "notes"', 'alice cannot insert as bob');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', $$UPDATE app.notes SET body = body || '!' RETURNING 1$$),
+		  '1', 'an UPDATE of all rows ...');
+SELECT is((SELECT string_agg(body, ',' ORDER BY id) FROM app.notes), 'a1!,a2!,a3!,b1,b2', '... changes only alice''s');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', format($$UPDATE app.notes SET owner = %L WHERE id = 1 RETURNING 1$$, :'bob')),
+		  'ERROR 42501: new row violates row-level security policy for table "notes"', 'alice cannot give a row to bob');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', $$UPDATE app.notes SET body = 'x' WHERE id = 11 RETURNING 1$$),
+		  NULL, 'alice cannot update bob''s row by its key');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', $$DELETE FROM app.notes WHERE id IN (3, 12) RETURNING id$$),
+		  '3', 'a DELETE reaches only alice''s rows');
+SELECT is((SELECT string_agg(id::text, ',' ORDER BY id) FROM app.notes), '1,2,11,12', 'bob''s row 12 is still there');
+
+-- index and index-only scans enforce it too
+INSERT INTO app.notes (owner, id, body) SELECT :'bob', i, 'bulk' FROM generate_series(100, 2000) i;
+ANALYZE app.notes;
+CREATE FUNCTION pg_temp.plan_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	line text;
+	plan text := '';
+BEGIN
+	SET LOCAL enable_seqscan = off;
+	SET LOCAL enable_bitmapscan = off;
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || sql LOOP
+		plan := plan || line || E'\n';
+	END LOOP;
+	RETURN plan;
+END $$;
+SELECT matches(pg_temp.run_as('kalam_tbl_app', :'alice', $$SELECT pg_temp.plan_of('SELECT owner FROM app.notes WHERE owner >= ''-''')$$),
+			   'Index Only Scan', 'an index-only scan is planned for alice');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice',
+		  $$SELECT count(*) FROM (SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)) s, app.notes WHERE owner >= '-'$$),
+		  '2', 'and it returns only her rows');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice',
+		  format($$SELECT count(*) FROM (SELECT set_config('enable_seqscan', 'off', true)) s, app.notes WHERE owner = %L AND id BETWEEN 100 AND 2000$$, :'bob')),
+		  '0', 'an index scan on bob''s key gives alice nothing');
+
+-- a non-leakproof function in WHERE never sees other users' rows
+CREATE TEMP TABLE leaked (body text);
+GRANT INSERT, SELECT ON leaked TO kalam_tbl_app;
+CREATE FUNCTION pg_temp.leak(b text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
+BEGIN
+	INSERT INTO pg_temp.leaked VALUES (b);
+	RETURN true;
+END $$;
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', 'SELECT count(*) FROM app.notes WHERE pg_temp.leak(body)'),
+		  '2', 'alice''s query with a leaky function');
+SELECT is((SELECT count(*) FROM leaked WHERE body NOT LIKE 'a%'), 0::bigint,
+		  'the function saw none of bob''s rows');
+
+-- COPY: out, only your rows; in, refused (row-level security)
+SELECT current_setting('data_directory') || '/kalamdb_tables_test.copy' AS copyfile \gset
+SELECT is(pg_temp.exec_as('kalam_tbl_app', :'alice', format('COPY app.notes (id) TO %L', :'copyfile')), 'done', 'COPY TO runs');
+SELECT is(pg_read_file(:'copyfile'), E'1\n2\n', 'and writes only alice''s rows');
+SELECT is(pg_temp.exec_as('kalam_tbl_app', :'alice', format('COPY app.notes (id, body) FROM %L', :'copyfile')),
+		  'ERROR 0A000: COPY FROM not supported with row-level security', 'COPY FROM is refused');
+
+-- the table's owner is held to the policy as well (FORCE)
+ALTER TABLE app.notes OWNER TO kalam_tbl_owner;
+SELECT is(pg_temp.run_as('kalam_tbl_owner', NULL, 'SELECT count(*) FROM app.notes'), '0',
+		  'the table owner sees nothing without an effective user');
+SELECT is(pg_temp.run_as('kalam_tbl_owner', :'alice', 'SELECT count(*) FROM app.notes'), '2',
+		  'and only alice''s rows as alice');
+SELECT is((SELECT count(*) FROM app.notes), 1905::bigint, 'a superuser bypasses row-level security');
+
+-- SHARED tables and their access levels
+CREATE TABLE app.news (id int, body text);
+CREATE TABLE app.ops (id int, body text);
+CREATE TABLE app.secrets (id int, body text);
+SELECT is(kalam.register_table('app.news', 'shared')::text, 'app.news', 'shared tables are public by default');
+SELECT kalam.register_table('app.ops', 'shared', 'private');
+SELECT kalam.register_table('app.secrets', 'shared', 'restricted');
+SELECT is((SELECT array_agg(access_level::text ORDER BY table_id) FROM system.tables WHERE table_type = 'shared'),
+		  ARRAY['public', 'private', 'restricted'], 'their access levels are recorded');
+INSERT INTO app.news VALUES (1, 'hello');
+INSERT INTO app.ops VALUES (1, 'runbook');
+INSERT INTO app.secrets VALUES (1, 'keys');
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.news, app.ops, app.secrets TO kalam_tbl_app;
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', 'SELECT count(*) FROM app.news'), '1', 'public: a user reads');
+SELECT is(pg_temp.run_as('kalam_tbl_app', NULL, 'SELECT count(*) FROM app.news'), '1', 'public: even without a user');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', $$INSERT INTO app.news VALUES (2, 'spam') RETURNING 1$$),
+		  'ERROR 42501: new row violates row-level security policy for table "news"', 'public: a user does not write');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'sam', $$INSERT INTO app.news VALUES (2, 'update') RETURNING 1$$),
+		  '1', 'public: a service writes');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', 'SELECT count(*) FROM app.ops'), '0', 'private: a user sees nothing');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'sam', 'SELECT count(*) FROM app.ops'), '1', 'private: a service reads');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'sam', 'SELECT count(*) FROM app.secrets'), '0', 'restricted: a service sees nothing');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'dora', 'SELECT count(*) FROM app.secrets'), '1', 'restricted: a dba reads');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'dora', $$DELETE FROM app.secrets RETURNING 1$$), '1', 'restricted: a dba writes');
+
+-- STREAM tables: user-scoped, with a TTL for eviction
+SELECT kalam.register_table('app.events', 'stream', ttl => '1 hour');
+SELECT is((SELECT concat_ws(',', ttl, options->>'time_column') FROM system.tables WHERE table_id = 'app.events'),
+		  '01:00:00,at', 'the TTL and its time column are recorded');
+GRANT SELECT, INSERT ON app.events TO kalam_tbl_app;
+SELECT pg_temp.run_as('kalam_tbl_app', :'alice', $$INSERT INTO app.events (at, payload) VALUES (now(), 'typing') RETURNING 1$$);
+SELECT pg_temp.run_as('kalam_tbl_app', :'bob', $$INSERT INTO app.events (at, payload) VALUES (now(), 'online') RETURNING 1$$);
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', 'SELECT string_agg(payload, '','') FROM app.events'), 'typing',
+		  'a stream is per user, too');
+
+-- unregister and DROP TABLE
+SELECT lives_ok($$SELECT kalam.unregister_table('app.news')$$, 'unregister_table');
+SELECT is((SELECT count(*) FROM pg_policy WHERE polrelid = 'app.news'::regclass), 0::bigint, 'removes the policies');
+SELECT ok(NOT (SELECT relrowsecurity FROM pg_class WHERE oid = 'app.news'::regclass), 'and row-level security');
+DROP TABLE app.events;
+SELECT is((SELECT count(*) FROM system.tables WHERE table_id = 'app.events'), 0::bigint,
+		  'DROP TABLE removes the registration');
+SELECT is((SELECT count(*) FROM system.tables), 3::bigint, 'the others stay');
+
+SELECT * FROM finish();
+
+DROP TABLE app.notes, app.heap_notes, app.no_owner, public.outside, app.untimed, app.news, app.ops, app.secrets;
+SELECT kalam.drop_namespace('app');
+DELETE FROM system.users WHERE user_id <> 'root';
+TRUNCATE system.audit_log;
+DROP OWNED BY kalam_tbl_app, kalam_tbl_owner;
+DROP ROLE kalam_tbl_app;
+DROP ROLE kalam_tbl_owner;

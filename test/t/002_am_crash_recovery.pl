@@ -1,0 +1,81 @@
+# The kalamdb access method under an immediate stop in the middle of
+# concurrent inserts: after the restart every committed row is there, every
+# index agrees with the table (amcheck, heapallindexed), and placement goes
+# on working with the empty owner map of a fresh start.
+use strict;
+use warnings;
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('crash');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'kalamdb'
+max_worker_processes = 16
+});
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION kalamdb;
+	CREATE EXTENSION amcheck;
+	SELECT kalam.create_namespace('app');
+	CREATE TABLE app.messages (
+		owner kalam.user_id NOT NULL,
+		id bigint GENERATED ALWAYS AS IDENTITY,
+		body text,
+		at timestamptz DEFAULT now()) USING kalamdb;
+	SELECT kalam.register_table('app.messages', 'user');
+	CREATE UNIQUE INDEX ON app.messages (id);
+});
+
+my $script = "$PostgreSQL::Test::Utils::tmp_check/insert.pgbench";
+open my $fh, '>', $script or die;
+print $fh q{\set o random(1, 200)
+INSERT INTO app.messages (owner, body) VALUES (('u' || :o)::kalam.user_id, repeat('m', 100));
+};
+close $fh;
+
+# four clients insert for 20 seconds; the server is stopped under them
+my ($out, $err) = ('', '');
+my $pgbench = IPC::Run::start(
+	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-T', '20', '-f', $script,
+	  '-h', $node->host, '-p', $node->port, 'postgres' ],
+	'>', \$out, '2>', \$err);
+sleep 4;
+$node->stop('immediate');
+$pgbench->finish;
+my ($committed) = $out =~ /number of transactions actually processed: (\d+)/;
+$committed //= 0;
+ok($committed > 100, "pgbench committed $committed inserts before the stop");
+
+$node->start;
+my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM app.messages');
+cmp_ok($rows, '>=', $committed, "after the restart all $committed acknowledged rows are there ($rows rows)");
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (SELECT bt_index_check(indexrelid, true) FROM pg_index
+						  WHERE indrelid = 'app.messages'::regclass) s}),
+	'2', 'bt_index_check(heapallindexed) passes on both indexes');
+
+# placement after the restart: the map is empty, the owner index finds
+# each owner's last page, and rows keep going to their owners' pages
+my $pages_of_u1 = q{SELECT count(DISTINCT (ctid::text::point)[0]) FROM app.messages WHERE owner = 'u1'};
+my $before = $node->safe_psql('postgres', $pages_of_u1);
+$node->safe_psql('postgres', q{
+	INSERT INTO app.messages (owner, body)
+	SELECT ('u' || (i % 200 + 1))::kalam.user_id, repeat('n', 100) FROM generate_series(1, 4000) i});
+my $after = $node->safe_psql('postgres', $pages_of_u1);
+cmp_ok($after - $before, '<=', 1, "20 more rows of u1 take at most one more page ($before -> $after)");
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (
+		SELECT (ctid::text::point)[0] AS page FROM app.messages
+		WHERE id > (SELECT max(id) - 4000 FROM app.messages)
+		GROUP BY 1 HAVING count(DISTINCT owner) > 1) s}),
+	'0', 'the rows inserted after the restart share no page with other owners');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (SELECT bt_index_check(indexrelid, true) FROM pg_index
+						  WHERE indrelid = 'app.messages'::regclass) s}),
+	'2', 'indexes still check out');
+
+$node->stop;
+done_testing();
