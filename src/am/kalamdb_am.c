@@ -30,6 +30,7 @@
 
 #include "access/genam.h"
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/hio.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
@@ -69,11 +70,27 @@ slot_owner(Relation rel, TupleTableSlot *slot, const char **owner, int *owner_le
 	return *owner_len > 0 && *owner_len <= USER_ID_MAX_LEN;
 }
 
-/* The length heap_insert will see, forming the tuple in the slot once. */
+/*
+ * The length of the heap tuple the slot will become, computed from its
+ * values without forming the tuple (heap forms it right after).  TOAST
+ * may make it shorter, never longer.
+ */
 static Size
-slot_tuple_length(TupleTableSlot *slot)
+slot_tuple_length(Relation rel, TupleTableSlot *slot)
 {
-	return ExecFetchSlotHeapTuple(slot, true, NULL)->t_len;
+	TupleDesc	desc = RelationGetDescr(rel);
+	Size		header = SizeofHeapTupleHeader;
+
+	slot_getallattrs(slot);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		if (slot->tts_isnull[i])
+		{
+			header += BITMAPLEN(desc->natts);
+			break;
+		}
+	}
+	return MAXALIGN(header) + heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
 }
 
 /* A bulk-insert pin on another page would override the target: drop it. */
@@ -98,7 +115,7 @@ kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		return;
 	}
-	placement_begin(rel, owner, owner_len, slot_tuple_length(slot), 1, true, &p);
+	placement_begin(rel, owner, owner_len, slot_tuple_length(rel, slot), 1, true, &p);
 	release_other_pin(bistate, p.block);
 	heap_methods->tuple_insert(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
 	placement_finish(rel, owner, owner_len, &p, 1, ItemPointerGetBlockNumber(&slot->tts_tid));
@@ -117,12 +134,15 @@ kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId c
 		heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
 		return;
 	}
-	placement_begin(rel, owner, owner_len, slot_tuple_length(slot), 1, true, &p);
+	placement_begin(rel, owner, owner_len, slot_tuple_length(rel, slot), 1, true, &p);
 	release_other_pin(bistate, p.block);
 	heap_methods->tuple_insert_speculative(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM,
 										   bistate, specToken);
 	placement_finish(rel, owner, owner_len, &p, 1, ItemPointerGetBlockNumber(&slot->tts_tid));
 }
+
+/* groups of fewer rows of one owner skip the COPY's bulk-write ring */
+#define BULK_GROUP_ROWS 64
 
 /* multi_insert: the batch, regrouped by owner; order within an owner kept */
 typedef struct SlotOwner
@@ -197,11 +217,18 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		{
 			Placement	p;
 
+			/*
+			 * A bulk-write ring only pays for long runs of one owner: rows
+			 * of interleaved owners go to as many pages, which a ring
+			 * would keep writing out and reading back.
+			 */
+			BulkInsertState group_bistate = (n >= BULK_GROUP_ROWS) ? bistate : NULL;
+
 			placement_begin(rel, order[start].owner, order[start].owner_len,
-							slot_tuple_length(group[0]), n, true, &p);
+							slot_tuple_length(rel, group[0]), n, true, &p);
 			release_other_pin(bistate, p.block);
 			heap_methods->multi_insert(rel, group, n, cid, options | HEAP_INSERT_SKIP_FSM,
-									   bistate);
+									   group_bistate);
 			placement_finish(rel, order[start].owner, order[start].owner_len, &p, n,
 							 ItemPointerGetBlockNumber(&group[n - 1]->tts_tid));
 		}
@@ -237,7 +264,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
 
-	placement_begin(rel, owner, owner_len, slot_tuple_length(slot), 1, false, &p);
+	placement_begin(rel, owner, owner_len, slot_tuple_length(rel, slot), 1, false, &p);
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										wait, tmfd, lockmode, update_indexes);
 	placement_finish(rel, owner, owner_len, &p, 1,
@@ -312,6 +339,7 @@ kalamdb_relation_set_new_filelocator(Relation rel, const RelFileLocator *newrloc
 	heap_methods->relation_set_new_filelocator(rel, newrlocator, persistence,
 											   freezeXid, minmulti);
 	owner_map_forget_relation(newrlocator);
+	owner_map_set_complete(newrlocator, true);
 }
 #else
 static void
@@ -322,6 +350,8 @@ kalamdb_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	heap_methods->relation_set_new_filenode(rel, newrnode, persistence, freezeXid, minmulti);
 	/* hints left by an earlier relation with the same file number */
 	owner_map_forget_relation(newrnode);
+	/* new and empty: every owner it gets will come through the map */
+	owner_map_set_complete(newrnode, true);
 }
 #endif
 
@@ -330,6 +360,7 @@ kalamdb_relation_nontransactional_truncate(Relation rel)
 {
 	heap_methods->relation_nontransactional_truncate(rel);
 	owner_map_forget_relation(&KalamRelStorageOf(rel));
+	owner_map_set_complete(&KalamRelStorageOf(rel), true);
 }
 
 static void
@@ -341,8 +372,8 @@ kalamdb_relation_vacuum(Relation rel, struct VacuumParams *params,
 	heap_methods->relation_vacuum(rel, params, bstrategy);
 	if (RelationGetNumberOfBlocks(rel) < before)
 		owner_map_forget_relation(&KalamRelStorageOf(rel));
-	else
-		owner_map_bump_vacuum_generation(&KalamRelStorageOf(rel));
+	/* pages may be empty now: hints must be looked at again */
+	owner_map_bump_vacuum_generation(&KalamRelStorageOf(rel));
 }
 
 /* VACUUM FULL (no index given): rewrite in owner order if we can. */
@@ -367,6 +398,8 @@ kalamdb_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	heap_methods->relation_copy_for_cluster(OldTable, NewTable, OldIndex, use_sort,
 											OldestXmin, xid_cutoff, multi_cutoff,
 											num_tuples, tups_vacuumed, tups_recently_dead);
+	/* the rows came in without the map: ask the owner index again */
+	owner_map_set_complete(&KalamRelStorageOf(NewTable), false);
 	if (owner_index)
 		index_close(owner_index, AccessShareLock);
 }

@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include "port/atomics.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/guc.h"
@@ -26,29 +27,41 @@
 
 #define OWNER_MAP_WAYS 8
 
+/* The key's storage and the hint share the entry's first cache line. */
 typedef struct OwnerMapEntry
 {
-	uint32		hash;			/* 0: empty */
-	uint32		last_used;
 	KalamRelStorage node;
 	uint8		owner_len;		/* 0: the relation's own entry */
-	char		owner[USER_ID_MAX_LEN];
 	union
 	{
-		OwnerHint owner;
+		OwnerHint	owner;
 		RelationHint relation;
 	}			hint;
+	char		owner[USER_ID_MAX_LEN];
 } OwnerMapEntry;
 
+/*
+ * The hashes and use stamps of a set sit together in its first cache line,
+ * so that a lookup touches one more line only for the entry that matches.
+ */
 typedef struct OwnerMapSet
 {
 	slock_t		mutex;
 	uint32		clock;
+	uint32		hash[OWNER_MAP_WAYS];	/* 0: empty */
+	uint32		last_used[OWNER_MAP_WAYS];
 	OwnerMapEntry entries[OWNER_MAP_WAYS];
 } OwnerMapSet;
 
 int			kalam_owner_map_entries = 65536;
 
+typedef struct OwnerMapHeader
+{
+	pg_atomic_uint32 vacuum_generation;
+	pg_atomic_uint32 eviction_epoch;	/* bumped when an entry is evicted */
+} OwnerMapHeader;
+
+static OwnerMapHeader *owner_map_header = NULL;
 static OwnerMapSet *owner_map = NULL;
 static uint32 owner_map_sets = 0;
 
@@ -75,23 +88,36 @@ set_count(void)
 Size
 owner_map_shmem_size(void)
 {
-	return mul_size(set_count(), sizeof(OwnerMapSet));
+	return add_size(MAXALIGN(sizeof(OwnerMapHeader)),
+					mul_size(set_count(), sizeof(OwnerMapSet)));
 }
 
 void
 owner_map_shmem_init(void)
 {
 	bool		found;
+	char	   *base;
 
 	owner_map_sets = set_count();
-	owner_map = ShmemInitStruct("kalamdb owner map", owner_map_shmem_size(), &found);
+	base = ShmemInitStruct("kalamdb owner map", owner_map_shmem_size(), &found);
+	owner_map_header = (OwnerMapHeader *) base;
+	owner_map = (OwnerMapSet *) (base + MAXALIGN(sizeof(OwnerMapHeader)));
 	if (!found)
 	{
-		memset(owner_map, 0, owner_map_shmem_size());
+		memset(base, 0, owner_map_shmem_size());
+		pg_atomic_init_u32(&owner_map_header->vacuum_generation, 1);
+		pg_atomic_init_u32(&owner_map_header->eviction_epoch, 1);
 		for (uint32 i = 0; i < owner_map_sets; i++)
 			SpinLockInit(&owner_map[i].mutex);
 	}
 }
+
+uint32
+owner_map_vacuum_generation(void)
+{
+	return pg_atomic_read_u32(&owner_map_header->vacuum_generation);
+}
+
 
 static uint32
 key_hash(const KalamRelStorage *node, const char *owner, int owner_len)
@@ -104,10 +130,10 @@ key_hash(const KalamRelStorage *node, const char *owner, int owner_len)
 }
 
 static inline bool
-key_matches(const OwnerMapEntry *e, uint32 hash, const KalamRelStorage *node,
+key_matches(const OwnerMapEntry *e, const KalamRelStorage *node,
 			const char *owner, int owner_len)
 {
-	return e->hash == hash && e->owner_len == owner_len &&
+	return e->owner_len == owner_len &&
 		KalamRelStorageEquals(e->node, *node) &&
 		memcmp(e->owner, owner, owner_len) == 0;
 }
@@ -120,32 +146,36 @@ static OwnerMapEntry *
 find_entry(OwnerMapSet *set, uint32 hash, const KalamRelStorage *node,
 		   const char *owner, int owner_len, bool create)
 {
-	OwnerMapEntry *victim = NULL;
+	int			victim = -1;
 
 	for (int i = 0; i < OWNER_MAP_WAYS; i++)
 	{
-		OwnerMapEntry *e = &set->entries[i];
-
-		if (key_matches(e, hash, node, owner, owner_len))
+		if (set->hash[i] == hash && key_matches(&set->entries[i], node, owner, owner_len))
 		{
-			e->last_used = ++set->clock;
-			return e;
+			set->last_used[i] = ++set->clock;
+			return &set->entries[i];
 		}
-		if (victim == NULL || e->hash == 0 ||
-			(victim->hash != 0 && (int32) (e->last_used - victim->last_used) < 0))
-			victim = e;
+		if (victim < 0 || set->hash[i] == 0 ||
+			(set->hash[victim] != 0 && (int32) (set->last_used[i] - set->last_used[victim]) < 0))
+			victim = i;
 	}
 	if (!create)
 		return NULL;
 
-	victim->hash = hash;
-	victim->last_used = ++set->clock;
-	victim->node = *node;
-	victim->owner_len = (uint8) owner_len;
-	memcpy(victim->owner, owner, owner_len);
-	memset(&victim->hint, 0, sizeof(victim->hint));
-	victim->hint.owner.block = InvalidBlockNumber;
-	return victim;
+	{
+		OwnerMapEntry *e = &set->entries[victim];
+
+		if (set->hash[victim] != 0)
+			pg_atomic_fetch_add_u32(&owner_map_header->eviction_epoch, 1);
+		set->hash[victim] = hash;
+		set->last_used[victim] = ++set->clock;
+		e->node = *node;
+		e->owner_len = (uint8) owner_len;
+		memcpy(e->owner, owner, owner_len);
+		memset(&e->hint, 0, sizeof(e->hint));
+		e->hint.owner.block = InvalidBlockNumber;
+		return e;
+	}
 }
 
 static OwnerMapSet *
@@ -171,6 +201,35 @@ owner_map_get(const KalamRelStorage *node, const char *owner, int owner_len, Own
 	return e != NULL;
 }
 
+bool
+owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
+				  uint32 generation, Size need, Size consume,
+				  OwnerHint *hint, bool *found)
+{
+	uint32		hash = key_hash(node, owner, owner_len);
+	OwnerMapSet *set = set_for(hash);
+	OwnerMapEntry *e;
+	bool		reserved = false;
+
+	SpinLockAcquire(&set->mutex);
+	e = find_entry(set, hash, node, owner, owner_len, false);
+	if (e)
+	{
+		OwnerHint  *h = &e->hint.owner;
+
+		if (h->kind == HINT_OWN && h->seen_generation == generation &&
+			!h->may_reuse && h->free_estimate >= need)
+		{
+			h->free_estimate -= Min(consume, h->free_estimate);
+			reserved = true;
+		}
+		*hint = *h;
+	}
+	SpinLockRelease(&set->mutex);
+	*found = (e != NULL);
+	return reserved;
+}
+
 void
 owner_map_put(const KalamRelStorage *node, const char *owner, int owner_len, const OwnerHint *hint)
 {
@@ -183,6 +242,30 @@ owner_map_put(const KalamRelStorage *node, const char *owner, int owner_len, con
 	e = find_entry(set, hash, node, owner, owner_len, true);
 	e->hint.owner = *hint;
 	SpinLockRelease(&set->mutex);
+}
+
+bool
+owner_map_replace(const KalamRelStorage *node, const char *owner, int owner_len,
+				  BlockNumber expected_block, const OwnerHint *hint, OwnerHint *current)
+{
+	uint32		hash = key_hash(node, owner, owner_len);
+	OwnerMapSet *set = set_for(hash);
+	OwnerMapEntry *e;
+	bool		replaced = false;
+
+	SpinLockAcquire(&set->mutex);
+	e = find_entry(set, hash, node, owner, owner_len, false);
+	if (e == NULL || e->hint.owner.block == expected_block)
+	{
+		if (e == NULL)
+			e = find_entry(set, hash, node, owner, owner_len, true);
+		e->hint.owner = *hint;
+		replaced = true;
+	}
+	else
+		*current = e->hint.owner;
+	SpinLockRelease(&set->mutex);
+	return replaced;
 }
 
 /* The relation's entry, created empty if missing; set is locked by caller. */
@@ -253,6 +336,28 @@ owner_map_bump_vacuum_generation(const KalamRelStorage *node)
 	SpinLockAcquire(&set->mutex);
 	relation_entry(set, hash, node)->hint.relation.vacuum_generation++;
 	SpinLockRelease(&set->mutex);
+	pg_atomic_fetch_add_u32(&owner_map_header->vacuum_generation, 1);
+}
+
+void
+owner_map_set_complete(const KalamRelStorage *node, bool complete)
+{
+	uint32		hash = key_hash(node, "", 0);
+	OwnerMapSet *set = set_for(hash);
+	RelationHint *r;
+
+	SpinLockAcquire(&set->mutex);
+	r = &relation_entry(set, hash, node)->hint.relation;
+	r->complete = complete;
+	r->eviction_epoch = pg_atomic_read_u32(&owner_map_header->eviction_epoch);
+	SpinLockRelease(&set->mutex);
+}
+
+bool
+owner_map_is_complete(const RelationHint *hint)
+{
+	return hint->complete &&
+		hint->eviction_epoch == pg_atomic_read_u32(&owner_map_header->eviction_epoch);
 }
 
 void
@@ -267,10 +372,8 @@ owner_map_forget_relation(const KalamRelStorage *node)
 		SpinLockAcquire(&set->mutex);
 		for (int i = 0; i < OWNER_MAP_WAYS; i++)
 		{
-			OwnerMapEntry *e = &set->entries[i];
-
-			if (e->hash != 0 && KalamRelStorageEquals(e->node, *node))
-				e->hash = 0;
+			if (set->hash[i] != 0 && KalamRelStorageEquals(set->entries[i].node, *node))
+				set->hash[i] = 0;
 		}
 		SpinLockRelease(&set->mutex);
 	}

@@ -23,9 +23,14 @@ typedef struct OwnerHint
 {
 	BlockNumber block;			/* where the owner's next row should go */
 	uint8		kind;			/* OwnerHintKind */
+	bool		may_reuse;		/* VACUUM may have freed room on pages of
+								 * this owner not yet looked at */
+	uint16		free_estimate;	/* room left on the page, as far as inserts
+								 * through the map have used it */
 	uint16		shared_rows;	/* rows this owner put on shared pages */
-	uint32		searched_generation;	/* vacuum generation of the last
-										 * search for reusable own pages */
+	uint32		seen_generation;	/* global vacuum generation when the
+									 * hint was last validated */
+	uint32		seen_relation_generation;	/* the relation's, likewise */
 } OwnerHint;
 
 /* What the map remembers about a relation as a whole */
@@ -34,7 +39,9 @@ typedef struct RelationHint
 	BlockNumber admission_block;	/* shared page taking in new owners */
 	uint16		admitted;		/* owners admitted to it so far */
 	uint16		admission_limit;	/* how many it may take in */
-	uint32		vacuum_generation;	/* bumped by every VACUUM */
+	uint32		vacuum_generation;	/* bumped by VACUUM of this relation */
+	bool		complete;		/* every owner with rows is in the map ... */
+	uint32		eviction_epoch; /* ... as long as no entry was evicted */
 } RelationHint;
 
 extern int	kalam_owner_map_entries;
@@ -47,13 +54,48 @@ extern bool owner_map_get(const KalamRelStorage *node, const char *owner, int ow
 						  OwnerHint *hint);
 extern void owner_map_put(const KalamRelStorage *node, const char *owner, int owner_len,
 						  const OwnerHint *hint);
+
+/*
+ * The fast path of placement: if the owner's hint is an own page validated
+ * in this vacuum generation with at least need bytes left (by the
+ * estimate), take consume bytes of it and return true.  Otherwise return
+ * false; *found tells whether *hint holds the owner's entry.
+ */
+extern bool owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
+							  uint32 generation, Size need, Size consume,
+							  OwnerHint *hint, bool *found);
 extern void owner_map_get_relation(const KalamRelStorage *node, RelationHint *hint);
+
+/*
+ * Store hint only if the owner's entry still points at expected_block (or
+ * is gone); else copy the entry to *current and return false.  Two
+ * sessions moving the same owner to a new page at once thus agree on one.
+ */
+extern bool owner_map_replace(const KalamRelStorage *node, const char *owner, int owner_len,
+							  BlockNumber expected_block, const OwnerHint *hint,
+							  OwnerHint *current);
 
 /* Admit one more owner to the open admission page; Invalid if none is open. */
 extern BlockNumber owner_map_admit(const KalamRelStorage *node);
 extern void owner_map_open_admission(const KalamRelStorage *node, BlockNumber block,
 									 uint16 limit);
+/*
+ * Vacuum generations: a global one, bumped by every VACUUM of a kalamdb
+ * table, and one per relation.  A hint validated in the current global
+ * generation needs no second look: only VACUUM empties pages, and only an
+ * empty page can change owner.  The per-relation generation tells, on the
+ * slow path, whether the VACUUM was of this relation at all.
+ */
+extern uint32 owner_map_vacuum_generation(void);
 extern void owner_map_bump_vacuum_generation(const KalamRelStorage *node);
+
+/*
+ * A relation whose storage is new and empty: every owner it will have goes
+ * through the map, so an owner missing from it is new (until an entry is
+ * evicted somewhere).  Saves looking each new owner up in the owner index.
+ */
+extern void owner_map_set_complete(const KalamRelStorage *node, bool complete);
+extern bool owner_map_is_complete(const RelationHint *hint);
 
 /* Forget everything about a relation's storage (new, truncated, shrunk). */
 extern void owner_map_forget_relation(const KalamRelStorage *node);

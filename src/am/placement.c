@@ -235,7 +235,7 @@ empty_page(Relation rel, const char *owner, int owner_len, BlockNumber nblocks,
 {
 	if (allow_claim)
 	{
-		for (int attempt = 0; attempt < 2; attempt++)
+		for (int attempt = 0; attempt < 4; attempt++)
 		{
 			BlockNumber block = GetPageWithFreeSpace(rel, EMPTY_PAGE_SPACE);
 
@@ -306,25 +306,44 @@ set_target(Relation rel, Placement *p, BlockNumber block, bool shared)
 	RelationSetTargetBlock(rel, block);
 }
 
-/* The owner's current page is full: give it a page of its own. */
+/* A hint validated now */
+static void
+hint_seen(OwnerHint *hint, uint32 generation, uint32 relation_generation)
+{
+	hint->seen_generation = generation;
+	hint->seen_relation_generation = relation_generation;
+}
+
+/* Room on a page after consume bytes, as the estimate keeps it */
+static uint16
+room_after(Size free, Size consume)
+{
+	return (uint16) (free > consume ? free - consume : 0);
+}
+
+/* Room on a page we only know to be new or empty */
+#define EMPTY_PAGE_ROOM (BLCKSZ - SizeOfPageHeaderData)
+
+/*
+ * The owner's current page is full (or no longer its own): first a page of
+ * the owner's where VACUUM freed room, else an empty page of its own.
+ */
 static void
 move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
-				 OwnerHint *hint, BlockNumber nblocks, bool allow_claim, Placement *p)
+				 Size consume, OwnerHint *hint, BlockNumber nblocks, bool allow_claim,
+				 Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
-	RelationHint rel_hint;
 	BlockNumber block = InvalidBlockNumber;
+	Size		free = EMPTY_PAGE_ROOM;
 
-	/* once per VACUUM: one of the owner's pages where room was freed */
-	owner_map_get_relation(&storage, &rel_hint);
-	if (hint->searched_generation != rel_hint.vacuum_generation)
+	if (hint->may_reuse)
 	{
 		BlockNumber blocks[64];
 		int			nfound;
 		BlockNumber last;
 		int64		rows;
 
-		hint->searched_generation = rel_hint.vacuum_generation;
 		if (owner_pages(rel, owner, owner_len, &last, &rows, blocks, lengthof(blocks), &nfound))
 		{
 			for (int i = nfound - 1; i >= 0 && !BlockNumberIsValid(block); i--)
@@ -336,33 +355,59 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 					continue;
 				inspect_page(rel, blocks[i], owner, owner_len, false, &info);
 				if (info.first_mine && info.free >= need)
+				{
 					block = blocks[i];
+					free = info.free;
+				}
+				else
+					RecordPageWithFreeSpace(rel, blocks[i], info.free);
 			}
 		}
+		/* none left: no need to look again until the next VACUUM */
+		hint->may_reuse = BlockNumberIsValid(block);
 	}
 
 	if (!BlockNumberIsValid(block))
 		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p);
 
-	hint->block = block;
-	hint->kind = HINT_OWN;
-	owner_map_put(&storage, owner, owner_len, hint);
+	{
+		BlockNumber old_block = hint->block;
+		OwnerHint	current;
+
+		hint->block = block;
+		hint->kind = HINT_OWN;
+		hint->free_estimate = room_after(free, consume);
+		if (!owner_map_replace(&storage, owner, owner_len, old_block, hint, &current))
+		{
+			/*
+			 * Another session of this owner moved it to a new page while we
+			 * chose ours: go there too, and leave ours (untouched) to the
+			 * free space map for whoever needs a page next.
+			 */
+			if (p->claim_lock)
+			{
+				LWLockRelease(p->claim_lock);
+				p->claim_lock = NULL;
+			}
+			if (free == EMPTY_PAGE_ROOM)
+				RecordPageWithFreeSpace(rel, block, EMPTY_PAGE_ROOM);
+			block = current.block;
+		}
+	}
 	set_target(rel, p, block, false);
 }
 
 /* A new owner (or a small one whose shared page is full): a shared page. */
 static void
-admit(Relation rel, const char *owner, int owner_len, Size len, Size need,
-	  BlockNumber nblocks, bool allow_claim, Placement *p)
+admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int nrows,
+	  BlockNumber nblocks, bool allow_claim, OwnerHint *hint, Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
-	RelationHint rel_hint;
-	OwnerHint	hint;
 	BlockNumber block = owner_map_admit(&storage);
 
-	owner_map_get_relation(&storage, &rel_hint);
-	hint.searched_generation = rel_hint.vacuum_generation;
-	hint.kind = kalam_small_owner_rows > 0 ? HINT_SHARED : HINT_OWN;
+	hint->kind = kalam_small_owner_rows > 0 ? HINT_SHARED : HINT_OWN;
+	hint->shared_rows = hint->kind == HINT_SHARED ? nrows : 0;
+	hint->free_estimate = 0;	/* shared pages are always looked at */
 
 	if (BlockNumberIsValid(block) && block < nblocks)
 	{
@@ -385,12 +430,13 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need,
 		owner_map_open_admission(&storage, block,
 								 kalam_small_owner_rows > 0 ?
 								 (uint16) Min(Max(usable / per_owner, 1), PG_UINT16_MAX) : 1);
+		if (hint->kind == HINT_OWN)
+			hint->free_estimate = room_after(EMPTY_PAGE_ROOM, nrows * (MAXALIGN(len) + sizeof(ItemIdData)));
 	}
 
-	hint.block = block;
-	hint.shared_rows = 0;
-	owner_map_put(&storage, owner, owner_len, &hint);
-	set_target(rel, p, block, hint.kind == HINT_SHARED);
+	hint->block = block;
+	owner_map_put(&storage, owner, owner_len, hint);
+	set_target(rel, p, block, hint->kind == HINT_SHARED);
 }
 
 void
@@ -398,71 +444,103 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 				int nrows, bool allow_claim, Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
+	uint32		generation = owner_map_vacuum_generation();
 	Size		need = space_needed(rel, len);
-	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	Size		consume = nrows * (MAXALIGN(len) + sizeof(ItemIdData));
+	RelationHint rel_hint;
+	BlockNumber nblocks;
 	OwnerHint	hint;
+	bool		found;
 	PageInfo	info;
 	BlockNumber last;
 	int64		rows;
 	int			nfound;
-	RelationHint rel_hint;
 
 	p->block = InvalidBlockNumber;
 	p->shared = false;
 	p->claim_lock = NULL;
 
-	if (owner_map_get(&storage, owner, owner_len, &hint) && hint.block < nblocks)
+	/*
+	 * The common case: the owner's own page, validated since the last
+	 * VACUUM anywhere (so it is still the owner's), with room left by the
+	 * map's own count.  No page is read here.
+	 */
+	if (owner_map_reserve(&storage, owner, owner_len, generation, need, consume, &hint, &found))
+	{
+		set_target(rel, p, hint.block, false);
+		return;
+	}
+
+	nblocks = RelationGetNumberOfBlocks(rel);
+	owner_map_get_relation(&storage, &rel_hint);
+
+	if (found)
 	{
 		bool		shared = (hint.kind == HINT_SHARED);
+		bool		over_quota = shared && hint.shared_rows + nrows > kalam_small_owner_rows;
 
-		/* no more than kalam.small_owner_rows rows of an owner on shared pages */
-		if (shared && hint.shared_rows + nrows > kalam_small_owner_rows)
+		if (hint.seen_relation_generation != rel_hint.vacuum_generation)
+			hint.may_reuse = true;	/* this relation was vacuumed since */
+		hint_seen(&hint, generation, rel_hint.vacuum_generation);
+
+		/* Look at the page: is it still the owner's, with room? */
+		if (hint.block < nblocks && !over_quota)
 		{
-			move_to_own_page(rel, owner, owner_len, need, &hint, nblocks, allow_claim, p);
-			return;
-		}
-		inspect_page(rel, hint.block, owner, owner_len, false, &info);
-		if (info.empty)
-		{
-			/* emptied by VACUUM: take it again, unless someone was quicker */
-			if (info.free >= need && allow_claim &&
-				claim_if_empty(rel, hint.block, owner, owner_len, p))
+			inspect_page(rel, hint.block, owner, owner_len, false, &info);
+			if (info.empty)
 			{
+				/* emptied by VACUUM: take it again, unless someone was quicker */
+				if (info.free >= need && allow_claim &&
+					claim_if_empty(rel, hint.block, owner, owner_len, p))
+				{
+					hint.free_estimate = shared ? 0 : room_after(info.free, consume);
+					hint.shared_rows += shared ? nrows : 0;
+					owner_map_put(&storage, owner, owner_len, &hint);
+					set_target(rel, p, hint.block, shared);
+					return;
+				}
+			}
+			else if (info.free >= need && (shared || info.first_mine))
+			{
+				hint.free_estimate = shared ? 0 : room_after(info.free, consume);
+				hint.shared_rows += shared ? nrows : 0;
+				owner_map_put(&storage, owner, owner_len, &hint);
 				set_target(rel, p, hint.block, shared);
 				return;
 			}
 		}
-		else if (info.free >= need && (shared || info.first_mine))
-		{
-			set_target(rel, p, hint.block, shared);
-			return;
-		}
-		move_to_own_page(rel, owner, owner_len, need, &hint, nblocks, allow_claim, p);
+		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
 		return;
 	}
 
-	owner_map_get_relation(&storage, &rel_hint);
-	hint.searched_generation = rel_hint.vacuum_generation - 1;
-	hint.shared_rows = 0;
+	memset(&hint, 0, sizeof(hint));
+	hint_seen(&hint, generation, rel_hint.vacuum_generation);
 
-	/* Not in the map: the owner index knows the owner's last page. */
-	if (owner_pages(rel, owner, owner_len, &last, &rows, NULL, 0, &nfound) &&
+	/*
+	 * Not in the map: the owner index knows the owner's last page (unless
+	 * the map knows that every owner of the relation is in it).
+	 */
+	if (!owner_map_is_complete(&rel_hint) &&
+		owner_pages(rel, owner, owner_len, &last, &rows, NULL, 0, &nfound) &&
 		BlockNumberIsValid(last) && last < nblocks)
 	{
 		inspect_page(rel, last, owner, owner_len, true, &info);
 		hint.block = last;
 		hint.kind = info.all_mine ? HINT_OWN : HINT_SHARED;
 		hint.shared_rows = info.all_mine ? 0 : Min(rows, PG_UINT16_MAX);
+		hint.may_reuse = true;	/* who knows what VACUUM did before */
 		if (info.any_mine && info.free >= need &&
 			(info.all_mine || rows + nrows <= kalam_small_owner_rows))
 		{
+			hint.free_estimate = info.all_mine ? room_after(info.free, consume) : 0;
+			hint.shared_rows += info.all_mine ? 0 : nrows;
 			owner_map_put(&storage, owner, owner_len, &hint);
 			set_target(rel, p, last, !info.all_mine);
 			return;
 		}
 		if (info.any_mine)
 		{
-			move_to_own_page(rel, owner, owner_len, need, &hint, nblocks, allow_claim, p);
+			move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
 			return;
 		}
 	}
@@ -471,10 +549,10 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	if (nrows > kalam_small_owner_rows)
 	{
 		hint.block = InvalidBlockNumber;
-		move_to_own_page(rel, owner, owner_len, need, &hint, nblocks, allow_claim, p);
+		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
 		return;
 	}
-	admit(rel, owner, owner_len, len, need, nblocks, allow_claim, p);
+	admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim, &hint, p);
 }
 
 void
@@ -488,24 +566,34 @@ placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
 	{
 		LWLockRelease(p->claim_lock);
 		p->claim_lock = NULL;
+		/* no longer empty: keep it from being offered as such again */
+		if (BlockNumberIsValid(used_block) && used_block == p->block)
+			RecordPageWithFreeSpace(rel, used_block, BLCKSZ / 2);
 	}
 	if (!BlockNumberIsValid(p->block) || !BlockNumberIsValid(used_block) ||
-		!owner_map_get(&storage, owner, owner_len, &hint))
+		used_block == p->block)
+		return;
+	if (!owner_map_get(&storage, owner, owner_len, &hint))
 		return;
 
-	if (used_block != p->block)
+	/*
+	 * Heap found the target full after all (another session of this owner
+	 * filled it, or the estimate was off) and extended the relation: the
+	 * new page holds this owner's rows only.  If another session did the
+	 * same meanwhile, the owner now has two new pages: keep the hint on
+	 * theirs and leave ours to the free space map, where the owner's next
+	 * search finds it.
+	 */
+	if (hint.block != p->block && hint.kind == HINT_OWN)
 	{
-		/*
-		 * Heap found the target full after all and extended the relation:
-		 * the new page holds this owner's rows only.
-		 */
+		RecordPageWithFreeSpace(rel, used_block, BLCKSZ / 2);
+		hint.may_reuse = true;
+	}
+	else
+	{
 		hint.block = used_block;
 		hint.kind = HINT_OWN;
-		owner_map_put(&storage, owner, owner_len, &hint);
+		hint.free_estimate = room_after(EMPTY_PAGE_ROOM, (Size) nrows * BLCKSZ / MaxHeapTuplesPerPage);
 	}
-	else if (p->shared)
-	{
-		hint.shared_rows = Min(hint.shared_rows + nrows, PG_UINT16_MAX);
-		owner_map_put(&storage, owner, owner_len, &hint);
-	}
+	owner_map_put(&storage, owner, owner_len, &hint);
 }

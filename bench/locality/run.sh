@@ -1,0 +1,165 @@
+#!/bin/bash
+# bench/locality: the same schema and data in four layouts, in one run:
+#   heap, heap after CLUSTER on the owner index, heap hash-partitioned by
+#   owner into 16 partitions, and kalamdb.
+# Loads:
+#   (a) OWNERS owners x 100 rows, inserted round-robin by one session
+#       (a client sending prepared INSERTs, one row each)
+#   (b) pgbench, 8 clients, random owners (as many rows as (a))
+#   (c) COPY of (a)'s rows, in (a)'s order (owners interleaved row by row)
+#   (c') ("g") the same COPY with the rows grouped by owner
+#   (d) (b), then delete a third of the rows, VACUUM, insert as many again
+#   (e) owners with 5 rows each, round-robin
+# For each: pages per owner (and the minimum its rows need), owners per
+# page, buffers touched by "all rows of one owner" (EXPLAIN (ANALYZE,
+# BUFFERS), averaged over 200 owners), table size, insert throughput.
+# Throughput is the median of ROUNDS loads into fresh tables, the layouts
+# taking turns; the layout figures are those of the last load.
+#
+#   bash bench/locality/run.sh            # OWNERS=1000
+#   OWNERS=200 bash bench/locality/run.sh  # quicker
+
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
+source "$KALAM_ROOT/bench/common.sh"
+OWNERS=${OWNERS:-1000}
+ROWS=100
+SMALL_OWNERS=$((OWNERS * 20))
+ROUNDS=${ROUNDS:-3}
+
+kalam_install_deps
+kalam_build_install
+KALAM_EXTRA_CONF="shared_buffers = '1GB'
+max_wal_size = '4GB'
+autovacuum = off
+synchronous_commit = off
+jit = off" kalam_cluster_start
+
+DB=kalam_bench
+psql -X -q -c "CREATE DATABASE $DB"
+psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$KALAM_ROOT/bench/locality/functions.sql"
+LAYOUTS="heap heap_clustered heap_partitioned kalamdb"
+RESULTS=$KALAM_TMP/results
+: >"$RESULTS"
+
+sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "$1"; }
+now_ms() { date +%s%3N; }
+
+# measure LOAD LAYOUT TABLE ELAPSED_MS ROWS_INSERTED
+measure() {
+	local load=$1 layout=$2 t=$3 ms=$4 inserted=$5
+	sql "VACUUM ANALYZE $t" >/dev/null
+	if [ "$layout" = heap_clustered ]; then
+		sql "CLUSTER $t USING ${t}_owner" >/dev/null
+		sql "ANALYZE $t" >/dev/null
+	fi
+	local l buf rate
+	l=$(sql "SELECT concat_ws('|', rows, owners, pages, pages_per_owner, min_pages_per_owner, worst_extra, owners_per_page, size_bytes) FROM layout('$t')")
+	buf=$(sql "SELECT buffers('$t', 200)")
+	rate=$(awk -v n="$inserted" -v ms="$ms" 'BEGIN {printf "%.0f", n / (ms / 1000)}')
+	echo "$load|$layout|$l|$buf|$rate" >>"$RESULTS"
+	echo "  ($load) $layout: $l | buffers $buf | $rate rows/s"
+}
+
+pgbench_insert() {	# pgbench_insert TABLE TRANSACTIONS_PER_CLIENT FIRST_OWNER
+	cat >"$KALAM_TMP/insert.pgbench" <<SQL
+\set o random(1, $OWNERS)
+INSERT INTO $1 (owner, body) VALUES (('u' || :o)::kalam.user_id, repeat('b', 100));
+SQL
+	pgbench -n -M prepared -c 8 -j 2 -t "$2" -f "$KALAM_TMP/insert.pgbench" "$DB" >/dev/null
+}
+
+# A client session inserting round-robin: pgbench, prepared statements, one
+# client, a counter kept in a pgbench variable.
+roundrobin_insert() {	# roundrobin_insert TABLE OWNERS ROWS_PER_OWNER
+	cat >"$KALAM_TMP/rr.pgbench" <<SQL
+\set o (:o % $2) + 1
+INSERT INTO $1 (owner, body) VALUES (('u' || :o)::kalam.user_id, repeat('b', 100));
+SQL
+	pgbench -n -M prepared -c 1 -t $(($2 * $3)) -D o=0 -f "$KALAM_TMP/rr.pgbench" "$DB" >/dev/null
+}
+
+# load LOAD LAYOUT TABLE: fill a fresh table, print the elapsed ms
+load() {
+	local load=$1 layout=$2 t=$3 t0 t1
+	sql "DROP TABLE IF EXISTS $t CASCADE; DROP PROCEDURE IF EXISTS load_$t"
+	sql "SELECT make_table('$t', '${layout/heap_clustered/heap}')" >/dev/null
+	sql "CHECKPOINT"
+	t0=$(now_ms)
+	case $load in
+		a) roundrobin_insert "$t" "$OWNERS" "$ROWS" ;;
+		b) pgbench_insert "$t" $((OWNERS * ROWS / 8)) ;;
+		c | g)
+			# server-side time: a COPY is short, client start-up would blur it
+			sql "SELECT round(timed(\$\$COPY $t (owner, body) FROM '$KALAM_TMP/data/$load.copy'\$\$))"
+			return ;;
+		e) roundrobin_insert "$t" "$SMALL_OWNERS" 5 ;;
+	esac
+	t1=$(now_ms)
+	echo $((t1 - t0))
+}
+
+# the rows of (a), in (a)'s order, for COPY
+sql "CREATE TABLE copy_source (owner kalam.user_id, body text)"
+sql "INSERT INTO copy_source SELECT ('u' || (i % $OWNERS + 1))::kalam.user_id, repeat('b', 100) FROM generate_series(0, $((OWNERS * ROWS - 1))) i"
+sql "COPY copy_source TO '$KALAM_TMP/data/c.copy'"
+sql "COPY (SELECT * FROM copy_source ORDER BY owner) TO '$KALAM_TMP/data/g.copy'"
+
+declare -A MS
+for load in a b c g e; do
+	case $load in
+		a) log "(a) $OWNERS owners x $ROWS rows, round-robin, one session (pgbench -M prepared, 1 client)" ;;
+		b) log "(b) pgbench -M prepared, 8 clients, random owners" ;;
+		c) log "(c) COPY of (a)'s rows in (a)'s order" ;;
+		g) log "(c') COPY of the same rows grouped by owner, as a dump of a kalamdb table has them" ;;
+		e) log "(e) $SMALL_OWNERS owners x 5 rows, round-robin, one session" ;;
+	esac
+	rows=$((OWNERS * ROWS)); [ $load = e ] && rows=$((SMALL_OWNERS * 5))
+	# throughput: fresh tables, $ROUNDS rounds (more for the short COPYs),
+	# layouts in rotating order
+	rounds=$ROUNDS; case $load in c | g) rounds=$((ROUNDS * 3)) ;; esac
+	set -- $LAYOUTS
+	for round in $(seq "$rounds"); do
+		for l in "$@"; do
+			ms=$(load $load "$l" "${load}_$l")
+			MS[$load:$l]="${MS[$load:$l]:-} $ms"
+		done
+		set -- "${@:2}" "$1"
+	done
+	for l in $LAYOUTS; do
+		ms=$(echo "${MS[$load:$l]}" | tr ' ' '\n' | grep . | median)
+		measure $load "$l" "${load}_$l" "$ms" "$rows"
+	done
+done
+
+log "(d) (b), then delete a third, VACUUM, insert a third again"
+for l in $LAYOUTS; do
+	t=b_$l
+	sql "DELETE FROM $t WHERE (id::text::bigint / 7) % 3 = 0" >/dev/null
+	sql "VACUUM $t" >/dev/null
+	t0=$(now_ms); pgbench_insert "$t" $((OWNERS * ROWS / 3 / 8)); t1=$(now_ms)
+	measure d "$l" "$t" $((t1 - t0)) $((OWNERS * ROWS / 3))
+done
+sort -t'|' -k1,1 -s "$RESULTS" -o "$RESULTS"
+
+echo
+echo "bench/locality: rows of ~150 bytes; (a) $OWNERS owners x $ROWS rows round-robin, (b) pgbench 8 clients random owners,"
+echo "(c) COPY in (a)'s order, (g) = (c') COPY grouped by owner, (d) (b) + delete 1/3 + VACUUM + insert 1/3,"
+echo "(e) $SMALL_OWNERS owners x 5 rows round-robin; inserts/s: median of $ROUNDS loads into fresh tables"
+echo "pages/owner: average (minimum the rows need); worst: most extra pages of any owner; buffers: per-owner query"
+printf '%-4s %-17s %8s %15s %6s %12s %9s %10s %12s\n' load layout pages "pages/owner" worst "owners/page" buffers "size MB" "inserts/s"
+while IFS='|' read -r load layout rows owners pages ppo minppo worst opp size buf rate; do
+	printf '%-4s %-17s %8d %7s (%5s) %6s %12s %9s %10.1f %12s\n' "$load" "$layout" "$pages" "$ppo" "$minppo" \
+		"$worst" "$opp" "$buf" "$(awk -v s="$size" 'BEGIN {print s / 1048576}')" "$rate"
+done <"$RESULTS"
+
+echo
+echo "kalamdb against heap, same run:"
+printf '%-4s %22s %12s %16s\n' load "buffers: heap/kalamdb" "size ratio" "inserts ratio"
+for load in a b c g d e; do
+	h=$(grep "^$load|heap|" "$RESULTS")
+	k=$(grep "^$load|kalamdb|" "$RESULTS")
+	hb=$(echo "$h" | cut -d'|' -f11); kb=$(echo "$k" | cut -d'|' -f11)
+	hs=$(echo "$h" | cut -d'|' -f10); ks=$(echo "$k" | cut -d'|' -f10)
+	hr=$(echo "$h" | cut -d'|' -f12); kr=$(echo "$k" | cut -d'|' -f12)
+	printf '%-4s %21sx %11sx %15sx\n' "$load" "$(ratio "$hb" "$kb")" "$(ratio "$ks" "$hs")" "$(ratio "$kr" "$hr")"
+done

@@ -1,0 +1,130 @@
+
+-- ---------------------------------------------------------------------
+-- Jobs: kalam.submit_job() enqueues, the background worker (src/jobs/)
+-- runs them: new -> queued -> running -> completed / failed, with retries,
+-- idempotency keys and cancellation.  The work of each job type is done
+-- by the kalam._job_* functions below, called by the worker.
+-- ---------------------------------------------------------------------
+
+-- Wake the worker of this database (it also polls).
+CREATE FUNCTION kalam._wake_worker() RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_wake_worker'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION kalam.submit_job(job_type kalam.job_type, parameters jsonb DEFAULT '{}',
+								 idempotency_key text DEFAULT NULL, max_retries integer DEFAULT 3)
+RETURNS kalam.job_id
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	id kalam.job_id := kalam.new_job_id(job_type);
+BEGIN
+	PERFORM kalam._require_user_manager();
+	BEGIN
+		INSERT INTO system.jobs (job_id, job_type, parameters, idempotency_key, max_retries)
+		VALUES (id, job_type, coalesce(parameters, '{}'), idempotency_key, max_retries);
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'a job with idempotency key "%" is already active', idempotency_key
+			USING ERRCODE = 'unique_violation',
+				  DETAIL = (SELECT format('Job %s is %s.', j.job_id, j.status) FROM system.jobs j
+							WHERE j.idempotency_key = submit_job.idempotency_key
+							  AND j.status IN ('new', 'queued', 'running', 'retrying')
+							LIMIT 1);
+	END;
+	PERFORM kalam._wake_worker();
+	RETURN id;
+END $$;
+
+-- Cancel a job that has not finished: a waiting one is cancelled at once,
+-- a running one stops at its next step (user cleanup: the next user).
+CREATE FUNCTION kalam.cancel_job(job_id kalam.job_id) RETURNS kalam.job_status
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	s kalam.job_status;
+BEGIN
+	PERFORM kalam._require_user_manager();
+	UPDATE system.jobs j SET status = 'cancelled', finished_at = now(), updated_at = now(),
+		message = coalesce(j.message || '; ', '') || 'cancelled by ' || kalam._caller_role_name()
+	WHERE j.job_id = cancel_job.job_id AND j.status IN ('new', 'queued', 'running', 'retrying')
+	RETURNING j.status INTO s;
+	IF NOT FOUND THEN
+		SELECT j.status INTO s FROM system.jobs j WHERE j.job_id = cancel_job.job_id;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'job % does not exist', job_id USING ERRCODE = 'undefined_object';
+		END IF;
+		RAISE EXCEPTION 'job % is already %', job_id, s
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	RETURN s;
+END $$;
+
+-- Users soft-deleted longer than the grace period, oldest first, through
+-- the partial index on deleted_at.
+CREATE FUNCTION kalam._job_expired_users(grace interval, max_users integer)
+RETURNS SETOF kalam.user_id
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT user_id FROM system.users
+	WHERE deleted_at IS NOT NULL AND deleted_at < now() - grace
+	ORDER BY deleted_at LIMIT max_users
+$$;
+
+-- Hard-delete one user and their rows in every USER and STREAM table; the
+-- worker calls it once per user, each in a transaction of its own.
+CREATE FUNCTION kalam._job_purge_user(uid kalam.user_id) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t system.tables;
+	n bigint;
+	total bigint := 0;
+BEGIN
+	-- still expired? (it may have been restored meanwhile)
+	PERFORM 1 FROM system.users WHERE user_id = uid AND deleted_at IS NOT NULL FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN 0;
+	END IF;
+	FOR t IN SELECT * FROM system.tables WHERE table_type IN ('user', 'stream') ORDER BY table_id LOOP
+		EXECUTE format('DELETE FROM %s WHERE %I = $1', t.relation, t.owner_column) USING uid;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		total := total + n;
+	END LOOP;
+	DELETE FROM system.live_queries WHERE user_id = uid;
+	DELETE FROM system.users WHERE user_id = uid;
+	INSERT INTO system.audit_log (action, actor_role, target_user_id, details)
+	VALUES ('user.purge', 'kalamdb worker', uid, jsonb_build_object('rows', total));
+	RETURN total;
+END $$;
+
+-- Job retention: completed jobs after one age, failed and cancelled ones
+-- after another.
+CREATE FUNCTION kalam._job_cleanup_jobs(completed_age interval, failed_age interval) RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+	WITH gone AS (
+		DELETE FROM system.jobs
+		WHERE (status IN ('completed', 'skipped') AND finished_at < now() - completed_age)
+		   OR (status IN ('failed', 'cancelled') AND finished_at < now() - failed_age)
+		RETURNING 1)
+	SELECT count(*) FROM gone
+$$;
+
+-- STREAM eviction: rows older than their table's TTL.
+CREATE FUNCTION kalam._job_evict_stream(t system.tables) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n bigint;
+BEGIN
+	EXECUTE format('DELETE FROM %s WHERE %I < now() - $1', t.relation, t.options->>'time_column')
+		USING t.ttl;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
+REVOKE ALL ON FUNCTION kalam._wake_worker(), kalam._job_expired_users(interval, integer),
+	kalam._job_purge_user(kalam.user_id), kalam._job_cleanup_jobs(interval, interval),
+	kalam._job_evict_stream(system.tables) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),
+	kalam.cancel_job(kalam.job_id) TO PUBLIC;
