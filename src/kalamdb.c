@@ -24,6 +24,8 @@
 #include "am/owner_map.h"
 #include "am/placement.h"
 #include "auth/effective_user.h"
+#include "jobs/worker_registry.h"
+#include "live/live_routes.h"
 #include "auth/login_failure.h"
 #include "auth/password.h"
 #include "kalamdb.h"
@@ -48,6 +50,9 @@ kalam_shmem_request(void)
 	RequestAddinShmemSpace(login_failure_shmem_size());
 	RequestAddinShmemSpace(owner_map_shmem_size());
 	placement_shmem_request();
+	RequestAddinShmemSpace(worker_registry_shmem_size());
+	RequestAddinShmemSpace(live_shmem_size());
+	live_shmem_request();
 }
 
 static void
@@ -61,6 +66,8 @@ kalam_shmem_startup(void)
 	login_failure_shmem_init();
 	owner_map_shmem_init();
 	placement_shmem_init();
+	worker_registry_shmem_init();
+	live_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -92,11 +99,13 @@ define_gucs(bool preloading)
 								0,
 								NULL, NULL, NULL);
 		owner_map_define_gucs();
+		live_define_gucs();
 	}
 	effective_user_define_gucs();
 	password_define_gucs();
 	login_failure_define_gucs();
 	placement_define_gucs();
+	define_worker_gucs();
 }
 
 void
@@ -112,6 +121,8 @@ _PG_init(void)
 		shmem_request_hook = kalam_shmem_request;
 		prev_shmem_startup_hook = shmem_startup_hook;
 		shmem_startup_hook = kalam_shmem_startup;
+
+		register_launcher();
 	}
 
 	MarkGUCPrefixReserved("kalam");

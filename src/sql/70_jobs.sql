@@ -126,5 +126,7 @@ END $$;
 REVOKE ALL ON FUNCTION kalam._wake_worker(), kalam._job_expired_users(interval, integer),
 	kalam._job_purge_user(kalam.user_id), kalam._job_cleanup_jobs(interval, interval),
 	kalam._job_evict_stream(system.tables) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),
+	kalam.cancel_job(kalam.job_id) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),
 	kalam.cancel_job(kalam.job_id) TO PUBLIC;

@@ -1,0 +1,186 @@
+/*-------------------------------------------------------------------------
+ *
+ * db_worker.c
+ *	  The kalamdb worker of one database: schedules and runs jobs.
+ *
+ * Started by the launcher (launcher.c) for each database.  If kalamdb is
+ * not installed there, it notes so in its slot and exits.  Otherwise it
+ * first fails the jobs a crash left running and removes stale live
+ * queries, then loops: schedule due jobs, run every runnable job, flush
+ * live-query counters, sleep until kalam.job_poll_interval passes or it
+ * is woken.  An error outside a job (a job's own errors are the job
+ * runner's) rolls back, is logged, and the loop goes on after a pause that
+ * grows with repeated errors; if the extension is dropped, the worker
+ * exits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "jobs/job_runner.h"
+#include "jobs/worker_registry.h"
+#include "live/live_routes.h"
+
+PGDLLEXPORT void kalam_db_worker_main(Datum main_arg);
+
+static void
+release_slot(int code, Datum arg)
+{
+	DbWorkerSlot *slot;
+
+	SpinLockAcquire(&kalam_workers->mutex);
+	slot = worker_slot(MyDatabaseId, false);
+	if (slot && slot->pid == MyProcPid)
+	{
+		slot->pid = 0;
+		slot->proc = NULL;
+	}
+	SpinLockRelease(&kalam_workers->mutex);
+}
+
+/* Take this database's slot; false if another worker holds it. */
+static bool
+claim_slot(void)
+{
+	DbWorkerSlot *slot;
+	bool		claimed = false;
+
+	SpinLockAcquire(&kalam_workers->mutex);
+	slot = worker_slot(MyDatabaseId, true);
+	if (slot && (slot->pid == 0 || kill(slot->pid, 0) != 0))
+	{
+		slot->pid = MyProcPid;
+		slot->proc = MyProc;
+		slot->no_extension = false;
+		claimed = true;
+	}
+	SpinLockRelease(&kalam_workers->mutex);
+	return claimed;
+}
+
+static bool
+extension_installed(void)
+{
+	bool		found;
+
+	StartTransactionCommand();
+	found = OidIsValid(get_extension_oid("kalamdb", true));
+	CommitTransactionCommand();
+	return found;
+}
+
+static void
+note_no_extension(void)
+{
+	DbWorkerSlot *slot;
+
+	SpinLockAcquire(&kalam_workers->mutex);
+	slot = worker_slot(MyDatabaseId, false);
+	if (slot)
+	{
+		slot->no_extension = true;
+		slot->checked_at = GetCurrentTimestamp();
+	}
+	SpinLockRelease(&kalam_workers->mutex);
+}
+
+static void
+worker_iteration(void)
+{
+	int			ran = 0;
+
+	schedule_jobs();
+	/* every job that can run now, but yield now and then */
+	while (ran < 100 && !ShutdownRequestPending && run_next_job())
+	{
+		ran++;
+		CHECK_FOR_INTERRUPTS();
+	}
+	live_flush_counters();
+}
+
+void
+kalam_db_worker_main(Datum main_arg)
+{
+	Oid			dbid = DatumGetObjectId(main_arg);
+	MemoryContext loop_cxt;
+	volatile bool started = false;
+	volatile int errors = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pgstat_report_appname("kalamdb worker");
+
+	if (!claim_slot())
+		proc_exit(0);			/* another worker serves this database */
+	before_shmem_exit(release_slot, 0);
+
+	if (!extension_installed())
+	{
+		note_no_extension();
+		proc_exit(0);
+	}
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "kalamdb worker loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		long		nap = kalam_job_poll_interval;
+
+		MemoryContextSwitchTo(loop_cxt);
+		MemoryContextReset(loop_cxt);
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!extension_installed())
+			break;
+
+		PG_TRY();
+		{
+			if (!started)
+			{
+				fail_interrupted_jobs();
+				live_worker_startup();
+				started = true;
+			}
+			worker_iteration();
+			errors = 0;
+		}
+		PG_CATCH();
+		{
+			/* log, roll back, and try again later, backing off */
+			MemoryContextSwitchTo(loop_cxt);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			errors++;
+		}
+		PG_END_TRY();
+
+		if (errors > 0)
+			nap = Min(60 * 1000L, 1000L << Min(errors, 6));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 nap, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	proc_exit(0);
+}

@@ -1,0 +1,371 @@
+/*-------------------------------------------------------------------------
+ *
+ * job_runner.c
+ *	  Running the jobs of system.jobs in the kalamdb worker.
+ *
+ * Lifecycle: kalam.submit_job() inserts a job as 'new'; the worker queues
+ * it ('queued'), claims it with FOR UPDATE SKIP LOCKED ('running'), runs
+ * it, and ends it 'completed' with its counts in message and parameters,
+ * or, on error, 'retrying' (until max_retries, with a backoff of
+ * retry_count seconds) and then 'failed' with the error and its context
+ * in exception_trace.  A job cancelled while it runs stops at its next
+ * step and stays 'cancelled'.  An error in one job never stops the
+ * worker: the job's transaction is rolled back and the failure recorded
+ * in a new one.
+ *
+ * The work itself is SQL (the kalam._job_* functions of the install
+ * script); this file drives it, one transaction per step: user cleanup
+ * takes one transaction per user, STREAM eviction one per table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "jobs/job_runner.h"
+#include "jobs/worker_registry.h"
+
+typedef struct Job
+{
+	char	   *job_id;
+	char	   *job_type;
+	char	   *parameters;		/* jsonb as text */
+} Job;
+
+typedef struct JobOutcome
+{
+	StringInfoData message;
+	StringInfoData result;		/* a JSON object's members */
+} JobOutcome;
+
+void
+worker_begin(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+void
+worker_commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	pgstat_report_stat(false);
+}
+
+/* Run sql with text arguments; the first column of the first row, or NULL. */
+static char *
+spi_text(const char *sql, int nargs, const char **args)
+{
+	Oid			types[8];
+	Datum		values[8];
+	int			ret;
+
+	Assert(nargs <= 8);
+	for (int i = 0; i < nargs; i++)
+	{
+		types[i] = TEXTOID;
+		values[i] = CStringGetTextDatum(args[i]);
+	}
+	ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
+	if (SPI_processed == 0 || SPI_tuptable == NULL)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+static char *
+seconds(int secs)
+{
+	return psprintf("%d", secs);
+}
+
+void
+fail_interrupted_jobs(void)
+{
+	worker_begin("failing interrupted jobs");
+	spi_text("UPDATE system.jobs SET status = 'failed', finished_at = now(), updated_at = now(), "
+			 "message = concat_ws('; ', message, 'interrupted: the server or the worker stopped while the job ran') "
+			 "WHERE status = 'running'", 0, NULL);
+	worker_commit();
+}
+
+void
+schedule_jobs(void)
+{
+	const char *args[4];
+
+	args[0] = seconds(kalam_user_cleanup_interval);
+	args[1] = seconds(kalam_job_cleanup_interval);
+	args[2] = seconds(kalam_stream_eviction_interval);
+	args[3] = seconds(kalam_live_query_cleanup_interval);
+	worker_begin("scheduling jobs");
+	spi_text("SELECT kalam._job_schedule(jsonb_build_object("
+			 "'user_cleanup', $1::int, 'job_cleanup', $2::int, "
+			 "'stream_eviction', $3::int, 'live_query_cleanup', $4::int))",
+			 4, args);
+	worker_commit();
+}
+
+static bool
+job_cancelled(Job *job)
+{
+	const char *args[1] = {job->job_id};
+	char	   *status;
+	bool		cancelled;
+
+	worker_begin("checking for cancellation");
+	status = spi_text("SELECT status::text FROM system.jobs WHERE job_id = $1::kalam.job_id", 1, args);
+	cancelled = (status == NULL || strcmp(status, "cancelled") == 0);
+	worker_commit();
+	return cancelled;
+}
+
+/* Parameter with a default: the job fails if it is not of the given type. */
+static char *
+job_parameter(Job *job, const char *name, const char *type, const char *fallback)
+{
+	const char *args[3] = {job->parameters, name, fallback};
+	char	   *sql = psprintf("SELECT coalesce(($1::jsonb ->> $2)::%s, $3::%s)::text", type, type);
+
+	return spi_text(sql, 3, args);
+}
+
+static void
+job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
+{
+	List	   *users = NIL;
+	ListCell   *lc;
+	const char *args[2];
+	int64		purged = 0;
+	int64		rows = 0;
+	bool		cancelled = false;
+
+	worker_begin("user cleanup: finding expired users");
+	args[0] = job_parameter(job, "grace_period", "interval",
+							psprintf("%d seconds", kalam_user_cleanup_grace_period));
+	args[1] = job_parameter(job, "max_users", "integer", "100000");
+	if (SPI_execute_with_args("SELECT u::text FROM kalam._job_expired_users($1::interval, $2::int) u",
+							  2, (Oid[]) {TEXTOID, TEXTOID},
+							  (Datum[]) {CStringGetTextDatum(args[0]), CStringGetTextDatum(args[1])},
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list expired users");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		users = lappend(users, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		MemoryContextSwitchTo(old);
+	}
+	worker_commit();
+
+	/* one transaction per user */
+	foreach(lc, users)
+	{
+		const char *uid[1] = {(char *) lfirst(lc)};
+		char	   *n;
+
+		if (job_cancelled(job))
+		{
+			cancelled = true;
+			break;
+		}
+		worker_begin("user cleanup: purging a user");
+		n = spi_text("SELECT kalam._job_purge_user($1::kalam.user_id)::text", 1, uid);
+		worker_commit();
+		purged++;
+		rows += n ? strtoll(n, NULL, 10) : 0;
+	}
+
+	appendStringInfo(&out->message, "purged " INT64_FORMAT " users and " INT64_FORMAT " rows%s",
+					 purged, rows, cancelled ? " before being cancelled" : "");
+	appendStringInfo(&out->result, "\"users\": " INT64_FORMAT ", \"rows\": " INT64_FORMAT
+					 ", \"grace_period\": \"%s\"", purged, rows, args[0]);
+}
+
+static void
+job_job_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
+{
+	const char *args[2];
+	char	   *n;
+
+	worker_begin("job retention");
+	args[0] = job_parameter(job, "completed_age", "interval",
+							psprintf("%d seconds", kalam_job_retention_completed));
+	args[1] = job_parameter(job, "failed_age", "interval",
+							psprintf("%d seconds", kalam_job_retention_failed));
+	n = spi_text("SELECT kalam._job_cleanup_jobs($1::interval, $2::interval)::text", 2, args);
+	worker_commit();
+	appendStringInfo(&out->message, "removed %s old jobs", n);
+	appendStringInfo(&out->result, "\"jobs\": %s", n);
+}
+
+static void
+job_stream_eviction(Job *job, JobOutcome *out, MemoryContext cxt)
+{
+	List	   *tables = NIL;
+	ListCell   *lc;
+	int64		rows = 0;
+
+	worker_begin("stream eviction: listing stream tables");
+	if (SPI_execute("SELECT table_id::text FROM system.tables WHERE table_type = 'stream' ORDER BY 1",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list stream tables");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		tables = lappend(tables, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		MemoryContextSwitchTo(old);
+	}
+	worker_commit();
+
+	foreach(lc, tables)
+	{
+		const char *args[1] = {(char *) lfirst(lc)};
+		char	   *n;
+
+		worker_begin("stream eviction");
+		n = spi_text("SELECT kalam._job_evict_stream(t)::text FROM system.tables t "
+					 "WHERE t.table_id = $1::kalam.table_id", 1, args);
+		worker_commit();
+		rows += n ? strtoll(n, NULL, 10) : 0;
+	}
+	appendStringInfo(&out->message, "evicted " INT64_FORMAT " rows from %d stream tables",
+					 rows, list_length(tables));
+	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d",
+					 rows, list_length(tables));
+}
+
+static void
+job_live_query_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
+{
+	char	   *n;
+
+	worker_begin("removing stale live queries");
+	n = spi_text("SELECT kalam._job_cleanup_live_queries()::text", 0, NULL);
+	worker_commit();
+	appendStringInfo(&out->message, "removed %s stale live queries", n);
+	appendStringInfo(&out->result, "\"live_queries\": %s", n);
+}
+
+static void
+run_job(Job *job, JobOutcome *out, MemoryContext cxt)
+{
+	if (strcmp(job->job_type, "user_cleanup") == 0)
+		job_user_cleanup(job, out, cxt);
+	else if (strcmp(job->job_type, "job_cleanup") == 0)
+		job_job_cleanup(job, out, cxt);
+	else if (strcmp(job->job_type, "stream_eviction") == 0)
+		job_stream_eviction(job, out, cxt);
+	else if (strcmp(job->job_type, "live_query_cleanup") == 0)
+		job_live_query_cleanup(job, out, cxt);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("job type %s is not run by this server", job->job_type),
+				 errdetail("kalamdb runs user_cleanup, job_cleanup, stream_eviction and live_query_cleanup jobs.")));
+}
+
+bool
+run_next_job(void)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "kalamdb job",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	Job			job;
+	JobOutcome	out;
+	int			ret;
+
+	worker_begin("claiming a job");
+	ret = SPI_execute("UPDATE system.jobs j SET status = 'running', started_at = now(), "
+					  "updated_at = now(), finished_at = NULL "
+					  "WHERE j.job_id = (SELECT job_id FROM system.jobs "
+					  "  WHERE status = 'queued' OR (status = 'retrying' AND "
+					  "    updated_at < now() - make_interval(secs => retry_count)) "
+					  "  ORDER BY created_at, job_id FOR UPDATE SKIP LOCKED LIMIT 1) "
+					  "RETURNING job_id::text, job_type::text, parameters::text",
+					  false, 0);
+	if (ret != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not claim a job: %d", ret);
+	if (SPI_processed == 0)
+	{
+		worker_commit();
+		MemoryContextDelete(cxt);
+		return false;
+	}
+	old = MemoryContextSwitchTo(cxt);
+	job.job_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	job.job_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	job.parameters = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	initStringInfo(&out.message);
+	initStringInfo(&out.result);
+	MemoryContextSwitchTo(old);
+	worker_commit();
+
+	elog(DEBUG1, "kalamdb worker: running job %s (%s)", job.job_id, job.job_type);
+	PG_TRY();
+	{
+		const char *args[3];
+
+		run_job(&job, &out, cxt);
+
+		args[0] = job.job_id;
+		args[1] = out.message.data;
+		args[2] = psprintf("{%s}", out.result.data);
+		worker_begin("completing a job");
+		spi_text("UPDATE system.jobs SET "
+				 "status = CASE WHEN status = 'running' THEN 'completed'::kalam.job_status ELSE status END, "
+				 "message = $2, parameters = parameters || jsonb_build_object('result', $3::jsonb), "
+				 "finished_at = now(), updated_at = now() "
+				 "WHERE job_id = $1::kalam.job_id", 3, args);
+		worker_commit();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		const char *args[3];
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+
+		args[0] = job.job_id;
+		args[1] = edata->message ? edata->message : "unknown error";
+		args[2] = psprintf("ERROR %s: %s%s%s%s%s",
+						   unpack_sql_state(edata->sqlerrcode), args[1],
+						   edata->detail ? "\nDETAIL: " : "", edata->detail ? edata->detail : "",
+						   edata->context ? "\nCONTEXT: " : "", edata->context ? edata->context : "");
+		ereport(LOG,
+				(errmsg("kalamdb job %s (%s) failed: %s", job.job_id, job.job_type, args[1])));
+		worker_begin("recording a failed job");
+		spi_text("UPDATE system.jobs SET "
+				 "status = CASE WHEN status <> 'running' THEN status "
+				 "  WHEN retry_count < max_retries THEN 'retrying'::kalam.job_status "
+				 "  ELSE 'failed'::kalam.job_status END, "
+				 "retry_count = retry_count + (status = 'running' AND retry_count < max_retries)::int, "
+				 "message = $2, exception_trace = $3, updated_at = now(), "
+				 "finished_at = CASE WHEN retry_count < max_retries THEN NULL ELSE now() END "
+				 "WHERE job_id = $1::kalam.job_id", 3, args);
+		worker_commit();
+	}
+	PG_END_TRY();
+	MemoryContextDelete(cxt);
+	return true;
+}

@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * job_runner.h
+ *	  Running the jobs of system.jobs, one at a time, in the worker.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef KALAM_JOB_RUNNER_H
+#define KALAM_JOB_RUNNER_H
+
+/* Mark jobs a crash left 'running' as failed. */
+extern void fail_interrupted_jobs(void);
+
+/* Submit the scheduled jobs that are due, and queue the new ones. */
+extern void schedule_jobs(void);
+
+/* Claim and run one job; false when there was none to run. */
+extern bool run_next_job(void);
+
+/* Transactions of the worker, with SPI connected and a snapshot set. */
+extern void worker_begin(const char *activity);
+extern void worker_commit(void);
+
+#endif							/* KALAM_JOB_RUNNER_H */

@@ -1,0 +1,208 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker_registry.c
+ *	  Shared state of the kalamdb background workers, their settings, and
+ *	  the SQL-callable functions that wake them.
+ *
+ * A launcher (a static background worker, see launcher.c) starts one
+ * worker (db_worker.c) per database that has the extension.  Each database
+ * has a slot here: the pid and latch of its worker, and whether the last
+ * worker found no extension there (so that the launcher does not keep
+ * starting workers for databases that do not use kalamdb).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "jobs/worker_registry.h"
+#include "kalamdb.h"
+
+WorkerRegistry *kalam_workers = NULL;
+
+int			kalam_job_poll_interval = 1000;
+int			kalam_user_cleanup_interval = 3600;
+int			kalam_user_cleanup_grace_period = 30 * 24 * 3600;
+int			kalam_job_cleanup_interval = 24 * 3600;
+int			kalam_job_retention_completed = 30 * 24 * 3600;
+int			kalam_job_retention_failed = 90 * 24 * 3600;
+int			kalam_stream_eviction_interval = 60;
+int			kalam_live_query_cleanup_interval = 60;
+
+static bool start_worker_at_commit = false;
+
+Size
+worker_registry_shmem_size(void)
+{
+	return MAXALIGN(sizeof(WorkerRegistry));
+}
+
+void
+worker_registry_shmem_init(void)
+{
+	bool		found;
+
+	kalam_workers = ShmemInitStruct("kalamdb workers", sizeof(WorkerRegistry), &found);
+	if (!found)
+	{
+		memset(kalam_workers, 0, sizeof(WorkerRegistry));
+		SpinLockInit(&kalam_workers->mutex);
+	}
+}
+
+DbWorkerSlot *
+worker_slot(Oid dbid, bool create)
+{
+	DbWorkerSlot *free_slot = NULL;
+
+	for (int i = 0; i < MAX_DB_WORKERS; i++)
+	{
+		DbWorkerSlot *slot = &kalam_workers->slots[i];
+
+		if (slot->dbid == dbid)
+			return slot;
+		if (free_slot == NULL && !OidIsValid(slot->dbid))
+			free_slot = slot;
+	}
+	if (create && free_slot)
+	{
+		memset(free_slot, 0, sizeof(DbWorkerSlot));
+		free_slot->dbid = dbid;
+	}
+	return create ? free_slot : NULL;
+}
+
+void
+wake_launcher(void)
+{
+	PGPROC	   *launcher;
+
+	SpinLockAcquire(&kalam_workers->mutex);
+	launcher = kalam_workers->launcher;
+	SpinLockRelease(&kalam_workers->mutex);
+	if (launcher)
+		SetLatch(&launcher->procLatch);
+}
+
+void
+register_launcher(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	strlcpy(worker.bgw_library_name, "kalamdb", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "kalam_launcher_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "kalamdb launcher", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "kalamdb launcher", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+void
+define_worker_gucs(void)
+{
+	DefineCustomIntVariable("kalam.job_poll_interval",
+							"How often the kalamdb worker looks for jobs (it is also woken by new jobs).",
+							NULL, &kalam_job_poll_interval,
+							1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.user_cleanup_interval",
+							"How often a user cleanup job is scheduled (0: never).",
+							NULL, &kalam_user_cleanup_interval,
+							3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.user_cleanup_grace_period",
+							"How long a soft-deleted user is kept before user cleanup removes it and its rows.",
+							NULL, &kalam_user_cleanup_grace_period,
+							30 * 24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.job_cleanup_interval",
+							"How often a job retention job is scheduled (0: never).",
+							NULL, &kalam_job_cleanup_interval,
+							24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.job_retention_completed",
+							"How long completed jobs are kept in system.jobs.",
+							NULL, &kalam_job_retention_completed,
+							30 * 24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.job_retention_failed",
+							"How long failed and cancelled jobs are kept in system.jobs.",
+							NULL, &kalam_job_retention_failed,
+							90 * 24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.stream_eviction_interval",
+							"How often a STREAM eviction job is scheduled (0: never).",
+							NULL, &kalam_stream_eviction_interval,
+							60, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.live_query_cleanup_interval",
+							"How often stale live queries are looked for (0: never).",
+							NULL, &kalam_live_query_cleanup_interval,
+							60, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+/*
+ * kalam._wake_worker(): new work for this database's worker.
+ */
+PG_FUNCTION_INFO_V1(kalam_wake_worker);
+Datum
+kalam_wake_worker(PG_FUNCTION_ARGS)
+{
+	DbWorkerSlot *slot;
+	PGPROC	   *proc = NULL;
+
+	kalam_require_preload("kalam._wake_worker()");
+	SpinLockAcquire(&kalam_workers->mutex);
+	slot = worker_slot(MyDatabaseId, false);
+	if (slot && slot->pid != 0)
+		proc = slot->proc;
+	SpinLockRelease(&kalam_workers->mutex);
+	if (proc)
+		SetLatch(&proc->procLatch);
+	PG_RETURN_VOID();
+}
+
+static void
+start_worker_xact_callback(XactEvent event, void *arg)
+{
+	if (!start_worker_at_commit)
+		return;
+	if (event == XACT_EVENT_COMMIT)
+	{
+		DbWorkerSlot *slot;
+
+		SpinLockAcquire(&kalam_workers->mutex);
+		slot = worker_slot(MyDatabaseId, true);
+		if (slot)
+			slot->no_extension = false;
+		SpinLockRelease(&kalam_workers->mutex);
+		wake_launcher();
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		start_worker_at_commit = false;
+}
+
+/*
+ * kalam._start_worker(): called by CREATE EXTENSION; once it commits, the
+ * launcher starts this database's worker.
+ */
+PG_FUNCTION_INFO_V1(kalam_start_worker);
+Datum
+kalam_start_worker(PG_FUNCTION_ARGS)
+{
+	static bool callback_registered = false;
+
+	kalam_require_preload("kalam._start_worker()");
+	if (!callback_registered)
+	{
+		RegisterXactCallback(start_worker_xact_callback, NULL);
+		callback_registered = true;
+	}
+	start_worker_at_commit = true;
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,452 @@
+/*-------------------------------------------------------------------------
+ *
+ * live_query.c
+ *	  kalam.subscribe() and kalam.unsubscribe(), and removing a session's
+ *	  subscriptions when it ends.
+ *
+ * kalam.subscribe(query) takes a SELECT [columns | *] FROM table [WHERE
+ * ...] on a table registered with kalam.register_table, checks that the
+ * caller may read it, records the subscription in system.live_queries and
+ * LISTENs on a fresh, unguessable channel.  The WHERE clause is analyzed
+ * here, in the subscriber's session, and stored as a node tree: writers
+ * evaluate exactly that, never text re-parsed in their own session.
+ *
+ * The functions are SECURITY DEFINER (they write system.live_queries);
+ * permissions are checked against the role that called them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type_d.h"
+#include "commands/async.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_clause.h"
+#include "parser/parse_collate.h"
+#include "parser/parse_node.h"
+#include "parser/parse_relation.h"
+#include "parser/parser.h"
+#include "storage/ipc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "auth/effective_user.h"
+#include "kalamdb.h"
+#include "live/live_query.h"
+#include "live/live_routes.h"
+
+static bool exit_callback_registered = false;
+
+static void
+reject(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("a live query cannot have %s", what),
+			 errhint("A live query is SELECT columns or * FROM one registered table, with an optional WHERE.")));
+}
+
+static bool
+func_leakproof(Oid funcid)
+{
+	return get_func_leakproof(funcid);
+}
+
+static bool
+check_where_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	switch (nodeTag(node))
+	{
+		case T_Var:
+		case T_Const:
+		case T_BoolExpr:
+		case T_NullTest:
+		case T_BooleanTest:
+		case T_RelabelType:
+		case T_List:
+			break;
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+			set_opfuncid((OpExpr *) node);
+			if (!func_leakproof(((OpExpr *) node)->opfuncid))
+				goto not_leakproof;
+			break;
+		case T_ScalarArrayOpExpr:
+			set_sa_opfuncid((ScalarArrayOpExpr *) node);
+			if (!func_leakproof(((ScalarArrayOpExpr *) node)->opfuncid))
+				goto not_leakproof;
+			break;
+		case T_FuncExpr:
+			if (!func_leakproof(((FuncExpr *) node)->funcid))
+				goto not_leakproof;
+			break;
+		case T_ArrayExpr:
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("this expression cannot be used in the WHERE of a live query"),
+					 errdetail("The WHERE of a live query may use columns, constants, AND, OR, NOT, "
+							   "IS NULL, IN lists and leakproof operators and functions.")));
+	}
+	return expression_tree_walker(node, check_where_walker, context);
+
+not_leakproof:
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("the WHERE of a live query may only use leakproof operators and functions"),
+			 errdetail("It runs within other sessions' writes, where it must neither fail nor reveal anything.")));
+	return true;
+}
+
+void
+live_check_where(Node *where)
+{
+	(void) check_where_walker(where, NULL);
+}
+
+/* The SELECT of the query, checked to be of the supported shape. */
+static SelectStmt *
+parse_live_select(const char *query)
+{
+	List	   *stmts = raw_parser(query, RAW_PARSE_DEFAULT);
+	SelectStmt *select;
+
+	if (list_length(stmts) != 1 ||
+		!IsA(((RawStmt *) linitial(stmts))->stmt, SelectStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("a live query is a single SELECT statement")));
+	select = (SelectStmt *) ((RawStmt *) linitial(stmts))->stmt;
+	if (select->op != SETOP_NONE)
+		reject("UNION, INTERSECT or EXCEPT");
+	if (select->withClause)
+		reject("WITH");
+	if (select->distinctClause)
+		reject("DISTINCT");
+	if (select->intoClause)
+		reject("INTO");
+	if (select->groupClause || select->havingClause)
+		reject("GROUP BY or HAVING");
+	if (select->windowClause)
+		reject("WINDOW");
+	if (select->sortClause || select->limitCount || select->limitOffset)
+		reject("ORDER BY, LIMIT or OFFSET");
+	if (select->lockingClause)
+		reject("FOR UPDATE or FOR SHARE");
+	if (select->valuesLists)
+		reject("VALUES");
+	if (list_length(select->fromClause) != 1 || !IsA(linitial(select->fromClause), RangeVar))
+		reject("anything but a single table in FROM");
+	return select;
+}
+
+/* The projected column names: all for "*", else the plain columns listed. */
+static List *
+projected_columns(SelectStmt *select, Relation rel)
+{
+	List	   *columns = NIL;
+	ListCell   *lc;
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	foreach(lc, select->targetList)
+	{
+		ResTarget  *target = (ResTarget *) lfirst(lc);
+		ColumnRef  *ref;
+		Node	   *last;
+
+		if (!IsA(target->val, ColumnRef) || target->name != NULL)
+			reject("expressions or aliases in its column list");
+		ref = (ColumnRef *) target->val;
+		last = (Node *) llast(ref->fields);
+		if (IsA(last, A_Star))
+		{
+			for (int i = 0; i < desc->natts; i++)
+			{
+				Form_pg_attribute att = TupleDescAttr(desc, i);
+
+				if (!att->attisdropped)
+					columns = lappend(columns, makeString(pstrdup(NameStr(att->attname))));
+			}
+			continue;
+		}
+		if (list_length(ref->fields) != 1)
+			reject("qualified column names");
+		if (get_attnum(RelationGetRelid(rel), strVal(last)) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" does not exist", strVal(last))));
+		columns = lappend(columns, makeString(pstrdup(strVal(last))));
+	}
+	return columns;
+}
+
+static char *
+random_hex(int bytes)
+{
+	unsigned char buf[32];
+	char	   *out = palloc(bytes * 2 + 1);
+
+	Assert(bytes <= sizeof(buf));
+	if (!pg_strong_random(buf, bytes))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random bytes")));
+	for (int i = 0; i < bytes; i++)
+		sprintf(out + i * 2, "%02x", buf[i]);
+	return out;
+}
+
+/* The connection part of this session's live query ids: pid and start. */
+static char *
+connection_id(void)
+{
+	return psprintf("%d-%llx", MyProcPid, (unsigned long long) MyStartTimestamp);
+}
+
+static void
+remove_session_subscriptions(int code, Datum arg)
+{
+	/* as temporary tables are removed: in a transaction of our own */
+	AbortOutOfAnyTransaction();
+	PG_TRY();
+	{
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() == SPI_OK_CONNECT)
+		{
+			Datum		args[1] = {CStringGetTextDatum(connection_id())};
+			Oid			types[1] = {TEXTOID};
+
+			if (SPI_execute_with_args("WITH gone AS (DELETE FROM system.live_queries q "
+									  "  WHERE kalam.connection_of(q.live_id) = $1 RETURNING q.table_id, q.user_id) "
+									  "SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
+									  "  ELSE g.user_id::text END FROM gone g JOIN system.tables t USING (table_id)",
+									  1, types, args, NULL, false, 0) == SPI_OK_SELECT)
+			{
+				for (uint64 i = 0; i < SPI_processed; i++)
+				{
+					bool		isnull;
+					Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	   SPI_tuptable->tupdesc, 1, &isnull));
+					char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+					live_route_change_now(MyDatabaseId, relid, owner, (int) strlen(owner), -1);
+				}
+			}
+			SPI_finish();
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		/* the stale live query job removes them later */
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * kalam.subscribe(query text, options jsonb) returns (live_id, channel)
+ */
+PG_FUNCTION_INFO_V1(kalam_subscribe);
+Datum
+kalam_subscribe(PG_FUNCTION_ARGS)
+{
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *user_options = PG_ARGISNULL(1) ? "{}" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			caller = GetOuterUserId();
+	SelectStmt *select;
+	RangeVar   *rv;
+	Relation	rel;
+	Oid			relid;
+	List	   *columns;
+	Node	   *where = NULL;
+	char	   *table_id;
+	char	   *table_type;
+	char	   *access_level;
+	char	   *live_id;
+	char	   *channel;
+	char	   *owner_key;
+	StringInfoData options;
+	ListCell   *lc;
+	TupleDesc	result_desc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	kalam_require_preload("kalam.subscribe()");
+	if (kalam_user_id_guc == NULL || kalam_user_id_guc[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("subscribing needs an effective user"),
+				 errhint("Log in with kalam.login() first.")));
+	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "kalam.subscribe() must return a record");
+
+	select = parse_live_select(query);
+	rv = (RangeVar *) linitial(select->fromClause);
+	relid = RangeVarGetRelid(rv, AccessShareLock, false);
+	rel = table_open(relid, NoLock);
+
+	if (pg_class_aclcheck(relid, caller, ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+
+	/* the table's registration */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Datum		args[1] = {ObjectIdGetDatum(relid)};
+		Oid			types[1] = {OIDOID};
+
+		SPI_execute_with_args("SELECT table_id::text, table_type::text, access_level::text "
+							  "FROM system.tables WHERE relation = $1::regclass",
+							  1, types, args, NULL, true, 1);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table %s is not registered", RelationGetRelationName(rel)),
+					 errhint("Live queries watch tables registered with kalam.register_table().")));
+		table_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		table_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		access_level = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	}
+
+	/* a shared table's access level applies to watching it, too */
+	if (strcmp(table_type, "shared") == 0 && strcmp(access_level, "public") != 0)
+	{
+		int			needed = strcmp(access_level, "private") == 0 ? 1 : 2;
+		char	   *level;
+
+		SPI_execute("SELECT kalam._caller_level()::text", true, 1);
+		level = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (atoi(level) < needed)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to watch %s table %s", access_level, table_id)));
+	}
+
+	columns = projected_columns(select, rel);
+	if (select->whereClause)
+	{
+		ParseState *pstate = make_parsestate(NULL);
+		ParseNamespaceItem *nsitem;
+
+		pstate->p_sourcetext = query;
+		nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, NULL, false, true);
+		addNSItemToQuery(pstate, nsitem, false, true, true);
+		where = transformWhereClause(pstate, select->whereClause, EXPR_KIND_WHERE, "WHERE");
+		assign_expr_collations(pstate, where);
+		live_check_where(where);
+		free_parsestate(pstate);
+	}
+
+	/* the subscription */
+	live_id = psprintf("%s:%s:%s", kalam_user_id_guc, connection_id(), random_hex(6));
+	channel = psprintf("kalam_%s", random_hex(16));
+	initStringInfo(&options);
+	appendStringInfoString(&options, "{\"columns\": [");
+	foreach(lc, columns)
+	{
+		if (lc != list_head(columns))
+			appendStringInfoString(&options, ", ");
+		escape_json(&options, strVal(lfirst(lc)));
+	}
+	appendStringInfoString(&options, "], \"where\": ");
+	if (where)
+		escape_json(&options, nodeToString(where));
+	else
+		appendStringInfoString(&options, "null");
+	appendStringInfoString(&options, "}");
+
+	{
+		Datum		args[7];
+		Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+
+		args[0] = CStringGetTextDatum(live_id);
+		args[1] = CStringGetTextDatum(kalam_user_id_guc);
+		args[2] = CStringGetTextDatum(table_id);
+		args[3] = CStringGetTextDatum(query);
+		args[4] = CStringGetTextDatum(psprintf("{\"plan\": %s, \"client\": %s}", options.data, user_options));
+		args[5] = CStringGetTextDatum(channel);
+		args[6] = Int32GetDatum(MyProcPid);
+		if (SPI_execute_with_args("INSERT INTO system.live_queries "
+								  "(live_id, user_id, table_id, query, options, channel, backend_pid) "
+								  "VALUES ($1::kalam.live_query_id, $2::kalam.user_id, $3::kalam.table_id, "
+								  "$4, $5::jsonb, $6, $7)",
+								  7, types, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record the live query");
+	}
+	SPI_finish();
+	table_close(rel, NoLock);
+
+	owner_key = strcmp(table_type, "shared") == 0 ? "" : kalam_user_id_guc;
+	live_route_change_at_commit(relid, owner_key, (int) strlen(owner_key), 1);
+	Async_Listen(channel);
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(remove_session_subscriptions, 0);
+		exit_callback_registered = true;
+	}
+
+	values[0] = CStringGetTextDatum(live_id);
+	values[1] = CStringGetTextDatum(channel);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(result_desc), values, nulls)));
+}
+
+/*
+ * kalam.unsubscribe(live_id): one's own subscription (a dba or system user
+ * may remove anyone's).
+ */
+PG_FUNCTION_INFO_V1(kalam_unsubscribe);
+Datum
+kalam_unsubscribe(PG_FUNCTION_ARGS)
+{
+	char	   *live_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		args[1] = {CStringGetTextDatum(live_id)};
+	Oid			types[1] = {TEXTOID};
+	bool		isnull;
+	Oid			relid;
+	char	   *owner;
+	char	   *channel;
+
+	kalam_require_preload("kalam.unsubscribe()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	SPI_execute_with_args("WITH gone AS (DELETE FROM system.live_queries q "
+						  "  WHERE q.live_id = $1::kalam.live_query_id "
+						  "    AND (q.user_id = kalam.current_user_id() OR kalam._caller_level() >= 2) "
+						  "  RETURNING q.table_id, q.user_id, q.channel) "
+						  "SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
+						  "  ELSE g.user_id::text END, g.channel FROM gone g JOIN system.tables t USING (table_id)",
+						  1, types, args, NULL, false, 0);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("live query %s does not exist", live_id)));
+	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	channel = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	live_route_change_at_commit(relid, owner, (int) strlen(owner), -1);
+	if (strstr(live_id, connection_id()) != NULL)
+		Async_Unlisten(channel);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * live_query.h
+ *	  What a live query watches: parsed once at subscribe time, stored in
+ *	  system.live_queries.options, rebuilt by the change trigger.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef KALAM_LIVE_QUERY_H
+#define KALAM_LIVE_QUERY_H
+
+#include "nodes/pg_list.h"
+
+/*
+ * The WHERE of a live query may use only columns, constants, AND / OR /
+ * NOT, IS [NOT] NULL, boolean tests and leakproof operators and functions:
+ * it runs inside other sessions' writes, where it must neither fail nor
+ * leak.
+ */
+extern void live_check_where(Node *where);
+
+#endif							/* KALAM_LIVE_QUERY_H */

@@ -1,0 +1,400 @@
+/*-------------------------------------------------------------------------
+ *
+ * live_routes.c
+ *	  Shared-memory routing of changes to live queries, and delivery
+ *	  counters.
+ *
+ * Routes: a hash table keyed by (database, table, owner) holding how many
+ * subscriptions watch that owner's rows of that table (owner "" for a
+ * shared table) and a version that changes with every subscribe and
+ * unsubscribe.  The change trigger (live_trigger.c) looks here first and
+ * only loads subscriptions, and only those of the row's owner, when the
+ * count is not zero.  Routes follow system.live_queries: changes are
+ * applied when the subscribing transaction commits; the worker rebuilds
+ * them from the table at start and after removing stale subscriptions.
+ *
+ * Counters: deliveries per subscription, added when the writing
+ * transaction commits (a NOTIFY is only delivered then), and copied into
+ * system.live_queries.changes / last_update by the worker.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "jobs/job_runner.h"
+#include "kalamdb.h"
+#include "live/live_routes.h"
+
+#define LIVE_LOCK_TRANCHE "kalamdb live queries"
+
+typedef struct RouteKey
+{
+	Oid			dbid;
+	Oid			relid;
+	uint8		owner_len;
+	char		owner[USER_ID_MAX_LEN];
+} RouteKey;
+
+typedef struct RouteEntry
+{
+	RouteKey	key;
+	int32		subscriptions;
+	uint64		version;
+} RouteEntry;
+
+typedef struct CounterKey
+{
+	Oid			dbid;
+	char		live_id[LIVE_ID_MAX_LEN + 1];
+} CounterKey;
+
+typedef struct CounterEntry
+{
+	CounterKey	key;
+	int64		changes;
+	TimestampTz last_update;
+	bool		dirty;
+} CounterEntry;
+
+typedef struct LiveShared
+{
+	LWLock	   *lock;
+	pg_atomic_uint64 next_version;
+} LiveShared;
+
+int			kalam_max_live_queries = 10000;
+
+static LiveShared *live_shared = NULL;
+static HTAB *routes = NULL;
+static HTAB *counters = NULL;
+
+/* this backend's changes, applied at commit */
+typedef struct PendingRoute
+{
+	Oid			relid;
+	int			delta;
+	uint8		owner_len;
+	char		owner[USER_ID_MAX_LEN];
+} PendingRoute;
+
+static List *pending_routes = NIL;
+static List *pending_deliveries = NIL;	/* of char * live ids */
+static bool xact_callback_registered = false;
+
+void
+live_define_gucs(void)
+{
+	DefineCustomIntVariable("kalam.max_live_queries",
+							"Live queries the server can route at once.",
+							NULL, &kalam_max_live_queries,
+							10000, 16, 1000000, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
+
+Size
+live_shmem_size(void)
+{
+	Size		size = MAXALIGN(sizeof(LiveShared));
+
+	size = add_size(size, hash_estimate_size(kalam_max_live_queries, sizeof(RouteEntry)));
+	size = add_size(size, hash_estimate_size(kalam_max_live_queries, sizeof(CounterEntry)));
+	return size;
+}
+
+void
+live_shmem_request(void)
+{
+	RequestNamedLWLockTranche(LIVE_LOCK_TRANCHE, 1);
+}
+
+void
+live_shmem_init(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	live_shared = ShmemInitStruct("kalamdb live queries", sizeof(LiveShared), &found);
+	if (!found)
+	{
+		live_shared->lock = &(GetNamedLWLockTranche(LIVE_LOCK_TRANCHE))->lock;
+		pg_atomic_init_u64(&live_shared->next_version, 1);
+	}
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(RouteKey);
+	info.entrysize = sizeof(RouteEntry);
+	routes = ShmemInitHash("kalamdb live query routes", kalam_max_live_queries,
+						   kalam_max_live_queries, &info, HASH_ELEM | HASH_BLOBS);
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(CounterKey);
+	info.entrysize = sizeof(CounterEntry);
+	counters = ShmemInitHash("kalamdb live query counters", kalam_max_live_queries,
+							 kalam_max_live_queries, &info, HASH_ELEM | HASH_BLOBS);
+}
+
+static void
+make_route_key(RouteKey *key, Oid dbid, Oid relid, const char *owner, int owner_len)
+{
+	memset(key, 0, sizeof(RouteKey));
+	key->dbid = dbid;
+	key->relid = relid;
+	key->owner_len = (uint8) owner_len;
+	memcpy(key->owner, owner, owner_len);
+}
+
+uint64
+live_route_version(Oid relid, const char *owner, int owner_len)
+{
+	RouteKey	key;
+	RouteEntry *entry;
+	uint64		version = 0;
+
+	if (routes == NULL)
+		return 0;
+	make_route_key(&key, MyDatabaseId, relid, owner, owner_len);
+	LWLockAcquire(live_shared->lock, LW_SHARED);
+	entry = hash_search(routes, &key, HASH_FIND, NULL);
+	if (entry && entry->subscriptions > 0)
+		version = entry->version;
+	LWLockRelease(live_shared->lock);
+	return version;
+}
+
+void
+live_route_change_now(Oid dbid, Oid relid, const char *owner, int owner_len, int delta)
+{
+	RouteKey	key;
+	RouteEntry *entry;
+	bool		found;
+
+	make_route_key(&key, dbid, relid, owner, owner_len);
+	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
+	entry = hash_search(routes, &key, delta > 0 ? HASH_ENTER_NULL : HASH_FIND, &found);
+	if (entry)
+	{
+		if (!found)
+			entry->subscriptions = 0;
+		entry->subscriptions += delta;
+		entry->version = pg_atomic_fetch_add_u64(&live_shared->next_version, 1);
+		if (entry->subscriptions <= 0)
+			hash_search(routes, &key, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(live_shared->lock);
+	if (entry == NULL && delta > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("no room to route more live queries"),
+				 errhint("Increase kalam.max_live_queries.")));
+}
+
+static void
+count_deliveries(Oid dbid, List *live_ids)
+{
+	ListCell   *lc;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
+	foreach(lc, live_ids)
+	{
+		CounterKey	key;
+		CounterEntry *entry;
+		bool		found;
+
+		memset(&key, 0, sizeof(key));
+		key.dbid = dbid;
+		strlcpy(key.live_id, (char *) lfirst(lc), sizeof(key.live_id));
+		entry = hash_search(counters, &key, HASH_ENTER_NULL, &found);
+		if (entry == NULL)
+			continue;			/* full: this count is lost, the rows are fine */
+		if (!found)
+			entry->changes = 0;
+		entry->changes++;
+		entry->last_update = now;
+		entry->dirty = true;
+	}
+	LWLockRelease(live_shared->lock);
+}
+
+static void
+live_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	if (event == XACT_EVENT_COMMIT)
+	{
+		foreach(lc, pending_routes)
+		{
+			PendingRoute *r = (PendingRoute *) lfirst(lc);
+
+			live_route_change_now(MyDatabaseId, r->relid, r->owner, r->owner_len, r->delta);
+		}
+		if (pending_deliveries != NIL)
+			count_deliveries(MyDatabaseId, pending_deliveries);
+	}
+	/* the lists live in TopTransactionContext, which is going away */
+	pending_routes = NIL;
+	pending_deliveries = NIL;
+}
+
+static void
+ensure_xact_callback(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(live_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+}
+
+void
+live_route_change_at_commit(Oid relid, const char *owner, int owner_len, int delta)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	PendingRoute *r = palloc0(sizeof(PendingRoute));
+
+	r->relid = relid;
+	r->delta = delta;
+	r->owner_len = (uint8) owner_len;
+	memcpy(r->owner, owner, owner_len);
+	pending_routes = lappend(pending_routes, r);
+	MemoryContextSwitchTo(old);
+	ensure_xact_callback();
+}
+
+void
+live_count_delivery_at_commit(const char *live_id)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	pending_deliveries = lappend(pending_deliveries, pstrdup(live_id));
+	MemoryContextSwitchTo(old);
+	ensure_xact_callback();
+}
+
+/* Forget every route of this database (before a rebuild). */
+static void
+clear_routes(Oid dbid)
+{
+	HASH_SEQ_STATUS status;
+	RouteEntry *entry;
+
+	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&status, routes);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->key.dbid == dbid)
+			hash_search(routes, &entry->key, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(live_shared->lock);
+}
+
+/*
+ * kalam._live_routes_rebuild(): routes of this database from
+ * system.live_queries.  Owner-only; the worker calls it.
+ */
+PG_FUNCTION_INFO_V1(kalam_live_routes_rebuild);
+Datum
+kalam_live_routes_rebuild(PG_FUNCTION_ARGS)
+{
+	int64		n = 0;
+
+	kalam_require_preload("kalam._live_routes_rebuild()");
+	clear_routes(MyDatabaseId);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
+					"ELSE q.user_id::text END FROM system.live_queries q "
+					"JOIN system.tables t USING (table_id)", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read system.live_queries");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		live_route_change_now(MyDatabaseId, relid, owner, (int) strlen(owner), 1);
+		n++;
+	}
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}
+
+void
+live_worker_startup(void)
+{
+	worker_begin("removing stale live queries");
+	SPI_execute("SELECT kalam._job_cleanup_live_queries()", false, 0);
+	worker_commit();
+}
+
+void
+live_flush_counters(void)
+{
+	HASH_SEQ_STATUS status;
+	CounterEntry *entry;
+	List	   *ids = NIL;
+	List	   *values = NIL;
+	ListCell   *a;
+	ListCell   *b;
+
+	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&status, counters);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->key.dbid != MyDatabaseId || !entry->dirty)
+			continue;
+		ids = lappend(ids, pstrdup(entry->key.live_id));
+		values = lappend(values, psprintf(INT64_FORMAT " %s", entry->changes,
+										  timestamptz_to_str(entry->last_update)));
+		entry->dirty = false;
+	}
+	LWLockRelease(live_shared->lock);
+	if (ids == NIL)
+		return;
+
+	worker_begin("recording live query counters");
+	forboth(a, ids, b, values)
+	{
+		char	   *v = (char *) lfirst(b);
+		char	   *space = strchr(v, ' ');
+		Datum		args[3];
+		Oid			types[3] = {TEXTOID, INT8OID, TEXTOID};
+
+		*space = '\0';
+		args[0] = CStringGetTextDatum((char *) lfirst(a));
+		args[1] = Int64GetDatum(strtoll(v, NULL, 10));
+		args[2] = CStringGetTextDatum(space + 1);
+		SPI_execute_with_args("UPDATE system.live_queries SET changes = $2, "
+							  "last_update = $3::timestamptz WHERE live_id = $1::kalam.live_query_id",
+							  3, types, args, NULL, false, 0);
+		if (SPI_processed == 0)
+		{
+			/* the subscription is gone: so is its counter */
+			CounterKey	key;
+
+			memset(&key, 0, sizeof(key));
+			key.dbid = MyDatabaseId;
+			strlcpy(key.live_id, (char *) lfirst(a), sizeof(key.live_id));
+			LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
+			hash_search(counters, &key, HASH_REMOVE, NULL);
+			LWLockRelease(live_shared->lock);
+		}
+	}
+	worker_commit();
+}

@@ -1,0 +1,442 @@
+/*-------------------------------------------------------------------------
+ *
+ * live_trigger.c
+ *	  Delivering committed changes to live queries: the AFTER ROW trigger
+ *	  kalam._live_query_trigger(), installed by kalam.register_table().
+ *
+ * For each changed row, the trigger takes the row's owner (old and new,
+ * for an update that moves the row) and asks the shared routes
+ * (live_routes.c) whether any subscription watches that owner's rows of
+ * this table.  Only then does it load those subscriptions, and only those
+ * (cached per backend until the route's version changes), evaluate each
+ * one's WHERE on the old and new row, and NOTIFY the subscription's
+ * channel with JSON: the operation, the projected row and, for updates
+ * and deletes, the projected old row.  NOTIFY is transactional: nothing
+ * is delivered unless the writer commits.
+ *
+ * A payload over NOTIFY's limit is replaced by a key-only message (the
+ * primary key, or the row's ctid) marked "truncated", for the client to
+ * fetch; nothing is dropped silently.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type_d.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/syscache.h"
+#include "catalog/pg_class.h"
+
+#include "keys/key_kind.h"
+#include "live/live_routes.h"
+
+/* NOTIFY's limit (async.c): channel and payload together under a page */
+#define NOTIFY_PAYLOAD_LIMIT (BLCKSZ - NAMEDATALEN - 128)
+
+typedef struct LiveSub
+{
+	char	   *live_id;
+	char	   *channel;
+	char	   *table_id;
+	ExprState  *qual;			/* NULL: every row */
+	int			ncols;
+	AttrNumber *cols;
+	TupleDesc	desc;			/* blessed, for row_to_json */
+} LiveSub;
+
+typedef struct SubCacheKey
+{
+	Oid			relid;
+	uint8		owner_len;
+	char		owner[USER_ID_MAX_LEN];
+} SubCacheKey;
+
+typedef struct SubCacheEntry
+{
+	SubCacheKey key;
+	uint64		version;
+	MemoryContext cxt;
+	List	   *subs;
+} SubCacheEntry;
+
+static HTAB *sub_cache = NULL;
+
+static TupleDesc
+projection_desc(Relation rel, int ncols, AttrNumber *cols)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(ncols);
+
+	for (int i = 0; i < ncols; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), cols[i] - 1);
+
+		TupleDescInitEntry(desc, i + 1, NameStr(att->attname), att->atttypid, att->atttypmod, 0);
+		TupleDescInitEntryCollation(desc, i + 1, att->attcollation);
+	}
+	return BlessTupleDesc(desc);
+}
+
+/* The subscriptions routed to (relation, owner), from system.live_queries */
+static List *
+load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext cxt)
+{
+	Oid			save_user;
+	int			save_sec;
+	Oid			catalog = get_relname_relid("live_queries", get_namespace_oid("system", false));
+	Oid			catalog_owner;
+	List	   *subs = NIL;
+	Datum		args[2];
+	Oid			types[2] = {OIDOID, TEXTOID};
+	HeapTuple	classtup;
+
+	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(catalog));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for system.live_queries");
+	catalog_owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
+	ReleaseSysCache(classtup);
+
+	/* read every subscriber's rows, whoever the writer is */
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(catalog_owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+		args[1] = PointerGetDatum(cstring_to_text_with_len(owner, owner_len));
+		if (SPI_execute_with_args("SELECT q.live_id::text, q.channel, q.table_id::text, "
+								  "  q.options->'plan'->>'where', "
+								  "  (SELECT string_agg(c, E'\\x1f') FROM jsonb_array_elements_text(q.options->'plan'->'columns') c) "
+								  "FROM system.live_queries q JOIN system.tables t USING (table_id) "
+								  "WHERE t.relation = $1::regclass "
+								  "  AND ($2 = '' OR q.user_id = $2::kalam.user_id)",
+								  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read system.live_queries");
+
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	spidesc = SPI_tuptable->tupdesc;
+			char	   *where = SPI_getvalue(tup, spidesc, 4);
+			char	   *columns = SPI_getvalue(tup, spidesc, 5);
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+			LiveSub    *sub = palloc0(sizeof(LiveSub));
+			List	   *names = NIL;
+			ListCell   *lc;
+			int			n = 0;
+
+			sub->live_id = pstrdup(SPI_getvalue(tup, spidesc, 1));
+			sub->channel = pstrdup(SPI_getvalue(tup, spidesc, 2));
+			sub->table_id = pstrdup(SPI_getvalue(tup, spidesc, 3));
+			if (where)
+				sub->qual = ExecInitQual(list_make1(stringToNode(where)), NULL);
+			if (columns)
+			{
+				char	   *rest = pstrdup(columns);
+				char	   *tok;
+
+				while ((tok = strsep(&rest, "\x1f")) != NULL)
+					names = lappend(names, tok);
+			}
+			sub->cols = palloc(sizeof(AttrNumber) * Max(list_length(names), 1));
+			foreach(lc, names)
+			{
+				AttrNumber	attno = get_attnum(RelationGetRelid(rel), (char *) lfirst(lc));
+
+				if (attno != InvalidAttrNumber)
+					sub->cols[n++] = attno;
+			}
+			sub->ncols = n;
+			sub->desc = projection_desc(rel, n, sub->cols);
+			subs = lappend(subs, sub);
+			MemoryContextSwitchTo(old);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_user, save_sec);
+	}
+	PG_END_TRY();
+	return subs;
+}
+
+static List *
+subscriptions(Relation rel, const char *owner, int owner_len, uint64 version)
+{
+	SubCacheKey key;
+	SubCacheEntry *entry;
+	bool		found;
+
+	if (sub_cache == NULL)
+	{
+		HASHCTL		info;
+
+		memset(&info, 0, sizeof(info));
+		info.keysize = sizeof(SubCacheKey);
+		info.entrysize = sizeof(SubCacheEntry);
+		info.hcxt = CacheMemoryContext;
+		sub_cache = hash_create("kalamdb live query subscriptions", 64, &info,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.relid = RelationGetRelid(rel);
+	key.owner_len = (uint8) owner_len;
+	memcpy(key.owner, owner, owner_len);
+	entry = hash_search(sub_cache, &key, HASH_ENTER, &found);
+	if (found && entry->version == version)
+		return entry->subs;
+
+	if (found)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = NULL;
+	entry->subs = NIL;
+	entry->version = 0;
+	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "kalamdb live query", ALLOCSET_SMALL_SIZES);
+	entry->subs = load_subscriptions(rel, owner, owner_len, entry->cxt);
+	entry->version = version;
+	return entry->subs;
+}
+
+/* The owner of a row, or "" when the trigger serves a shared table. */
+static void
+row_owner(Relation rel, AttrNumber attno, HeapTuple tuple, char *owner, int *owner_len)
+{
+	bool		isnull;
+	Datum		value;
+	struct varlena *v;
+
+	*owner_len = 0;
+	if (attno == InvalidAttrNumber || tuple == NULL)
+		return;
+	value = heap_getattr(tuple, attno, RelationGetDescr(rel), &isnull);
+	if (isnull)
+		return;
+	v = PG_DETOAST_DATUM_PACKED(value);
+	if (VARSIZE_ANY_EXHDR(v) > USER_ID_MAX_LEN)
+		return;
+	*owner_len = VARSIZE_ANY_EXHDR(v);
+	memcpy(owner, VARDATA_ANY(v), *owner_len);
+}
+
+static bool
+matches(LiveSub *sub, TupleTableSlot *slot, ExprContext *econtext)
+{
+	if (slot == NULL)
+		return false;
+	if (sub->qual == NULL)
+		return true;
+	econtext->ecxt_scantuple = slot;
+	ResetExprContext(econtext);
+	return ExecQual(sub->qual, econtext);
+}
+
+static void
+append_row_json(StringInfo buf, TupleTableSlot *slot, int ncols, AttrNumber *cols, TupleDesc desc)
+{
+	Datum	   *values = palloc(sizeof(Datum) * Max(ncols, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(ncols, 1));
+	HeapTuple	projected;
+
+	slot_getallattrs(slot);
+	for (int i = 0; i < ncols; i++)
+	{
+		values[i] = slot->tts_values[cols[i] - 1];
+		nulls[i] = slot->tts_isnull[cols[i] - 1];
+	}
+	projected = heap_form_tuple(desc, values, nulls);
+	appendStringInfoString(buf, text_to_cstring(DatumGetTextPP(
+		DirectFunctionCall1(row_to_json, HeapTupleGetDatum(projected)))));
+}
+
+/* The key-only stand-in for a payload NOTIFY cannot carry */
+static void
+append_key_json(StringInfo buf, Relation rel, TupleTableSlot *slot)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+
+	if (OidIsValid(pk))
+	{
+		Relation	index = index_open(pk, AccessShareLock);
+		int			n = index->rd_index->indnkeyatts;
+		AttrNumber *cols = palloc(sizeof(AttrNumber) * n);
+
+		for (int i = 0; i < n; i++)
+			cols[i] = index->rd_index->indkey.values[i];
+		index_close(index, AccessShareLock);
+		append_row_json(buf, slot, n, cols, projection_desc(rel, n, cols));
+	}
+	else
+	{
+		char	   *ctid = DatumGetCString(DirectFunctionCall1(tidout, PointerGetDatum(&slot->tts_tid)));
+
+		appendStringInfoString(buf, "{\"ctid\": ");
+		escape_json(buf, ctid);
+		appendStringInfoChar(buf, '}');
+	}
+}
+
+static void
+deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTableSlot *old)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"live_id\": ");
+	escape_json(&buf, sub->live_id);
+	appendStringInfoString(&buf, ", \"table\": ");
+	escape_json(&buf, sub->table_id);
+	appendStringInfo(&buf, ", \"op\": \"%s\"", op);
+	if (row)
+	{
+		appendStringInfoString(&buf, ", \"row\": ");
+		append_row_json(&buf, row, sub->ncols, sub->cols, sub->desc);
+	}
+	if (old)
+	{
+		appendStringInfoString(&buf, ", \"old\": ");
+		append_row_json(&buf, old, sub->ncols, sub->cols, sub->desc);
+	}
+	appendStringInfoChar(&buf, '}');
+
+	if (strlen(sub->channel) + buf.len >= NOTIFY_PAYLOAD_LIMIT)
+	{
+		resetStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"live_id\": ");
+		escape_json(&buf, sub->live_id);
+		appendStringInfoString(&buf, ", \"table\": ");
+		escape_json(&buf, sub->table_id);
+		appendStringInfo(&buf, ", \"op\": \"%s\", \"truncated\": true, \"key\": ", op);
+		append_key_json(&buf, rel, row ? row : old);
+		appendStringInfoChar(&buf, '}');
+	}
+	Async_Notify(sub->channel, buf.data);
+	live_count_delivery_at_commit(sub->live_id);
+}
+
+/* Every subscription routed to one owner key: evaluate and deliver. */
+static void
+route(Relation rel, const char *owner, int owner_len,
+	  TupleTableSlot *newslot, TupleTableSlot *oldslot)
+{
+	uint64		version = live_route_version(RelationGetRelid(rel), owner, owner_len);
+	List	   *subs;
+	ListCell   *lc;
+	ExprContext *econtext;
+
+	if (version == 0)
+		return;					/* nobody watches: the common case */
+	subs = subscriptions(rel, owner, owner_len, version);
+	if (subs == NIL)
+		return;
+	econtext = CreateStandaloneExprContext();
+	foreach(lc, subs)
+	{
+		LiveSub    *sub = (LiveSub *) lfirst(lc);
+		bool		new_in = matches(sub, newslot, econtext);
+		bool		old_in = matches(sub, oldslot, econtext);
+
+		if (new_in && old_in)
+			deliver(rel, sub, "update", newslot, oldslot);
+		else if (new_in)
+			deliver(rel, sub, "insert", newslot, NULL);
+		else if (old_in)
+			deliver(rel, sub, "delete", NULL, oldslot);
+	}
+	FreeExprContext(econtext, true);
+}
+
+static TupleTableSlot *
+slot_of(Relation rel, HeapTuple tuple)
+{
+	TupleTableSlot *slot;
+
+	if (tuple == NULL)
+		return NULL;
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(tuple, slot, false);
+	slot->tts_tid = tuple->t_self;
+	return slot;
+}
+
+PG_FUNCTION_INFO_V1(kalam_live_query_trigger);
+Datum
+kalam_live_query_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	AttrNumber	owner_attno = InvalidAttrNumber;
+	HeapTuple	newtuple = NULL;
+	HeapTuple	oldtuple = NULL;
+	char		new_owner[USER_ID_MAX_LEN];
+	char		old_owner[USER_ID_MAX_LEN];
+	int			new_len;
+	int			old_len;
+	TupleTableSlot *newslot;
+	TupleTableSlot *oldslot;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("kalam._live_query_trigger() must run AFTER each row")));
+	rel = td->tg_relation;
+	if (td->tg_trigger->tgnargs > 0 && td->tg_trigger->tgargs[0][0] != '\0')
+		owner_attno = get_attnum(RelationGetRelid(rel), td->tg_trigger->tgargs[0]);
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		newtuple = td->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		oldtuple = td->tg_trigtuple;
+		newtuple = td->tg_newtuple;
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		oldtuple = td->tg_trigtuple;
+	else
+		return PointerGetDatum(NULL);
+
+	row_owner(rel, owner_attno, newtuple, new_owner, &new_len);
+	row_owner(rel, owner_attno, oldtuple, old_owner, &old_len);
+	/* a quick look at the routes before anything else */
+	if ((newtuple == NULL || live_route_version(RelationGetRelid(rel), new_owner, new_len) == 0) &&
+		(oldtuple == NULL || live_route_version(RelationGetRelid(rel), old_owner, old_len) == 0))
+		return PointerGetDatum(NULL);
+
+	newslot = slot_of(rel, newtuple);
+	oldslot = slot_of(rel, oldtuple);
+	if (newtuple && oldtuple &&
+		(new_len != old_len || memcmp(new_owner, old_owner, new_len) != 0))
+	{
+		/* the row changed hands: it leaves one owner's view, enters the other's */
+		route(rel, old_owner, old_len, NULL, oldslot);
+		route(rel, new_owner, new_len, newslot, NULL);
+	}
+	else if (newtuple)
+		route(rel, new_owner, new_len, newslot, oldslot);
+	else
+		route(rel, old_owner, old_len, NULL, oldslot);
+
+	if (newslot)
+		ExecDropSingleTupleTableSlot(newslot);
+	if (oldslot)
+		ExecDropSingleTupleTableSlot(oldslot);
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,86 @@
+
+-- ---------------------------------------------------------------------
+-- Live queries: kalam.subscribe() records a subscription and LISTENs on
+-- its channel; the change trigger of every registered table NOTIFYs the
+-- subscriptions of the changed row's owner (src/live/).
+-- ---------------------------------------------------------------------
+
+CREATE INDEX live_queries_table_idx ON system.live_queries (table_id);
+
+CREATE FUNCTION kalam.subscribe(query text, options jsonb DEFAULT NULL,
+								OUT live_id kalam.live_query_id, OUT channel text)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'kalam_subscribe'
+	LANGUAGE C VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION kalam.subscribe(text, jsonb) IS
+	'watch a registered table: SELECT columns|* FROM namespace.table [WHERE ...]; LISTEN on the returned channel';
+
+CREATE FUNCTION kalam.unsubscribe(live_id kalam.live_query_id) RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_unsubscribe'
+	LANGUAGE C VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION kalam._live_query_trigger() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'kalam_live_query_trigger'
+	LANGUAGE C;
+
+CREATE FUNCTION kalam._live_routes_rebuild() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'kalam_live_routes_rebuild'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Stale subscriptions: their session is gone (the connection part of the
+-- live id is the backend's pid and start time).
+CREATE FUNCTION kalam._job_cleanup_live_queries() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n bigint;
+BEGIN
+	DELETE FROM system.live_queries q
+	WHERE NOT EXISTS (
+		SELECT 1 FROM pg_stat_activity a
+		WHERE a.pid = q.backend_pid
+		  AND kalam.connection_of(q.live_id) =
+			  a.pid || '-' || to_hex(((extract(epoch FROM a.backend_start) - 946684800) * 1000000)::bigint));
+	GET DIAGNOSTICS n = ROW_COUNT;
+	PERFORM kalam._live_routes_rebuild();
+	RETURN n;
+END $$;
+
+-- Scheduled jobs: one active job per type, submitted when the last one is
+-- older than its interval (seconds; 0 = never).  Then queue the new jobs.
+CREATE FUNCTION kalam._job_schedule(intervals jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t text;
+	secs integer;
+	n integer := 0;
+BEGIN
+	FOR t, secs IN SELECT key, value::integer FROM jsonb_each_text(intervals) LOOP
+		CONTINUE WHEN secs <= 0;
+		CONTINUE WHEN EXISTS (SELECT 1 FROM system.jobs
+							  WHERE idempotency_key = 'schedule:' || t
+								AND created_at > now() - make_interval(secs => secs));
+		INSERT INTO system.jobs (job_id, job_type, idempotency_key, max_retries)
+		VALUES (kalam.new_job_id(t::kalam.job_type), t::kalam.job_type, 'schedule:' || t, 0)
+		ON CONFLICT (idempotency_key) WHERE status IN ('new', 'queued', 'running', 'retrying')
+		DO NOTHING;
+		n := n + 1;
+	END LOOP;
+	UPDATE system.jobs SET status = 'queued', updated_at = now() WHERE status = 'new';
+	RETURN n;
+END $$;
+
+REVOKE ALL ON FUNCTION kalam._live_routes_rebuild(), kalam._job_cleanup_live_queries(),
+	kalam._job_schedule(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam.subscribe(text, jsonb), kalam.unsubscribe(kalam.live_query_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kalam.subscribe(text, jsonb), kalam.unsubscribe(kalam.live_query_id) TO PUBLIC;
+
+-- Once CREATE EXTENSION commits, the launcher starts this database's worker.
+CREATE FUNCTION kalam._start_worker() RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_start_worker'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION kalam._start_worker() FROM PUBLIC;
+SELECT kalam._start_worker();
