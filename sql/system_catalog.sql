@@ -44,7 +44,7 @@ VALUES ('x.t', 'x', 't', 'user', 'pg_class');
 INSERT INTO system.users (user_id, username, role, deleted_at, created_at)
 SELECT ('id' || i)::kalam.user_id, ('User' || i)::kalam.user_name,
 	   (ARRAY['user', 'service', 'dba', 'user', 'user'])[1 + i % 5]::kalam.role,
-	   CASE WHEN i % 5 = 0 THEN timestamptz '2026-01-01' + (i % 100) * interval '1 day' + (i % 7) * interval '1 hour' END,
+	   CASE WHEN i % 5 = 0 THEN timestamptz '2099-01-01' + (i % 100) * interval '1 day' + (i % 7) * interval '1 hour' END,
 	   timestamptz '2025-01-01'
 FROM generate_series(1, 100000) i;
 ANALYZE system.users;
@@ -56,13 +56,13 @@ SELECT user_id, username FROM system.users WHERE username = 'USER42';
 EXPLAIN (COSTS OFF) SELECT count(*) FROM system.users WHERE role = 'dba';
 -- soft-deleted more than 90 days before a date: one range scan
 EXPLAIN (COSTS OFF)
-SELECT user_id FROM system.users WHERE deleted_at < timestamptz '2026-04-11' - interval '90 days';
-SELECT count(*) FROM system.users WHERE deleted_at < timestamptz '2026-04-11' - interval '90 days';
+SELECT user_id FROM system.users WHERE deleted_at < timestamptz '2099-04-11' - interval '90 days';
+SELECT count(*) FROM system.users WHERE deleted_at < timestamptz '2099-04-11' - interval '90 days';
 -- soft-deleted on a given day
 EXPLAIN (COSTS OFF)
 SELECT user_id FROM system.users
-WHERE deleted_at >= timestamptz '2026-02-05' AND deleted_at < timestamptz '2026-02-06';
+WHERE deleted_at >= timestamptz '2099-02-05' AND deleted_at < timestamptz '2099-02-06';
 SELECT count(*) FROM system.users
-WHERE deleted_at >= timestamptz '2026-02-05' AND deleted_at < timestamptz '2026-02-06';
+WHERE deleted_at >= timestamptz '2099-02-05' AND deleted_at < timestamptz '2099-02-06';
 
 DELETE FROM system.users WHERE user_id <> 'root';

@@ -123,6 +123,7 @@ _PG_init(void)
 		shmem_startup_hook = kalam_shmem_startup;
 
 		register_launcher();
+		install_database_guard();
 	}
 
 	MarkGUCPrefixReserved("kalam");

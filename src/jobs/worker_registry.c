@@ -179,7 +179,10 @@ start_worker_xact_callback(XactEvent event, void *arg)
 		SpinLockAcquire(&kalam_workers->mutex);
 		slot = worker_slot(MyDatabaseId, true);
 		if (slot)
+		{
 			slot->no_extension = false;
+			slot->launched_at = 0;	/* start it now */
+		}
 		SpinLockRelease(&kalam_workers->mutex);
 		wake_launcher();
 	}

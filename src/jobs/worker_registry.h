@@ -43,6 +43,7 @@ extern DbWorkerSlot *worker_slot(Oid dbid, bool create);
 extern void wake_launcher(void);
 extern void register_launcher(void);
 extern void define_worker_gucs(void);
+extern void install_database_guard(void);
 
 /* GUCs of the workers */
 extern int	kalam_job_poll_interval;

@@ -1,0 +1,105 @@
+/*-------------------------------------------------------------------------
+ *
+ * database_guard.c
+ *	  Stopping a database's kalamdb worker before the commands that need
+ *	  the database to themselves: DROP DATABASE, ALTER DATABASE ... RENAME,
+ *	  and CREATE DATABASE using it as the template.
+ *
+ * Those commands fail while any other session is connected, and the
+ * worker is always connected.  A ProcessUtility hook asks it to stop, and
+ * keeps the launcher from starting it again for a minute, before the
+ * command runs.  (PostgreSQL does the same for autovacuum workers.)
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "storage/spin.h"
+#include "tcop/utility.h"
+#include "utils/timestamp.h"
+
+#include "jobs/worker_registry.h"
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+static void
+stop_database_worker(const char *dbname)
+{
+	Oid			dbid = get_database_oid(dbname, true);
+	DbWorkerSlot *slot;
+	pid_t		pid = 0;
+
+	if (!OidIsValid(dbid) || kalam_workers == NULL)
+		return;
+	SpinLockAcquire(&kalam_workers->mutex);
+	slot = worker_slot(dbid, false);
+	if (slot)
+	{
+		/* keep the launcher away for a minute */
+		slot->no_extension = true;
+		slot->checked_at = GetCurrentTimestamp();
+		pid = slot->pid;
+	}
+	SpinLockRelease(&kalam_workers->mutex);
+	if (pid == 0)
+		return;
+
+	(void) kill(pid, SIGTERM);
+	for (int i = 0; i < 1000; i++)		/* up to 10 seconds */
+	{
+		bool		gone;
+
+		SpinLockAcquire(&kalam_workers->mutex);
+		slot = worker_slot(dbid, false);
+		gone = (slot == NULL || slot->pid != pid);
+		SpinLockRelease(&kalam_workers->mutex);
+		if (gone)
+			return;
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10 * 1000L);
+	}
+}
+
+static void
+kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					  ProcessUtilityContext context, ParamListInfo params,
+					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, DropdbStmt))
+		stop_database_worker(((DropdbStmt *) parsetree)->dbname);
+	else if (IsA(parsetree, RenameStmt) &&
+			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+		stop_database_worker(((RenameStmt *) parsetree)->subname);
+	else if (IsA(parsetree, CreatedbStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((CreatedbStmt *) parsetree)->options)
+		{
+			DefElem    *option = (DefElem *) lfirst(lc);
+
+			if (strcmp(option->defname, "template") == 0 && option->arg)
+				stop_database_worker(defGetString(option));
+		}
+	}
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
+void
+install_database_guard(void)
+{
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = kalam_process_utility;
+}

@@ -1,0 +1,139 @@
+-- pgTAP: background jobs.  The worker runs them asynchronously: the file
+-- commits as it goes, and waits for jobs with pg_temp.wait_for_job().
+
+SET client_min_messages = warning;
+SET kalam.bcrypt_cost = 4;
+SELECT plan(29);
+
+-- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
+-- of the statuses; returns the status it has then.
+CREATE FUNCTION pg_temp.wait_for_job(id kalam.job_id, statuses text[]) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	s text;
+BEGIN
+	FOR i IN 1..300 LOOP
+		SELECT status::text INTO s FROM system.jobs WHERE job_id = id;
+		EXIT WHEN s = ANY (statuses);
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+	RETURN s;
+END $$;
+
+CREATE FUNCTION pg_temp.worker_running() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..300 LOOP
+		IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'kalamdb worker'
+				   AND datname = current_database()) THEN
+			RETURN true;
+		END IF;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+	RETURN false;
+END $$;
+SELECT ok(pg_temp.worker_running(), 'a kalamdb worker serves this database');
+
+-- the lifecycle of a job
+SELECT kalam.submit_job('job_cleanup') AS j1 \gset
+SELECT is(pg_temp.wait_for_job(:'j1', '{completed,failed}'), 'completed', 'a job_cleanup job completes');
+SELECT ok((SELECT started_at IS NOT NULL AND finished_at >= started_at AND started_at >= created_at
+		   FROM system.jobs WHERE job_id = :'j1'), 'it was started and finished, in that order');
+SELECT matches((SELECT message FROM system.jobs WHERE job_id = :'j1'), '^removed \d+ old jobs$',
+			   'its message tells what it did');
+SELECT ok((SELECT parameters ? 'result' FROM system.jobs WHERE job_id = :'j1'), 'its counts are in parameters');
+
+-- a failing job is retried up to max_retries, then failed
+SELECT kalam.submit_job('user_cleanup', '{"grace_period": "not an interval"}', NULL, 2) AS j2 \gset
+SELECT is(pg_temp.wait_for_job(:'j2', '{failed,completed}'), 'failed', 'a job that keeps failing ends failed');
+SELECT is((SELECT retry_count FROM system.jobs WHERE job_id = :'j2'), 2, 'after max_retries retries');
+SELECT matches((SELECT exception_trace FROM system.jobs WHERE job_id = :'j2'), '^ERROR 22007: invalid input syntax for type interval',
+			   'with the error in exception_trace');
+SELECT kalam.submit_job('flush', '{}', NULL, 0) AS j3 \gset
+SELECT is(pg_temp.wait_for_job(:'j3', '{failed,completed}'), 'failed', 'a job type this server does not run fails');
+SELECT matches((SELECT exception_trace FROM system.jobs WHERE job_id = :'j3'), '^ERROR 0A000: job type flush is not run by this server',
+			   'saying so');
+
+-- idempotency keys: one active job per key
+SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{}', 'nightly'), kalam.submit_job('job_cleanup', '{}', 'nightly')$$,
+				 '23505', 'a job with idempotency key "nightly" is already active', 'a second active job with the same key is refused');
+SELECT kalam.submit_job('job_cleanup', '{}', 'nightly') AS j4 \gset
+SELECT is(pg_temp.wait_for_job(:'j4', '{completed,failed}'), 'completed', 'once the first is done ...');
+SELECT lives_ok($$SELECT kalam.submit_job('job_cleanup', '{}', 'nightly')$$, '... the key can be used again');
+
+-- cancellation
+SELECT is(kalam.cancel_job(kalam.submit_job('job_cleanup'))::text, 'cancelled', 'a waiting job is cancelled');
+SELECT throws_ok(format('SELECT kalam.cancel_job(%L)', :'j1'), '55000', NULL, 'a finished job cannot be cancelled');
+
+-- who may submit
+CREATE ROLE kalam_jobs_app NOLOGIN;
+SET ROLE kalam_jobs_app;
+SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup')$$, '42501', NULL, 'submitting jobs needs dba or system');
+RESET ROLE;
+DROP ROLE kalam_jobs_app;
+
+-- user cleanup across three USER tables
+SELECT kalam.create_namespace('jobs_test');
+CREATE TABLE jobs_test.t1 (owner kalam.user_id, v int) USING kalamdb;
+CREATE TABLE jobs_test.t2 (owner kalam.user_id, v int) USING kalamdb;
+CREATE TABLE jobs_test.t3 (v int, owner kalam.user_id, note text) USING kalamdb;
+SELECT kalam.register_table('jobs_test.t1', 'user');
+SELECT kalam.register_table('jobs_test.t2', 'user');
+SELECT kalam.register_table('jobs_test.t3', 'user');
+SELECT kalam.create_user('expired', 'expired-secret-1') AS expired \gset
+SELECT kalam.create_user('recent', 'recent-secret-12') AS recent \gset
+SELECT kalam.create_user('active', 'active-secret-12') AS active \gset
+INSERT INTO jobs_test.t1 SELECT u, i FROM unnest(ARRAY[:'expired', :'recent', :'active']::kalam.user_id[]) u, generate_series(1, 10) i;
+INSERT INTO jobs_test.t2 SELECT u, i FROM unnest(ARRAY[:'expired', :'recent', :'active']::kalam.user_id[]) u, generate_series(1, 20) i;
+INSERT INTO jobs_test.t3 SELECT i, u FROM unnest(ARRAY[:'expired', :'recent', :'active']::kalam.user_id[]) u, generate_series(1, 30) i;
+SELECT kalam.drop_user('expired');
+SELECT kalam.drop_user('recent');
+UPDATE system.users SET deleted_at = now() - interval '31 days' WHERE username = 'expired';
+UPDATE system.users SET deleted_at = now() - interval '1 day' WHERE username = 'recent';
+SELECT kalam.submit_job('user_cleanup') AS j5 \gset
+SELECT is(pg_temp.wait_for_job(:'j5', '{completed,failed}'), 'completed', 'user cleanup completes');
+SELECT is((SELECT message FROM system.jobs WHERE job_id = :'j5'), 'purged 1 users and 60 rows',
+		  'it purged the one expired user and its 60 rows');
+SELECT is((SELECT count(*) FROM jobs_test.t1 WHERE owner = :'expired') + (SELECT count(*) FROM jobs_test.t2 WHERE owner = :'expired')
+		  + (SELECT count(*) FROM jobs_test.t3 WHERE owner = :'expired'), 0::bigint, 'no row of the expired user is left');
+SELECT is((SELECT count(*) FROM jobs_test.t1) + (SELECT count(*) FROM jobs_test.t2) + (SELECT count(*) FROM jobs_test.t3),
+		  120::bigint, 'every row of the others is');
+SELECT is((SELECT count(*) FROM system.users WHERE username = 'expired'), 0::bigint, 'the expired user is gone');
+SELECT is((SELECT count(*) FROM system.users WHERE username IN ('recent', 'active')), 2::bigint,
+		  'the recently dropped and the active user stay');
+SELECT ok(EXISTS (SELECT 1 FROM system.audit_log WHERE action = 'user.purge' AND target_user_id = :'expired'),
+		  'the purge is audited');
+
+-- job retention
+INSERT INTO system.jobs (job_id, job_type, status, created_at, finished_at) VALUES
+	(kalam.new_job_id('flush'), 'flush', 'completed', now() - interval '40 days', now() - interval '31 days'),
+	(kalam.new_job_id('flush'), 'flush', 'failed', now() - interval '100 days', now() - interval '91 days'),
+	('FL-00000000000a', 'flush', 'completed', now() - interval '2 days', now() - interval '1 day'),
+	('FL-00000000000b', 'flush', 'failed', now() - interval '40 days', now() - interval '31 days');
+SELECT kalam.submit_job('job_cleanup') AS j6 \gset
+SELECT is(pg_temp.wait_for_job(:'j6', '{completed,failed}'), 'completed', 'job retention completes');
+SELECT is((SELECT count(*) FROM system.jobs WHERE job_type = 'flush' AND finished_at < now() - interval '30 days'
+		   AND (status = 'completed' OR finished_at < now() - interval '90 days')), 0::bigint,
+		  'completed jobs older than 30 days and failed ones older than 90 are gone');
+SELECT is((SELECT count(*) FROM system.jobs WHERE job_id IN ('FL-00000000000a', 'FL-00000000000b')), 2::bigint,
+		  'younger ones stay');
+
+-- STREAM eviction
+CREATE TABLE jobs_test.typing (owner kalam.user_id, at timestamptz, what text) USING kalamdb;
+SELECT kalam.register_table('jobs_test.typing', 'stream', ttl => '1 hour');
+INSERT INTO jobs_test.typing VALUES (:'active', now() - interval '2 hours', 'old'), (:'active', now() - interval '61 minutes', 'old'),
+	(:'active', now() - interval '5 minutes', 'new'), (:'recent', now(), 'new');
+SELECT kalam.submit_job('stream_eviction') AS j7 \gset
+SELECT is(pg_temp.wait_for_job(:'j7', '{completed,failed}'), 'completed', 'stream eviction completes');
+SELECT is((SELECT string_agg(what, ',') FROM jobs_test.typing), 'new,new', 'rows past the TTL are removed, the others stay');
+
+-- scheduled jobs: the worker submits them with idempotency keys
+SELECT ok((SELECT count(DISTINCT job_type) FROM system.jobs WHERE idempotency_key LIKE 'schedule:%') = 4,
+		  'user cleanup, job retention, stream eviction and stale live query removal are scheduled');
+
+SELECT * FROM finish();
+
+DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.typing;
+SELECT kalam.drop_namespace('jobs_test');
+DELETE FROM system.users WHERE user_id <> 'root';
+TRUNCATE system.audit_log;
+DELETE FROM system.jobs;

@@ -1,0 +1,125 @@
+# Live queries end to end: subscribers LISTEN in their own sessions while
+# another session writes.  A subscriber receives exactly its own changes,
+# projected and filtered as asked; another user's subscriber receives none;
+# a shared table reaches everyone allowed to read it; an oversized change
+# arrives as a key-only message; and a session that ends leaves no
+# subscription behind.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('live');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'kalamdb'
+kalam.bcrypt_cost = 4
+max_worker_processes = 16
+kalam.job_poll_interval = 200ms
+});
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION kalamdb;
+	SELECT kalam.create_user('alice', 'alice-secret-1');
+	SELECT kalam.create_user('bob', 'bob-secret-123');
+	SELECT kalam.create_namespace('chat');
+	CREATE TABLE chat.messages (owner kalam.user_id, id int PRIMARY KEY, body text,
+								at timestamptz DEFAULT now()) USING kalamdb;
+	SELECT kalam.register_table('chat.messages', 'user');
+	CREATE TABLE chat.news (id int PRIMARY KEY, headline text);
+	SELECT kalam.register_table('chat.news', 'shared');
+});
+my %id = map { $_ => $node->safe_psql('postgres', "SELECT user_id FROM system.users WHERE username = '$_'") } qw(alice bob);
+
+sub subscriber
+{
+	my ($user, $password, @queries) = @_;
+	my $s = $node->background_psql('postgres');
+	$s->query_safe("SELECT kalam.login('$user', '$password')");
+	$s->query_safe("SELECT live_id FROM kalam.subscribe('$_')") foreach @queries;
+	return $s;
+}
+
+# the notification payloads a session has received so far
+sub received
+{
+	my ($s) = @_;
+	my $out = $s->query_safe('SELECT 1');
+	return [ $out =~ /Asynchronous notification "kalam_[0-9a-f]+" with payload "(.*)" received from server process/g ];
+}
+
+my $alice = subscriber('alice', 'alice-secret-1',
+	q{SELECT id, body FROM chat.messages WHERE id > 10}, q{SELECT * FROM chat.news});
+my $bob = subscriber('bob', 'bob-secret-123', q{SELECT body FROM chat.messages}, q{SELECT * FROM chat.news});
+is($node->safe_psql('postgres', 'SELECT count(*) FROM system.live_queries'), '4', 'four subscriptions are recorded');
+
+# the writer: rows of both users, some filtered out, one rolled back
+$node->safe_psql('postgres', qq{
+	INSERT INTO chat.messages (owner, id, body) VALUES ('$id{alice}', 11, 'hello alice'), ('$id{alice}', 5, 'too small'),
+		('$id{bob}', 21, 'hello bob');
+	UPDATE chat.messages SET body = 'edited' WHERE id IN (11, 21);
+	DELETE FROM chat.messages WHERE id = 11;
+	BEGIN; INSERT INTO chat.messages VALUES ('$id{alice}', 99, 'never committed'); ROLLBACK;
+	INSERT INTO chat.news VALUES (1, 'kalamdb ships');
+});
+
+my $a = received($alice);
+is(scalar(@$a), 4, "alice receives four notifications") or diag explain $a;
+like($a->[0], qr/"op": "insert", "row": \{"id":11,"body":"hello alice"\}\}/, 'her insert, projected to id and body');
+like($a->[1], qr/"op": "update", "row": \{"id":11,"body":"edited"\}, "old": \{"id":11,"body":"hello alice"\}/,
+	'her update, with the old row');
+like($a->[2], qr/"op": "delete", "old": \{"id":11,"body":"edited"\}/, 'her delete');
+like($a->[3], qr/"table": "chat.news", "op": "insert", "row": \{"id":1,"headline":"kalamdb ships"\}/,
+	'and the shared table\'s news');
+unlike(join("\n", @$a), qr/too small|hello bob|never committed/,
+	'nothing filtered out by her WHERE, nothing of bob, nothing uncommitted');
+
+my $b = received($bob);
+is(scalar(@$b), 3, 'bob receives three notifications') or diag explain $b;
+like($b->[0], qr/"op": "insert", "row": \{"body":"hello bob"\}/, 'his insert, projected to body');
+like($b->[1], qr/"op": "update", "row": \{"body":"edited"\}, "old": \{"body":"hello bob"\}/, 'his update');
+unlike(join("\n", @$b), qr/alice|too small/, 'nothing of alice');
+
+# too big for NOTIFY: a key-only message
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 12, repeat('x', 10000))});
+$a = received($alice);
+is(scalar(@$a), 1, 'an oversized change still arrives');
+like($a->[0], qr/"op": "insert", "truncated": true, "key": \{"id":12\}/, 'as its primary key, marked truncated');
+
+# counters
+ok($node->poll_query_until('postgres', qq{
+	SELECT changes = 4 AND last_update IS NOT NULL FROM system.live_queries
+	WHERE user_id = '$id{alice}' AND query LIKE '%messages%'}), 'changes and last_update are kept');
+
+# unsubscribe, and the end of a session
+my $live = $node->safe_psql('postgres', qq{SELECT live_id FROM system.live_queries WHERE user_id = '$id{bob}' AND query LIKE '%news%'});
+$bob->query_safe("SELECT kalam.unsubscribe('$live')");
+$node->safe_psql('postgres', q{INSERT INTO chat.news VALUES (2, 'second')});
+$b = received($bob);
+is(scalar(@$b), 0, 'after unsubscribe, nothing more arrives');
+$alice->quit;
+ok($node->poll_query_until('postgres', qq{SELECT count(*) = 0 FROM system.live_queries WHERE user_id = '$id{alice}'}),
+	'a session that ends leaves no subscription behind');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM system.live_queries'), '1', q{bob's other one stays});
+
+# what cannot be subscribed to
+my $s = $node->background_psql('postgres', on_error_stop => 0);
+$s->query("SELECT kalam.login('bob', 'bob-secret-123')");
+foreach my $bad (
+	[ q{SELECT * FROM chat.messages m JOIN chat.news n ON true}, qr/a live query cannot have anything but a single table in FROM/ ],
+	[ q{SELECT count(*) FROM chat.messages}, qr/a live query cannot have expressions/ ],
+	[ q{SELECT * FROM chat.messages WHERE body LIKE ''%x%''}, qr/leakproof/ ],
+	[ q{SELECT * FROM chat.messages WHERE id = (SELECT 1)}, qr/cannot be used in the WHERE of a live query/ ],
+	[ q{SELECT * FROM pg_class}, qr/table pg_class is not registered/ ])
+{
+	my ($sql, $error) = @$bad;
+	my ($out, $ret) = $s->query("SELECT kalam.subscribe('$sql')");
+	like($s->{stderr}, $error, "refused: $sql");
+	$s->{stderr} = '';
+}
+$s->quit;
+$bob->quit;
+
+$node->stop;
+done_testing();
