@@ -118,6 +118,16 @@ CREATE TABLE null_owner (owner kalam.user_id, body text) USING kalamdb;
 INSERT INTO null_owner SELECT CASE WHEN i % 2 = 0 THEN ('u' || (i % 10))::kalam.user_id END, 'x'
 FROM generate_series(1, 1000) i;
 SELECT count(*), count(owner) FROM null_owner;
+-- ... which get pages of their own (a few may sit on a shared page first)
+SELECT count(*) AS pages_with_null_and_owned_rows, coalesce(sum(nulls), 0) AS null_rows_there
+FROM (SELECT (ctid::text::point)[0] AS page, count(*) FILTER (WHERE owner IS NULL) AS nulls
+	  FROM null_owner GROUP BY 1
+	  HAVING bool_or(owner IS NULL) AND bool_or(owner IS NOT NULL)) s;
+-- temporary tables: heap's placement (their pages are the session's own)
+CREATE TEMP TABLE temp_owned (LIKE single) USING kalamdb;
+INSERT INTO temp_owned SELECT ('user' || (i % 50))::kalam.user_id, i, repeat('m', 100), '2026-01-01'
+FROM generate_series(1, 1000) i;
+SELECT count(*) FROM temp_owned;
 
 -- 8. TRUNCATE, and VACUUM truncating the relation, leave no stale hint
 TRUNCATE copied;

@@ -49,7 +49,6 @@ kalam_shmem_request(void)
 	RequestAddinShmemSpace(row_id_shmem_size());
 	RequestAddinShmemSpace(login_failure_shmem_size());
 	RequestAddinShmemSpace(owner_map_shmem_size());
-	placement_shmem_request();
 	RequestAddinShmemSpace(worker_registry_shmem_size());
 	RequestAddinShmemSpace(live_shmem_size());
 	live_shmem_request();
@@ -65,7 +64,6 @@ kalam_shmem_startup(void)
 	row_id_shmem_init();
 	login_failure_shmem_init();
 	owner_map_shmem_init();
-	placement_shmem_init();
 	worker_registry_shmem_init();
 	live_shmem_init();
 	LWLockRelease(AddinShmemInitLock);

@@ -59,10 +59,11 @@ for layout in heap kalamdb; do
 	db=cleanup_$layout
 	PAGES[$layout]=$(sql "$db" "SELECT pg_relation_size('app.messages') / 8192")
 	log "user cleanup on $layout"
-	job=$(sql "$db" "SELECT kalam.submit_job('user_cleanup')")
+	# no retries: a failure must show, not be hidden by a retry with nothing left to do
+	job=$(sql "$db" "SELECT kalam.submit_job('user_cleanup', '{}', NULL, 0)")
 	until [ "$(sql "$db" "SELECT status FROM system.jobs WHERE job_id = '$job'")" = completed ]; do
 		[ "$(sql "$db" "SELECT status FROM system.jobs WHERE job_id = '$job'")" = failed ] &&
-			{ sql "$db" "SELECT message FROM system.jobs WHERE job_id = '$job'"; exit 1; }
+			{ sql "$db" "SELECT message, exception_trace FROM system.jobs WHERE job_id = '$job'"; exit 1; }
 		sleep 1
 	done
 	SECS[$layout]=$(sql "$db" "SELECT round(extract(epoch FROM finished_at - started_at), 2) FROM system.jobs WHERE job_id = '$job'")

@@ -14,14 +14,15 @@
  *    with the relation presenting heap's routine, since heap_getnext()
  *    refuses any other;
  *  - TOAST tables stay plain heap;
- *  - new storage (CREATE, TRUNCATE, VACUUM FULL, CLUSTER) and shrinking
- *    VACUUMs forget the relation's hints; every VACUUM lets owners look
- *    for room it freed on their pages;
+ *  - new storage (CREATE, TRUNCATE, VACUUM FULL, CLUSTER, SET TABLESPACE)
+ *    and shrinking VACUUMs forget the relation's hints; every VACUUM lets
+ *    owners look for room it freed on their pages;
  *  - VACUUM FULL rewrites in owner order when there is an owner index, so
  *    owners stay together.
  *
- * The owner is the table's first column of type kalam.user_id; a table
- * without one, and rows whose owner is NULL, are placed exactly as heap
+ * The owner is the table's first column of type kalam.user_id; rows whose
+ * owner is NULL are placed as if they had an owner of their own.  A table
+ * without such a column, and temporary tables, are placed exactly as heap
  * would.
  *
  *-------------------------------------------------------------------------
@@ -50,24 +51,37 @@
 static TableAmRoutine kalamdb_methods;
 static const TableAmRoutine *heap_methods = NULL;
 
-/* The owner of the row in slot, or false (no owner column, NULL owner). */
+/*
+ * The owner of the row in slot, copied to buf (USER_ID_MAX_LEN bytes), or
+ * false: no owner column, or a temporary table (its pages are the
+ * session's own; and its file number is only unique within the session,
+ * while the owner map is shared).  A NULL owner is NULL_OWNER.
+ */
 static bool
-slot_owner(Relation rel, TupleTableSlot *slot, const char **owner, int *owner_len)
+slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len)
 {
 	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;
 	bool		isnull;
 	Datum		value;
 	struct varlena *v;
+	int			len;
 
-	if (attno == 0)
+	if (attno == 0 || RelationUsesLocalBuffers(rel))
 		return false;
 	value = slot_getattr(slot, attno, &isnull);
 	if (isnull)
-		return false;
+	{
+		memcpy(buf, NULL_OWNER, NULL_OWNER_LEN);
+		*owner_len = NULL_OWNER_LEN;
+		return true;
+	}
 	v = PG_DETOAST_DATUM_PACKED(value);
-	*owner_len = VARSIZE_ANY_EXHDR(v);
-	*owner = VARDATA_ANY(v);
-	return *owner_len > 0 && *owner_len <= USER_ID_MAX_LEN;
+	len = VARSIZE_ANY_EXHDR(v);
+	if (len <= 0 || len > USER_ID_MAX_LEN)
+		return false;
+	memcpy(buf, VARDATA_ANY(v), len);
+	*owner_len = len;
+	return true;
 }
 
 /*
@@ -106,11 +120,11 @@ static void
 kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 					 int options, BulkInsertState bistate)
 {
-	const char *owner;
+	char		owner[USER_ID_MAX_LEN];
 	int			owner_len;
 	Placement	p;
 
-	if (!slot_owner(rel, slot, &owner, &owner_len))
+	if (!slot_owner(rel, slot, owner, &owner_len))
 	{
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		return;
@@ -125,11 +139,11 @@ static void
 kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
 								 int options, BulkInsertState bistate, uint32 specToken)
 {
-	const char *owner;
+	char		owner[USER_ID_MAX_LEN];
 	int			owner_len;
 	Placement	p;
 
-	if (!slot_owner(rel, slot, &owner, &owner_len))
+	if (!slot_owner(rel, slot, owner, &owner_len))
 	{
 		heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
 		return;
@@ -148,8 +162,8 @@ kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId c
 typedef struct SlotOwner
 {
 	int			index;
-	const char *owner;			/* NULL: no owner */
-	int			owner_len;
+	int			owner_len;		/* -1: no owner */
+	char		owner[USER_ID_MAX_LEN];
 } SlotOwner;
 
 static int
@@ -159,9 +173,9 @@ slot_owner_cmp(const void *a, const void *b)
 	const SlotOwner *y = (const SlotOwner *) b;
 	int			r;
 
-	if ((x->owner == NULL) != (y->owner == NULL))
-		return x->owner == NULL ? -1 : 1;
-	if (x->owner != NULL)
+	if ((x->owner_len < 0) != (y->owner_len < 0))
+		return x->owner_len < 0 ? -1 : 1;
+	if (x->owner_len >= 0)
 	{
 		r = memcmp(x->owner, y->owner, Min(x->owner_len, y->owner_len));
 		if (r == 0)
@@ -180,7 +194,7 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	TupleTableSlot **group;
 	int			start = 0;
 
-	if (kalam_rel_cache(rel)->owner_attno == 0)
+	if (kalam_rel_cache(rel)->owner_attno == 0 || RelationUsesLocalBuffers(rel))
 	{
 		heap_methods->multi_insert(rel, slots, nslots, cid, options, bistate);
 		return;
@@ -191,8 +205,8 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	for (int i = 0; i < nslots; i++)
 	{
 		order[i].index = i;
-		if (!slot_owner(rel, slots[i], &order[i].owner, &order[i].owner_len))
-			order[i].owner = NULL;
+		if (!slot_owner(rel, slots[i], order[i].owner, &order[i].owner_len))
+			order[i].owner_len = -1;
 	}
 	qsort(order, nslots, sizeof(SlotOwner), slot_owner_cmp);
 
@@ -201,17 +215,17 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		int			end = start + 1;
 		int			n = 0;
 
-		while (end < nslots && order[end].owner != NULL && order[start].owner != NULL &&
-			   order[end].owner_len == order[start].owner_len &&
-			   memcmp(order[end].owner, order[start].owner, order[start].owner_len) == 0)
-			end++;
-		if (order[start].owner == NULL)
-			while (end < nslots && order[end].owner == NULL)
+		if (order[start].owner_len < 0)
+			while (end < nslots && order[end].owner_len < 0)
+				end++;
+		else
+			while (end < nslots && order[end].owner_len == order[start].owner_len &&
+				   memcmp(order[end].owner, order[start].owner, order[start].owner_len) == 0)
 				end++;
 		for (int i = start; i < end; i++)
 			group[n++] = slots[order[i].index];
 
-		if (order[start].owner == NULL)
+		if (order[start].owner_len < 0)
 			heap_methods->multi_insert(rel, group, n, cid, options, bistate);
 		else
 		{
@@ -249,22 +263,37 @@ typedef TU_UpdateIndexes UpdateIndexesResult;
 typedef bool UpdateIndexesResult;
 #endif
 
+/* Whether a new version of len bytes fits on the old one's page now. */
+static bool
+fits_on_page(Relation rel, BlockNumber block, Size len)
+{
+	Buffer		buffer = ReadBuffer(rel, block);
+	bool		fits;
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	fits = PageGetHeapFreeSpace(BufferGetPage(buffer)) >= MAXALIGN(len);
+	UnlockReleaseBuffer(buffer);
+	return fits;
+}
+
 static TM_Result
 kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 					 CommandId cid, Snapshot snapshot, Snapshot crosscheck,
 					 bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
 					 UpdateIndexesResult *update_indexes)
 {
-	const char *owner;
+	char		owner[USER_ID_MAX_LEN];
 	int			owner_len;
 	Placement	p;
 	TM_Result	result;
+	Size		len;
 
-	if (!slot_owner(rel, slot, &owner, &owner_len))
+	if (!slot_owner(rel, slot, owner, &owner_len) ||
+		fits_on_page(rel, ItemPointerGetBlockNumber(otid), len = slot_tuple_length(rel, slot)))
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
 
-	placement_begin(rel, owner, owner_len, slot_tuple_length(rel, slot), 1, false, &p);
+	placement_begin(rel, owner, owner_len, len, 1, false, &p);
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										wait, tmfd, lockmode, update_indexes);
 	placement_finish(rel, owner, owner_len, &p, 1,
@@ -276,8 +305,13 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 
 /*
  * heap_getnext() insists on heap's routine, and heap's index build calls it:
- * run heap's build with the relation presenting heap's routine.
+ * run heap's build with the relation presenting heap's routine.  Should
+ * the relcache entry be rebuilt meanwhile (an invalidation arriving while
+ * the build opens something), the handler hands out heap's routine too
+ * for as long as a build runs in this backend.
  */
+static int	heap_routine_depth = 0;
+
 static double
 kalamdb_index_build_range_scan(Relation table_rel, Relation index_rel,
 							   IndexInfo *index_info, bool allow_sync,
@@ -290,6 +324,7 @@ kalamdb_index_build_range_scan(Relation table_rel, Relation index_rel,
 	double		result;
 
 	table_rel->rd_tableam = heap_methods;
+	heap_routine_depth++;
 	PG_TRY();
 	{
 		result = heap_methods->index_build_range_scan(table_rel, index_rel, index_info,
@@ -299,6 +334,7 @@ kalamdb_index_build_range_scan(Relation table_rel, Relation index_rel,
 	}
 	PG_FINALLY();
 	{
+		heap_routine_depth--;
 		table_rel->rd_tableam = own;
 	}
 	PG_END_TRY();
@@ -313,12 +349,14 @@ kalamdb_index_validate_scan(Relation table_rel, Relation index_rel,
 	const TableAmRoutine *own = table_rel->rd_tableam;
 
 	table_rel->rd_tableam = heap_methods;
+	heap_routine_depth++;
 	PG_TRY();
 	{
 		heap_methods->index_validate_scan(table_rel, index_rel, index_info, snapshot, state);
 	}
 	PG_FINALLY();
 	{
+		heap_routine_depth--;
 		table_rel->rd_tableam = own;
 	}
 	PG_END_TRY();
@@ -367,14 +405,42 @@ static void
 kalamdb_relation_vacuum(Relation rel, struct VacuumParams *params,
 						BufferAccessStrategy bstrategy)
 {
+	KalamRelStorage storage = KalamRelStorageOf(rel);
 	BlockNumber before = RelationGetNumberOfBlocks(rel);
 
-	heap_methods->relation_vacuum(rel, params, bstrategy);
-	if (RelationGetNumberOfBlocks(rel) < before)
-		owner_map_forget_relation(&KalamRelStorageOf(rel));
-	/* pages may be empty now: hints must be looked at again */
-	owner_map_bump_vacuum_generation(&KalamRelStorageOf(rel));
+	/* pages may be emptied: hints must be looked at again */
+	owner_map_vacuum_begin(&storage);
+	PG_TRY();
+	{
+		heap_methods->relation_vacuum(rel, params, bstrategy);
+		if (RelationGetNumberOfBlocks(rel) < before)
+			owner_map_forget_relation(&storage);
+	}
+	PG_FINALLY();
+	{
+		owner_map_vacuum_end(&storage);
+	}
+	PG_END_TRY();
 }
+
+/* ALTER TABLE SET TABLESPACE: new storage, which earlier hints may name */
+#if PG_VERSION_NUM >= 160000
+static void
+kalamdb_relation_copy_data(Relation rel, const RelFileLocator *newrlocator)
+{
+	heap_methods->relation_copy_data(rel, newrlocator);
+	owner_map_forget_relation(newrlocator);
+	owner_map_set_complete(newrlocator, false);
+}
+#else
+static void
+kalamdb_relation_copy_data(Relation rel, const RelFileNode *newrnode)
+{
+	heap_methods->relation_copy_data(rel, newrnode);
+	owner_map_forget_relation(newrnode);
+	owner_map_set_complete(newrnode, false);
+}
+#endif
 
 /* VACUUM FULL (no index given): rewrite in owner order if we can. */
 static void
@@ -410,6 +476,8 @@ kalam_kalamdb_am_handler(PG_FUNCTION_ARGS)
 {
 	kalam_require_preload("the kalamdb table access method");
 
+	if (heap_routine_depth > 0)
+		PG_RETURN_POINTER(GetHeapamTableAmRoutine());
 	if (heap_methods == NULL)
 	{
 		heap_methods = GetHeapamTableAmRoutine();
@@ -429,6 +497,7 @@ kalam_kalamdb_am_handler(PG_FUNCTION_ARGS)
 		kalamdb_methods.relation_nontransactional_truncate = kalamdb_relation_nontransactional_truncate;
 		kalamdb_methods.relation_vacuum = kalamdb_relation_vacuum;
 		kalamdb_methods.relation_copy_for_cluster = kalamdb_relation_copy_for_cluster;
+		kalamdb_methods.relation_copy_data = kalamdb_relation_copy_data;
 	}
 	PG_RETURN_POINTER(&kalamdb_methods);
 }

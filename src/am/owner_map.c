@@ -18,6 +18,7 @@
 
 #include "common/hashfn.h"
 #include "port/atomics.h"
+#include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/guc.h"
@@ -59,7 +60,12 @@ typedef struct OwnerMapHeader
 {
 	pg_atomic_uint32 vacuum_generation;
 	pg_atomic_uint32 eviction_epoch;	/* bumped when an entry is evicted */
+	pg_atomic_uint32 vacuums_running;
 } OwnerMapHeader;
+
+/* VACUUMs of this backend between begin and end (undone if it exits) */
+static uint32 my_vacuums_running = 0;
+static bool exit_callback_registered = false;
 
 static OwnerMapHeader *owner_map_header = NULL;
 static OwnerMapSet *owner_map = NULL;
@@ -107,6 +113,7 @@ owner_map_shmem_init(void)
 		memset(base, 0, owner_map_shmem_size());
 		pg_atomic_init_u32(&owner_map_header->vacuum_generation, 1);
 		pg_atomic_init_u32(&owner_map_header->eviction_epoch, 1);
+		pg_atomic_init_u32(&owner_map_header->vacuums_running, 0);
 		for (uint32 i = 0; i < owner_map_sets; i++)
 			SpinLockInit(&owner_map[i].mutex);
 	}
@@ -210,6 +217,7 @@ owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 	OwnerMapSet *set = set_for(hash);
 	OwnerMapEntry *e;
 	bool		reserved = false;
+	bool		vacuum_running = pg_atomic_read_u32(&owner_map_header->vacuums_running) > 0;
 
 	SpinLockAcquire(&set->mutex);
 	e = find_entry(set, hash, node, owner, owner_len, false);
@@ -217,7 +225,7 @@ owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 	{
 		OwnerHint  *h = &e->hint.owner;
 
-		if (h->kind == HINT_OWN && h->seen_generation == generation &&
+		if (!vacuum_running && h->kind == HINT_OWN && h->seen_generation == generation &&
 			!h->may_reuse && h->free_estimate >= need)
 		{
 			h->free_estimate -= Min(consume, h->free_estimate);
@@ -303,6 +311,9 @@ owner_map_admit(const KalamRelStorage *node)
 
 	SpinLockAcquire(&set->mutex);
 	r = &relation_entry(set, hash, node)->hint.relation;
+	if (BlockNumberIsValid(r->admission_block) &&
+		r->admission_generation != r->vacuum_generation)
+		r->admission_block = InvalidBlockNumber;
 	if (BlockNumberIsValid(r->admission_block) && r->admitted < r->admission_limit)
 	{
 		r->admitted++;
@@ -324,11 +335,12 @@ owner_map_open_admission(const KalamRelStorage *node, BlockNumber block, uint16 
 	r->admission_block = block;
 	r->admitted = 1;
 	r->admission_limit = limit;
+	r->admission_generation = r->vacuum_generation;
 	SpinLockRelease(&set->mutex);
 }
 
-void
-owner_map_bump_vacuum_generation(const KalamRelStorage *node)
+static void
+bump_vacuum_generation(const KalamRelStorage *node)
 {
 	uint32		hash = key_hash(node, "", 0);
 	OwnerMapSet *set = set_for(hash);
@@ -337,6 +349,38 @@ owner_map_bump_vacuum_generation(const KalamRelStorage *node)
 	relation_entry(set, hash, node)->hint.relation.vacuum_generation++;
 	SpinLockRelease(&set->mutex);
 	pg_atomic_fetch_add_u32(&owner_map_header->vacuum_generation, 1);
+}
+
+static void
+undo_vacuums_running(int code, Datum arg)
+{
+	if (my_vacuums_running > 0 && owner_map_header != NULL)
+		pg_atomic_fetch_sub_u32(&owner_map_header->vacuums_running, my_vacuums_running);
+	my_vacuums_running = 0;
+}
+
+void
+owner_map_vacuum_begin(const KalamRelStorage *node)
+{
+	if (!exit_callback_registered)
+	{
+		on_shmem_exit(undo_vacuums_running, 0);
+		exit_callback_registered = true;
+	}
+	pg_atomic_fetch_add_u32(&owner_map_header->vacuums_running, 1);
+	my_vacuums_running++;
+	bump_vacuum_generation(node);
+}
+
+void
+owner_map_vacuum_end(const KalamRelStorage *node)
+{
+	bump_vacuum_generation(node);
+	if (my_vacuums_running > 0)
+	{
+		my_vacuums_running--;
+		pg_atomic_fetch_sub_u32(&owner_map_header->vacuums_running, 1);
+	}
 }
 
 void
@@ -373,6 +417,31 @@ owner_map_forget_relation(const KalamRelStorage *node)
 		for (int i = 0; i < OWNER_MAP_WAYS; i++)
 		{
 			if (set->hash[i] != 0 && KalamRelStorageEquals(set->entries[i].node, *node))
+				set->hash[i] = 0;
+		}
+		SpinLockRelease(&set->mutex);
+	}
+}
+
+void
+owner_map_forget_database(Oid dbid)
+{
+	if (owner_map == NULL)
+		return;
+	for (uint32 s = 0; s < owner_map_sets; s++)
+	{
+		OwnerMapSet *set = &owner_map[s];
+
+		SpinLockAcquire(&set->mutex);
+		for (int i = 0; i < OWNER_MAP_WAYS; i++)
+		{
+#if PG_VERSION_NUM >= 160000
+			Oid			entry_db = set->entries[i].node.dbOid;
+#else
+			Oid			entry_db = set->entries[i].node.dbNode;
+#endif
+
+			if (set->hash[i] != 0 && entry_db == dbid)
 				set->hash[i] = 0;
 		}
 		SpinLockRelease(&set->mutex);

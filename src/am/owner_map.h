@@ -40,6 +40,10 @@ typedef struct RelationHint
 	uint16		admitted;		/* owners admitted to it so far */
 	uint16		admission_limit;	/* how many it may take in */
 	uint32		vacuum_generation;	/* bumped by VACUUM of this relation */
+	uint32		admission_generation;	/* vacuum_generation when the
+										 * admission page was opened: a
+										 * VACUUM since may have given it
+										 * to one owner */
 	bool		complete;		/* every owner with rows is in the map ... */
 	uint32		eviction_epoch; /* ... as long as no entry was evicted */
 } RelationHint;
@@ -87,7 +91,17 @@ extern void owner_map_open_admission(const KalamRelStorage *node, BlockNumber bl
  * slow path, whether the VACUUM was of this relation at all.
  */
 extern uint32 owner_map_vacuum_generation(void);
-extern void owner_map_bump_vacuum_generation(const KalamRelStorage *node);
+
+/*
+ * A VACUUM of a kalamdb table runs between these two.  Both bump the
+ * generations, and while any VACUUM runs the fast path is off: a page it
+ * empties may change owner before it ends.
+ */
+extern void owner_map_vacuum_begin(const KalamRelStorage *node);
+extern void owner_map_vacuum_end(const KalamRelStorage *node);
+
+/* Forget every relation of a database (dropped, or moved elsewhere). */
+extern void owner_map_forget_database(Oid dbid);
 
 /*
  * A relation whose storage is new and empty: every owner it will have goes

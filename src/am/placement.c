@@ -36,10 +36,11 @@
 #include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
-#include "common/hashfn.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 
@@ -48,8 +49,12 @@
 #include "am/placement.h"
 #include "am/rel_cache.h"
 
-#define CLAIM_LOCK_TRANCHE	"kalamdb page claims"
-#define CLAIM_LOCKS			64
+/*
+ * Claims of empty pages are heavyweight locks (visible in pg_locks, seen
+ * by the deadlock detector, cancellable), in the advisory lock space with
+ * a fourth field of their own: pg_advisory_lock() uses 1 and 2.
+ */
+#define CLAIM_LOCK_FIELD4	0x4B41
 
 /* a page with at least this much free space counts as empty in the FSM */
 #define EMPTY_PAGE_SPACE	(BLCKSZ - SizeOfPageHeaderData - 64)
@@ -58,8 +63,6 @@
 #define MAX_OWNER_ENTRIES	20000
 
 int			kalam_small_owner_rows = 5;
-
-static LWLockPadded *claim_locks = NULL;
 
 void
 placement_define_gucs(void)
@@ -71,21 +74,9 @@ placement_define_gucs(void)
 							"0: every owner gets pages of its own from the first row.",
 							&kalam_small_owner_rows,
 							5, 0, 1000,
-							PGC_USERSET,
+							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
-}
-
-void
-placement_shmem_request(void)
-{
-	RequestNamedLWLockTranche(CLAIM_LOCK_TRANCHE, CLAIM_LOCKS);
-}
-
-void
-placement_shmem_init(void)
-{
-	claim_locks = GetNamedLWLockTranche(CLAIM_LOCK_TRANCHE);
 }
 
 /* What we learn from looking at a page */
@@ -113,7 +104,7 @@ tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumber off,
 	tuple.t_tableOid = RelationGetRelid(rel);
 	value = heap_getattr(&tuple, attno, RelationGetDescr(rel), &isnull);
 	if (isnull)
-		return false;
+		return owner_len == NULL_OWNER_LEN && memcmp(owner, NULL_OWNER, NULL_OWNER_LEN) == 0;
 	v = (struct varlena *) DatumGetPointer(value);
 	/* A compressed or out-of-line owner cannot be read here: not ours. */
 	if (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v))
@@ -126,7 +117,7 @@ static void
 inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
 			 bool scan_all, PageInfo *info)
 {
-	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;
+	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;	/* no I/O before */
 	Buffer		buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, NULL);
 	Page		page;
 	bool		seen = false;
@@ -195,14 +186,10 @@ extend_by_one_page(Relation rel)
 	return block;
 }
 
-static LWLock *
-claim_lock_for(Relation rel, BlockNumber block)
+static void
+claim_tag(Relation rel, BlockNumber block, LOCKTAG *tag)
 {
-	KalamRelStorage storage = KalamRelStorageOf(rel);
-	uint32		h = hash_combine(hash_bytes((const unsigned char *) &storage, sizeof(storage)),
-								 hash_uint32(block));
-
-	return &claim_locks[h % CLAIM_LOCKS].lock;
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, RelationGetRelid(rel), block, CLAIM_LOCK_FIELD4);
 }
 
 /*
@@ -213,19 +200,31 @@ static bool
 claim_if_empty(Relation rel, BlockNumber block, const char *owner, int owner_len,
 			   Placement *p)
 {
-	LWLock	   *lock = claim_lock_for(rel, block);
+	LOCKTAG		tag;
 	PageInfo	info;
 
-	LWLockAcquire(lock, LW_EXCLUSIVE);
+	claim_tag(rel, block, &tag);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 	inspect_page(rel, block, owner, owner_len, false, &info);
 	if (info.empty || info.first_mine)
 	{
-		p->claim_lock = lock;
+		p->claim_tag = tag;
+		p->claimed = true;
 		return true;
 	}
-	LWLockRelease(lock);
+	LockRelease(&tag, ExclusiveLock, false);
 	RecordPageWithFreeSpace(rel, block, info.free);
 	return false;
+}
+
+static void
+release_claim(Placement *p)
+{
+	if (p->claimed)
+	{
+		LockRelease(&p->claim_tag, ExclusiveLock, false);
+		p->claimed = false;
+	}
 }
 
 /* An empty page: from the free space map if it knows one, else a new one. */
@@ -258,7 +257,7 @@ owner_pages(Relation rel, const char *owner, int owner_len, BlockNumber *last,
 			int64 *rows, BlockNumber *blocks, int max_blocks, int *nblocks)
 {
 	Oid			index_oid = kalam_owner_index(rel);
-	KalamRelCache *cache;
+	Oid			eq_proc;
 	Relation	index;
 	IndexScanDesc scan;
 	ScanKeyData key;
@@ -270,14 +269,15 @@ owner_pages(Relation rel, const char *owner, int owner_len, BlockNumber *last,
 	*nblocks = 0;
 	if (!OidIsValid(index_oid))
 		return false;
-	cache = kalam_rel_cache(rel);
+	/* read now: opening the index may rebuild the relcache entry */
+	eq_proc = kalam_rel_cache(rel)->owner_eq_proc;
 
 	value = (struct varlena *) palloc(VARHDRSZ + owner_len);
 	SET_VARSIZE(value, VARHDRSZ + owner_len);
 	memcpy(VARDATA(value), owner, owner_len);
 
 	index = index_open(index_oid, AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, cache->owner_eq_proc, PointerGetDatum(value));
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, eq_proc, PointerGetDatum(value));
 	scan = index_beginscan(rel, index, SnapshotAny, 1, 0);
 	index_rescan(scan, &key, 1, NULL, 0);
 	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
@@ -384,11 +384,7 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 			 * chose ours: go there too, and leave ours (untouched) to the
 			 * free space map for whoever needs a page next.
 			 */
-			if (p->claim_lock)
-			{
-				LWLockRelease(p->claim_lock);
-				p->claim_lock = NULL;
-			}
+			release_claim(p);
 			if (free == EMPTY_PAGE_ROOM)
 				RecordPageWithFreeSpace(rel, block, EMPTY_PAGE_ROOM);
 			block = current.block;
@@ -405,8 +401,8 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	BlockNumber block = owner_map_admit(&storage);
 
-	hint->kind = kalam_small_owner_rows > 0 ? HINT_SHARED : HINT_OWN;
-	hint->shared_rows = hint->kind == HINT_SHARED ? nrows : 0;
+	hint->kind = HINT_SHARED;
+	hint->shared_rows = nrows;
 	hint->free_estimate = 0;	/* shared pages are always looked at */
 
 	if (BlockNumberIsValid(block) && block < nblocks)
@@ -428,10 +424,7 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 
 		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p);
 		owner_map_open_admission(&storage, block,
-								 kalam_small_owner_rows > 0 ?
-								 (uint16) Min(Max(usable / per_owner, 1), PG_UINT16_MAX) : 1);
-		if (hint->kind == HINT_OWN)
-			hint->free_estimate = room_after(EMPTY_PAGE_ROOM, nrows * (MAXALIGN(len) + sizeof(ItemIdData)));
+								 (uint16) Min(Max(usable / per_owner, 1), PG_UINT16_MAX));
 	}
 
 	hint->block = block;
@@ -458,7 +451,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 
 	p->block = InvalidBlockNumber;
 	p->shared = false;
-	p->claim_lock = NULL;
+	p->claimed = false;
 
 	/*
 	 * The common case: the owner's own page, validated since the last
@@ -486,7 +479,8 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		/* Look at the page: is it still the owner's, with room? */
 		if (hint.block < nblocks && !over_quota)
 		{
-			inspect_page(rel, hint.block, owner, owner_len, false, &info);
+			/* a shared page: one of its rows must be the owner's */
+			inspect_page(rel, hint.block, owner, owner_len, shared, &info);
 			if (info.empty)
 			{
 				/* emptied by VACUUM: take it again, unless someone was quicker */
@@ -500,13 +494,24 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 					return;
 				}
 			}
-			else if (info.free >= need && (shared || info.first_mine))
+			else if (info.free >= need && (shared ? info.any_mine : info.first_mine))
 			{
 				hint.free_estimate = shared ? 0 : room_after(info.free, consume);
 				hint.shared_rows += shared ? nrows : 0;
 				owner_map_put(&storage, owner, owner_len, &hint);
 				set_target(rel, p, hint.block, shared);
 				return;
+			}
+			else if (shared && !info.any_mine)
+			{
+				/* its rows there are gone (rolled back, vacuumed): a new owner */
+				if (nrows <= kalam_small_owner_rows)
+				{
+					memset(&hint, 0, sizeof(hint));
+					hint_seen(&hint, generation, rel_hint.vacuum_generation);
+					admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim, &hint, p);
+					return;
+				}
 			}
 		}
 		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
@@ -546,7 +551,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	}
 
 	/* A new owner: a shared page, unless it brings more rows than fit there. */
-	if (nrows > kalam_small_owner_rows)
+	if (nrows > kalam_small_owner_rows || kalam_small_owner_rows == 0)
 	{
 		hint.block = InvalidBlockNumber;
 		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
@@ -562,10 +567,9 @@ placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	OwnerHint	hint;
 
-	if (p->claim_lock)
+	if (p->claimed)
 	{
-		LWLockRelease(p->claim_lock);
-		p->claim_lock = NULL;
+		release_claim(p);
 		/* no longer empty: keep it from being offered as such again */
 		if (BlockNumberIsValid(used_block) && used_block == p->block)
 			RecordPageWithFreeSpace(rel, used_block, BLCKSZ / 2);
@@ -582,8 +586,16 @@ placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
 	 * new page holds this owner's rows only.  If another session did the
 	 * same meanwhile, the owner now has two new pages: keep the hint on
 	 * theirs and leave ours to the free space map, where the owner's next
-	 * search finds it.
+	 * search finds it.  (An update that did not fit may also have gone to
+	 * any page the free space map offered: that one is not the owner's.)
 	 */
+	{
+		PageInfo	info;
+
+		inspect_page(rel, used_block, owner, owner_len, false, &info);
+		if (!info.first_mine)
+			return;
+	}
 	if (hint.block != p->block && hint.kind == HINT_OWN)
 	{
 		RecordPageWithFreeSpace(rel, used_block, BLCKSZ / 2);

@@ -8,21 +8,28 @@
 #ifndef KALAM_PLACEMENT_H
 #define KALAM_PLACEMENT_H
 
-#include "storage/lwlock.h"
+#include "storage/lock.h"
 #include "utils/rel.h"
+
+/*
+ * The owner key of rows whose owner column is NULL: they get pages of
+ * their own too, rather than land on some owner's.  No user id has this
+ * byte.
+ */
+#define NULL_OWNER		"\x01"
+#define NULL_OWNER_LEN	1
 
 typedef struct Placement
 {
 	BlockNumber block;			/* target page */
 	bool		shared;			/* the target is a shared page */
-	LWLock	   *claim_lock;		/* held while an empty page is being taken */
+	bool		claimed;		/* claim_tag is held: an empty page is being taken */
+	LOCKTAG		claim_tag;
 } Placement;
 
 extern int	kalam_small_owner_rows;
 
 extern void placement_define_gucs(void);
-extern void placement_shmem_request(void);
-extern void placement_shmem_init(void);
 
 /*
  * Choose the page for nrows rows of this owner, the first of length len,

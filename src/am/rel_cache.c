@@ -12,10 +12,12 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am_d.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -81,7 +83,9 @@ kalam_owner_index(Relation rel)
 		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
 		Form_pg_index form = index->rd_index;
 
+		/* a partial index would not find all of an owner's rows */
 		if (form->indisvalid && form->indisready && form->indislive &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
 			form->indkey.values[0] == owner_attno &&
 			index->rd_rel->relam == BTREE_AM_OID)
 		{

@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -24,6 +25,30 @@
 #include "keys/key_kind.h"
 
 char	   *kalam_user_id_guc = NULL;
+
+/*
+ * Whether the effective user was set for the current transaction only
+ * (kalam.execute_as(..., local => true)); the value reverts at its end, so
+ * state that outlives the transaction (live query subscriptions) must not
+ * be created under it.
+ */
+static bool user_is_transaction_local = false;
+static bool xact_callback_registered = false;
+
+static void
+forget_transaction_local_user(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		user_is_transaction_local = false;
+}
+
+bool
+effective_user_is_transaction_local(void)
+{
+	return user_is_transaction_local;
+}
 
 /* Empty (no user) or a valid kalam.user_id; check hooks must not throw. */
 static bool
@@ -90,6 +115,17 @@ kalam_set_effective_user(PG_FUNCTION_ARGS)
 							 PGC_SUSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
 							 true, 0, false);
+	if (is_local)
+	{
+		if (!xact_callback_registered)
+		{
+			RegisterXactCallback(forget_transaction_local_user, NULL);
+			xact_callback_registered = true;
+		}
+		user_is_transaction_local = true;
+	}
+	else
+		user_is_transaction_local = false;
 	PG_RETURN_VOID();
 }
 

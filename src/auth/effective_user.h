@@ -11,5 +11,6 @@
 extern char *kalam_user_id_guc;
 
 extern void effective_user_define_gucs(void);
+extern bool effective_user_is_transaction_local(void);
 
 #endif							/* KALAM_EFFECTIVE_USER_H */

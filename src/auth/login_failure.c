@@ -24,11 +24,13 @@
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "tcop/tcopprot.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
@@ -43,6 +45,8 @@
 
 #define FAILURE_SLOTS 32
 #define ABANDONED_SLOT_SECS 60
+#define RECORDER_WAIT_MS 2000	/* how long to wait for a free slot/worker */
+#define RECORDER_RETRY_MS 10
 
 typedef struct FailureRequest
 {
@@ -159,7 +163,16 @@ copy_text_arg(FunctionCallInfo fcinfo, int argno, char *dest, size_t size)
 	if (PG_ARGISNULL(argno))
 		dest[0] = '\0';
 	else
-		strlcpy(dest, text_to_cstring(PG_GETARG_TEXT_PP(argno)), size);
+	{
+		char	   *value = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+		int			len = strlen(value);
+
+		/* cut on a character boundary, or the worker's text is invalid */
+		if (len >= (int) size)
+			len = pg_mbcliplen(value, len, (int) size - 1);
+		memcpy(dest, value, len);
+		dest[len] = '\0';
+	}
 }
 
 /*
@@ -194,15 +207,11 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	request.lockout_secs = lockout_duration_secs;
 	copy_text_arg(fcinfo, 4, request.client_addr, sizeof(request.client_addr));
 
-	slot = take_slot(&request);
-	if (slot < 0)
-	{
-		ereport(WARNING,
-				(errmsg("could not record a failed login: all %d recording slots are busy",
-						FAILURE_SLOTS)));
-		PG_RETURN_BOOL(false);
-	}
-
+	/*
+	 * Slots and background workers are few: when they are all busy (many
+	 * failing logins at once, as in an attack), wait a little for one
+	 * rather than let the failure go uncounted.
+	 */
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -211,16 +220,41 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	strlcpy(worker.bgw_function_name, "kalam_login_failure_main", BGW_MAXLEN);
 	strlcpy(worker.bgw_name, "kalamdb login failure recorder", BGW_MAXLEN);
 	strlcpy(worker.bgw_type, "kalamdb login failure recorder", BGW_MAXLEN);
-	worker.bgw_main_arg = Int32GetDatum(slot);
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	for (int attempt = 0;; attempt++)
 	{
-		release_slot(slot);
-		ereport(WARNING,
-				(errmsg("could not record a failed login: no background worker slot is free"),
-				 errhint("Consider increasing max_worker_processes.")));
-		PG_RETURN_BOOL(false);
+		bool		out_of_time = attempt >= RECORDER_WAIT_MS / RECORDER_RETRY_MS;
+
+		slot = take_slot(&request);
+		if (slot < 0)
+		{
+			if (out_of_time)
+			{
+				ereport(WARNING,
+						(errmsg("could not record a failed login: all %d recording slots are busy",
+								FAILURE_SLOTS)));
+				PG_RETURN_BOOL(false);
+			}
+		}
+		else
+		{
+			worker.bgw_main_arg = Int32GetDatum(slot);
+			if (RegisterDynamicBackgroundWorker(&worker, &handle))
+				break;
+			release_slot(slot);
+			if (out_of_time)
+			{
+				ereport(WARNING,
+						(errmsg("could not record a failed login: no background worker slot is free"),
+						 errhint("Consider increasing max_worker_processes.")));
+				PG_RETURN_BOOL(false);
+			}
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 RECORDER_RETRY_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
 	}
 
 	if (WaitForBackgroundWorkerShutdown(handle) != BGWH_STOPPED)

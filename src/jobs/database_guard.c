@@ -8,7 +8,9 @@
  * Those commands fail while any other session is connected, and the
  * worker is always connected.  A ProcessUtility hook asks it to stop, and
  * keeps the launcher from starting it again for a minute, before the
- * command runs.  (PostgreSQL does the same for autovacuum workers.)
+ * command runs.  (PostgreSQL does the same for autovacuum workers.)  Only
+ * a role the command would let through (the database's owner or a
+ * superuser) gets that far: nobody else can stop the worker this way.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,8 +22,10 @@
 #include "nodes/parsenodes.h"
 #include "storage/spin.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/timestamp.h"
 
+#include "am/owner_map.h"
 #include "jobs/worker_registry.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
@@ -34,6 +38,9 @@ stop_database_worker(const char *dbname)
 	pid_t		pid = 0;
 
 	if (!OidIsValid(dbid) || kalam_workers == NULL)
+		return;
+	/* only for those the command itself allows (the owner, a superuser) */
+	if (!pg_database_ownercheck(dbid, GetUserId()))
 		return;
 	SpinLockAcquire(&kalam_workers->mutex);
 	slot = worker_slot(dbid, false);
@@ -70,9 +77,23 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
+	Oid			moved_or_dropped = InvalidOid;
 
 	if (IsA(parsetree, DropdbStmt))
+	{
 		stop_database_worker(((DropdbStmt *) parsetree)->dbname);
+		moved_or_dropped = get_database_oid(((DropdbStmt *) parsetree)->dbname, true);
+	}
+	else if (IsA(parsetree, AlterDatabaseStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((AlterDatabaseStmt *) parsetree)->options)
+		{
+			if (strcmp(((DefElem *) lfirst(lc))->defname, "tablespace") == 0)
+				moved_or_dropped = get_database_oid(((AlterDatabaseStmt *) parsetree)->dbname, true);
+		}
+	}
 	else if (IsA(parsetree, RenameStmt) &&
 			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
 		stop_database_worker(((RenameStmt *) parsetree)->subname);
@@ -95,6 +116,14 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 								queryEnv, dest, qc);
+
+	/*
+	 * The owner map names storage by tablespace, database and file: after
+	 * a database is dropped or moved, its entries name nothing or, were it
+	 * moved back, pages that may no longer exist.
+	 */
+	if (moved_or_dropped != InvalidOid)
+		owner_map_forget_database(moved_or_dropped);
 }
 
 void

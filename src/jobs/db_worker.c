@@ -25,6 +25,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
@@ -59,9 +60,19 @@ claim_slot(void)
 	DbWorkerSlot *slot;
 	bool		claimed = false;
 
+	pid_t		holder;
+
 	SpinLockAcquire(&kalam_workers->mutex);
 	slot = worker_slot(MyDatabaseId, true);
-	if (slot && (slot->pid == 0 || kill(slot->pid, 0) != 0))
+	holder = slot ? slot->pid : 0;
+	SpinLockRelease(&kalam_workers->mutex);
+	/* a holder that died without cleaning up (kill -9 restarts everything anyway) */
+	if (holder != 0 && kill(holder, 0) != 0)
+		holder = 0;
+
+	SpinLockAcquire(&kalam_workers->mutex);
+	slot = worker_slot(MyDatabaseId, true);
+	if (slot && holder == 0 && (slot->pid == 0 || kill(slot->pid, 0) != 0))
 	{
 		slot->pid = MyProcPid;
 		slot->proc = MyProc;
@@ -75,11 +86,13 @@ claim_slot(void)
 static bool
 extension_installed(void)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	bool		found;
 
 	StartTransactionCommand();
 	found = OidIsValid(get_extension_oid("kalamdb", true));
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
 	return found;
 }
 
@@ -87,13 +100,14 @@ static void
 note_no_extension(void)
 {
 	DbWorkerSlot *slot;
+	TimestampTz now = GetCurrentTimestamp();
 
 	SpinLockAcquire(&kalam_workers->mutex);
 	slot = worker_slot(MyDatabaseId, false);
 	if (slot)
 	{
 		slot->no_extension = true;
-		slot->checked_at = GetCurrentTimestamp();
+		slot->checked_at = now;
 	}
 	SpinLockRelease(&kalam_workers->mutex);
 }
@@ -105,7 +119,7 @@ worker_iteration(void)
 
 	schedule_jobs();
 	/* every job that can run now, but yield now and then */
-	while (ran < 100 && !ShutdownRequestPending && run_next_job())
+	while (ran < 100 && run_next_job())
 	{
 		ran++;
 		CHECK_FOR_INTERRUPTS();
@@ -171,7 +185,10 @@ kalam_db_worker_main(Datum main_arg)
 			EmitErrorReport();
 			FlushErrorState();
 			AbortCurrentTransaction();
+			LWLockReleaseAll();
 			errors++;
+			/* a job whose failure could not be recorded must not stay 'running' */
+			started = false;
 		}
 		PG_END_TRY();
 

@@ -46,9 +46,13 @@ typedef struct JobOutcome
 	StringInfoData result;		/* a JSON object's members */
 } JobOutcome;
 
+/* where the worker's own allocations live between transactions */
+static MemoryContext worker_cxt = NULL;
+
 void
 worker_begin(const char *activity)
 {
+	worker_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -63,11 +67,16 @@ worker_commit(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* back to the caller's context, not TopMemoryContext */
+	MemoryContextSwitchTo(worker_cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	pgstat_report_stat(false);
 }
 
-/* Run sql with text arguments; the first column of the first row, or NULL. */
+/*
+ * Run sql with text arguments; the first column of the first row (copied
+ * out of SPI's memory, so that it outlives the transaction), or NULL.
+ */
 static char *
 spi_text(const char *sql, int nargs, const char **args)
 {
@@ -86,7 +95,11 @@ spi_text(const char *sql, int nargs, const char **args)
 		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
 	if (SPI_processed == 0 || SPI_tuptable == NULL)
 		return NULL;
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		return value ? MemoryContextStrdup(worker_cxt, value) : NULL;
+	}
 }
 
 static char *

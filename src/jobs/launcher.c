@@ -80,6 +80,8 @@ list_databases(MemoryContext cxt)
 	table_close(rel, AccessShareLock);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* commit leaves us in TopMemoryContext; allocate in the loop's again */
+	MemoryContextSwitchTo(cxt);
 	return result;
 }
 
@@ -135,6 +137,18 @@ launch_missing_workers(MemoryContext cxt)
 		if (launch)
 			launch_worker(dbid);
 	}
+
+	/* forget databases dropped (or made templates) since */
+	SpinLockAcquire(&kalam_workers->mutex);
+	for (int i = 0; i < MAX_DB_WORKERS; i++)
+	{
+		DbWorkerSlot *slot = &kalam_workers->slots[i];
+
+		if (OidIsValid(slot->dbid) && slot->pid == 0 &&
+			!list_member_oid(dbs, slot->dbid))
+			slot->dbid = InvalidOid;
+	}
+	SpinLockRelease(&kalam_workers->mutex);
 	list_free(dbs);
 }
 
@@ -157,6 +171,7 @@ kalam_launcher_main(Datum main_arg)
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "kalamdb launcher", ALLOCSET_DEFAULT_SIZES);
 	while (!ShutdownRequestPending)
 	{
+		MemoryContextSwitchTo(loop_cxt);
 		MemoryContextReset(loop_cxt);
 		if (ConfigReloadPending)
 		{
@@ -170,5 +185,6 @@ kalam_launcher_main(Datum main_arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	proc_exit(0);
+	/* not 0: the postmaster starts a terminated launcher again */
+	proc_exit(1);
 }

@@ -73,6 +73,14 @@ worker_slot(Oid dbid, bool create)
 		if (free_slot == NULL && !OidIsValid(slot->dbid))
 			free_slot = slot;
 	}
+	/* full: reuse the slot of a database found without the extension */
+	for (int i = 0; create && free_slot == NULL && i < MAX_DB_WORKERS; i++)
+	{
+		DbWorkerSlot *slot = &kalam_workers->slots[i];
+
+		if (slot->pid == 0 && slot->no_extension)
+			free_slot = slot;
+	}
 	if (create && free_slot)
 	{
 		memset(free_slot, 0, sizeof(DbWorkerSlot));

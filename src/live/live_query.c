@@ -40,6 +40,7 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/jsonb.h"
 #include "utils/snapmgr.h"
 
 #include "auth/effective_user.h"
@@ -72,6 +73,12 @@ check_where_walker(Node *node, void *context)
 	switch (nodeTag(node))
 	{
 		case T_Var:
+			/* the change trigger evaluates it on the row alone */
+			if (((Var *) node)->varattno <= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("a live query cannot use system columns")));
+			break;
 		case T_Const:
 		case T_BoolExpr:
 		case T_NullTest:
@@ -187,10 +194,11 @@ projected_columns(SelectStmt *select, Relation rel)
 		}
 		if (list_length(ref->fields) != 1)
 			reject("qualified column names");
-		if (get_attnum(RelationGetRelid(rel), strVal(last)) == InvalidAttrNumber)
+		if (get_attnum(RelationGetRelid(rel), strVal(last)) <= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" does not exist", strVal(last))));
+					 errmsg("column \"%s\" does not exist", strVal(last)),
+					 errdetail("A live query projects the table's own columns.")));
 		columns = lappend(columns, makeString(pstrdup(strVal(last))));
 	}
 	return columns;
@@ -217,6 +225,45 @@ connection_id(void)
 	return psprintf("%d-%llx", MyProcPid, (unsigned long long) MyStartTimestamp);
 }
 
+/* kalam._live_connection_id() */
+PG_FUNCTION_INFO_V1(kalam_live_connection_id);
+Datum
+kalam_live_connection_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(connection_id()));
+}
+
+/*
+ * Remove this session's subscriptions, through the SECURITY DEFINER
+ * kalam._live_forget_own_session() (which can only ever remove this
+ * session's own); release their routes, at once or at commit.
+ */
+static void
+forget_session_subscriptions(bool at_exit)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT * FROM kalam._live_forget_own_session()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not remove the session's live queries");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char	   *channel = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+
+		if (at_exit)
+			live_route_change_now(MyDatabaseId, relid, owner, (int) strlen(owner), -1);
+		else
+		{
+			live_route_change_at_commit(relid, owner, (int) strlen(owner), -1);
+			Async_Unlisten(channel);
+		}
+	}
+	SPI_finish();
+}
+
 static void
 remove_session_subscriptions(int code, Datum arg)
 {
@@ -226,29 +273,7 @@ remove_session_subscriptions(int code, Datum arg)
 	{
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		if (SPI_connect() == SPI_OK_CONNECT)
-		{
-			Datum		args[1] = {CStringGetTextDatum(connection_id())};
-			Oid			types[1] = {TEXTOID};
-
-			if (SPI_execute_with_args("WITH gone AS (DELETE FROM system.live_queries q "
-									  "  WHERE kalam.connection_of(q.live_id) = $1 RETURNING q.table_id, q.user_id) "
-									  "SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
-									  "  ELSE g.user_id::text END FROM gone g JOIN system.tables t USING (table_id)",
-									  1, types, args, NULL, false, 0) == SPI_OK_SELECT)
-			{
-				for (uint64 i = 0; i < SPI_processed; i++)
-				{
-					bool		isnull;
-					Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	   SPI_tuptable->tupdesc, 1, &isnull));
-					char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-
-					live_route_change_now(MyDatabaseId, relid, owner, (int) strlen(owner), -1);
-				}
-			}
-			SPI_finish();
-		}
+		forget_session_subscriptions(true);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -263,6 +288,20 @@ remove_session_subscriptions(int code, Datum arg)
 }
 
 /*
+ * kalam._live_end_session_subscriptions(): the session's effective user
+ * changes (login, logout, execute_as): its subscriptions, made for the
+ * previous user, end with it.
+ */
+PG_FUNCTION_INFO_V1(kalam_live_end_session_subscriptions);
+Datum
+kalam_live_end_session_subscriptions(PG_FUNCTION_ARGS)
+{
+	if (exit_callback_registered)
+		forget_session_subscriptions(false);
+	PG_RETURN_VOID();
+}
+
+/*
  * kalam.subscribe(query text, options jsonb) returns (live_id, channel)
  */
 PG_FUNCTION_INFO_V1(kalam_subscribe);
@@ -270,8 +309,9 @@ Datum
 kalam_subscribe(PG_FUNCTION_ARGS)
 {
 	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *user_options = PG_ARGISNULL(1) ? "{}" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Datum		user_options = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	Oid			caller = GetOuterUserId();
+	MemoryContext caller_cxt = CurrentMemoryContext;
 	SelectStmt *select;
 	RangeVar   *rv;
 	Relation	rel;
@@ -296,6 +336,11 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("subscribing needs an effective user"),
 				 errhint("Log in with kalam.login() first.")));
+	if (effective_user_is_transaction_local())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot subscribe while acting as another user for this transaction only"),
+				 errdetail("A subscription belongs to the session's effective user and would outlive this one.")));
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "kalam.subscribe() must return a record");
 
@@ -324,9 +369,11 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("table %s is not registered", RelationGetRelationName(rel)),
 					 errhint("Live queries watch tables registered with kalam.register_table().")));
-		table_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		table_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		/* copied out: SPI's memory goes away with SPI_finish() */
+		table_id = MemoryContextStrdup(caller_cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		table_type = MemoryContextStrdup(caller_cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
 		access_level = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		access_level = access_level ? MemoryContextStrdup(caller_cxt, access_level) : NULL;
 	}
 
 	/* a shared table's access level applies to watching it, too */
@@ -336,8 +383,8 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 		char	   *level;
 
 		SPI_execute("SELECT kalam._caller_level()::text", true, 1);
-		level = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		if (atoi(level) < needed)
+		level = SPI_processed > 0 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+		if (level == NULL || atoi(level) < needed)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied to watch %s table %s", access_level, table_id)));
@@ -358,9 +405,14 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 		free_parsestate(pstate);
 	}
 
-	/* the subscription */
-	live_id = psprintf("%s:%s:%s", kalam_user_id_guc, connection_id(), random_hex(6));
-	channel = psprintf("kalam_%s", random_hex(16));
+	/* the subscription (its names outlive SPI: made in the caller's context) */
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller_cxt);
+
+		live_id = psprintf("%s:%s:%s", kalam_user_id_guc, connection_id(), random_hex(6));
+		channel = psprintf("kalam_%s", random_hex(16));
+		MemoryContextSwitchTo(old);
+	}
 	initStringInfo(&options);
 	appendStringInfoString(&options, "{\"columns\": [");
 	foreach(lc, columns)
@@ -377,21 +429,28 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 	appendStringInfoString(&options, "}");
 
 	{
-		Datum		args[7];
-		Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+		Datum		args[8];
+		Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, JSONBOID};
+		char		nulls[8] = "       n";
 
 		args[0] = CStringGetTextDatum(live_id);
 		args[1] = CStringGetTextDatum(kalam_user_id_guc);
 		args[2] = CStringGetTextDatum(table_id);
 		args[3] = CStringGetTextDatum(query);
-		args[4] = CStringGetTextDatum(psprintf("{\"plan\": %s, \"client\": %s}", options.data, user_options));
+		args[4] = CStringGetTextDatum(options.data);
 		args[5] = CStringGetTextDatum(channel);
 		args[6] = Int32GetDatum(MyProcPid);
+		if (user_options)
+		{
+			args[7] = user_options;
+			nulls[7] = ' ';
+		}
+		/* the plan is ours; the caller's options are kept apart, as a value */
 		if (SPI_execute_with_args("INSERT INTO system.live_queries "
 								  "(live_id, user_id, table_id, query, options, channel, backend_pid) "
 								  "VALUES ($1::kalam.live_query_id, $2::kalam.user_id, $3::kalam.table_id, "
-								  "$4, $5::jsonb, $6, $7)",
-								  7, types, args, NULL, false, 0) != SPI_OK_INSERT)
+								  "$4, jsonb_build_object('plan', $5::jsonb, 'client', $8), $6, $7)",
+								  8, types, args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not record the live query");
 	}
 	SPI_finish();
@@ -447,6 +506,6 @@ kalam_unsubscribe(PG_FUNCTION_ARGS)
 	live_route_change_at_commit(relid, owner, (int) strlen(owner), -1);
 	if (strstr(live_id, connection_id()) != NULL)
 		Async_Unlisten(channel);
-	SPI_finish();
+	SPI_finish();			/* owner and channel were used before this */
 	PG_RETURN_VOID();
 }

@@ -32,6 +32,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "catalog/pg_type_d.h"
 
 #include "jobs/job_runner.h"
 #include "kalamdb.h"
@@ -80,18 +81,37 @@ static LiveShared *live_shared = NULL;
 static HTAB *routes = NULL;
 static HTAB *counters = NULL;
 
-/* this backend's changes, applied at commit */
+/*
+ * This backend's changes, applied at commit.  Each remembers the
+ * subtransaction it was made in, so that a rolled-back subtransaction
+ * takes its changes with it.
+ */
 typedef struct PendingRoute
 {
+	int			nest_level;
 	Oid			relid;
 	int			delta;
 	uint8		owner_len;
 	char		owner[USER_ID_MAX_LEN];
 } PendingRoute;
 
+typedef struct PendingDelivery
+{
+	int			nest_level;
+	char		live_id[LIVE_ID_MAX_LEN + 1];
+} PendingDelivery;
+
 static List *pending_routes = NIL;
-static List *pending_deliveries = NIL;	/* of char * live ids */
+static List *pending_deliveries = NIL;
 static bool xact_callback_registered = false;
+
+/* counters copied out under the lock, written out after (live_flush_counters) */
+typedef struct CounterCopy
+{
+	char		live_id[LIVE_ID_MAX_LEN + 1];
+	int64		changes;
+	TimestampTz last_update;
+} CounterCopy;
 
 void
 live_define_gucs(void)
@@ -200,13 +220,13 @@ live_route_change_now(Oid dbid, Oid relid, const char *owner, int owner_len, int
 }
 
 static void
-count_deliveries(Oid dbid, List *live_ids)
+count_deliveries(Oid dbid, List *deliveries)
 {
 	ListCell   *lc;
 	TimestampTz now = GetCurrentTimestamp();
 
 	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
-	foreach(lc, live_ids)
+	foreach(lc, deliveries)
 	{
 		CounterKey	key;
 		CounterEntry *entry;
@@ -214,7 +234,7 @@ count_deliveries(Oid dbid, List *live_ids)
 
 		memset(&key, 0, sizeof(key));
 		key.dbid = dbid;
-		strlcpy(key.live_id, (char *) lfirst(lc), sizeof(key.live_id));
+		strlcpy(key.live_id, ((PendingDelivery *) lfirst(lc))->live_id, sizeof(key.live_id));
 		entry = hash_search(counters, &key, HASH_ENTER_NULL, &found);
 		if (entry == NULL)
 			continue;			/* full: this count is lost, the rows are fine */
@@ -232,6 +252,10 @@ live_xact_callback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
 
+	if (event == XACT_EVENT_PRE_PREPARE && (pending_routes != NIL || pending_deliveries != NIL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot PREPARE a transaction that changed live queries")));
 	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
 		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
@@ -251,12 +275,53 @@ live_xact_callback(XactEvent event, void *arg)
 	pending_deliveries = NIL;
 }
 
+/* A subtransaction ends: its changes go with it, or to its parent. */
+static void
+live_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach(lc, pending_routes)
+		{
+			if (((PendingRoute *) lfirst(lc))->nest_level >= level)
+				pending_routes = foreach_delete_current(pending_routes, lc);
+		}
+		foreach(lc, pending_deliveries)
+		{
+			if (((PendingDelivery *) lfirst(lc))->nest_level >= level)
+				pending_deliveries = foreach_delete_current(pending_deliveries, lc);
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, pending_routes)
+		{
+			PendingRoute *r = (PendingRoute *) lfirst(lc);
+
+			if (r->nest_level >= level)
+				r->nest_level = level - 1;
+		}
+		foreach(lc, pending_deliveries)
+		{
+			PendingDelivery *d = (PendingDelivery *) lfirst(lc);
+
+			if (d->nest_level >= level)
+				d->nest_level = level - 1;
+		}
+	}
+}
+
 static void
 ensure_xact_callback(void)
 {
 	if (!xact_callback_registered)
 	{
 		RegisterXactCallback(live_xact_callback, NULL);
+		RegisterSubXactCallback(live_subxact_callback, NULL);
 		xact_callback_registered = true;
 	}
 }
@@ -267,6 +332,7 @@ live_route_change_at_commit(Oid relid, const char *owner, int owner_len, int del
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 	PendingRoute *r = palloc0(sizeof(PendingRoute));
 
+	r->nest_level = GetCurrentTransactionNestLevel();
 	r->relid = relid;
 	r->delta = delta;
 	r->owner_len = (uint8) owner_len;
@@ -280,8 +346,11 @@ void
 live_count_delivery_at_commit(const char *live_id)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	PendingDelivery *d = palloc(sizeof(PendingDelivery));
 
-	pending_deliveries = lappend(pending_deliveries, pstrdup(live_id));
+	d->nest_level = GetCurrentTransactionNestLevel();
+	strlcpy(d->live_id, live_id, sizeof(d->live_id));
+	pending_deliveries = lappend(pending_deliveries, d);
 	MemoryContextSwitchTo(old);
 	ensure_xact_callback();
 }
@@ -303,6 +372,47 @@ clear_routes(Oid dbid)
 	LWLockRelease(live_shared->lock);
 }
 
+/* Forget the counters of this database's subscriptions that are gone. */
+static void
+prune_counters(void)
+{
+	HASH_SEQ_STATUS status;
+	CounterEntry *entry;
+	int			max = kalam_max_live_queries;
+	char	  (*ids)[LIVE_ID_MAX_LEN + 1] = palloc(sizeof(*ids) * max);
+	int			n = 0;
+
+	LWLockAcquire(live_shared->lock, LW_SHARED);
+	hash_seq_init(&status, counters);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->key.dbid == MyDatabaseId && n < max)
+			memcpy(ids[n++], entry->key.live_id, sizeof(ids[0]));
+	}
+	LWLockRelease(live_shared->lock);
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		args[1] = {CStringGetTextDatum(ids[i])};
+		Oid			types[1] = {TEXTOID};
+
+		SPI_execute_with_args("SELECT 1 FROM system.live_queries WHERE live_id = $1::kalam.live_query_id",
+							  1, types, args, NULL, false, 1);
+		if (SPI_processed == 0)
+		{
+			CounterKey	key;
+
+			memset(&key, 0, sizeof(key));
+			key.dbid = MyDatabaseId;
+			memcpy(key.live_id, ids[i], sizeof(key.live_id));
+			LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
+			hash_search(counters, &key, HASH_REMOVE, NULL);
+			LWLockRelease(live_shared->lock);
+		}
+	}
+	pfree(ids);
+}
+
 /*
  * kalam._live_routes_rebuild(): routes of this database from
  * system.live_queries.  Owner-only; the worker calls it.
@@ -314,12 +424,18 @@ kalam_live_routes_rebuild(PG_FUNCTION_ARGS)
 	int64		n = 0;
 
 	kalam_require_preload("kalam._live_routes_rebuild()");
-	clear_routes(MyDatabaseId);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/*
+	 * No subscribe or unsubscribe may commit between reading the table and
+	 * replacing the routes (their own route changes would be lost): hold
+	 * them off until this transaction ends.
+	 */
+	SPI_execute("LOCK TABLE system.live_queries IN SHARE ROW EXCLUSIVE MODE", false, 0);
+	clear_routes(MyDatabaseId);
 	if (SPI_execute("SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
 					"ELSE q.user_id::text END FROM system.live_queries q "
-					"JOIN system.tables t USING (table_id)", true, 0) != SPI_OK_SELECT)
+					"JOIN system.tables t USING (table_id)", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read system.live_queries");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -331,6 +447,7 @@ kalam_live_routes_rebuild(PG_FUNCTION_ARGS)
 		live_route_change_now(MyDatabaseId, relid, owner, (int) strlen(owner), 1);
 		n++;
 	}
+	prune_counters();
 	SPI_finish();
 	PG_RETURN_INT64(n);
 }
@@ -348,53 +465,43 @@ live_flush_counters(void)
 {
 	HASH_SEQ_STATUS status;
 	CounterEntry *entry;
-	List	   *ids = NIL;
-	List	   *values = NIL;
-	ListCell   *a;
-	ListCell   *b;
+	int			max = kalam_max_live_queries;
+	CounterCopy *copies = palloc(sizeof(CounterCopy) * max);
+	int			n = 0;
 
+	/* copy the changed counters without allocating under the lock */
 	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
 	hash_seq_init(&status, counters);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		if (entry->key.dbid != MyDatabaseId || !entry->dirty)
+		if (entry->key.dbid != MyDatabaseId || !entry->dirty || n >= max)
 			continue;
-		ids = lappend(ids, pstrdup(entry->key.live_id));
-		values = lappend(values, psprintf(INT64_FORMAT " %s", entry->changes,
-										  timestamptz_to_str(entry->last_update)));
+		memcpy(copies[n].live_id, entry->key.live_id, sizeof(copies[n].live_id));
+		copies[n].changes = entry->changes;
+		copies[n].last_update = entry->last_update;
 		entry->dirty = false;
+		n++;
 	}
 	LWLockRelease(live_shared->lock);
-	if (ids == NIL)
+	if (n == 0)
+	{
+		pfree(copies);
 		return;
+	}
 
 	worker_begin("recording live query counters");
-	forboth(a, ids, b, values)
+	for (int i = 0; i < n; i++)
 	{
-		char	   *v = (char *) lfirst(b);
-		char	   *space = strchr(v, ' ');
 		Datum		args[3];
-		Oid			types[3] = {TEXTOID, INT8OID, TEXTOID};
+		Oid			types[3] = {TEXTOID, INT8OID, TIMESTAMPTZOID};
 
-		*space = '\0';
-		args[0] = CStringGetTextDatum((char *) lfirst(a));
-		args[1] = Int64GetDatum(strtoll(v, NULL, 10));
-		args[2] = CStringGetTextDatum(space + 1);
-		SPI_execute_with_args("UPDATE system.live_queries SET changes = $2, "
-							  "last_update = $3::timestamptz WHERE live_id = $1::kalam.live_query_id",
+		args[0] = CStringGetTextDatum(copies[i].live_id);
+		args[1] = Int64GetDatum(copies[i].changes);
+		args[2] = TimestampTzGetDatum(copies[i].last_update);
+		SPI_execute_with_args("UPDATE system.live_queries SET changes = $2, last_update = $3 "
+							  "WHERE live_id = $1::kalam.live_query_id",
 							  3, types, args, NULL, false, 0);
-		if (SPI_processed == 0)
-		{
-			/* the subscription is gone: so is its counter */
-			CounterKey	key;
-
-			memset(&key, 0, sizeof(key));
-			key.dbid = MyDatabaseId;
-			strlcpy(key.live_id, (char *) lfirst(a), sizeof(key.live_id));
-			LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
-			hash_search(counters, &key, HASH_REMOVE, NULL);
-			LWLockRelease(live_shared->lock);
-		}
 	}
 	worker_commit();
+	pfree(copies);
 }

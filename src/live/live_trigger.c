@@ -41,6 +41,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/inval.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
 
@@ -93,7 +95,13 @@ projection_desc(Relation rel, int ncols, AttrNumber *cols)
 	return BlessTupleDesc(desc);
 }
 
-/* The subscriptions routed to (relation, owner), from system.live_queries */
+/*
+ * The subscriptions routed to (relation, owner), from system.live_queries
+ * through kalam._live_subscriptions(), called as the extension owner (the
+ * writer need not see other users' subscriptions) in a restricted
+ * security context, under a fresh snapshot (the route's version may be
+ * newer than the statement's snapshot).
+ */
 static List *
 load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext cxt)
 {
@@ -112,70 +120,84 @@ load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext
 	catalog_owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
 	ReleaseSysCache(classtup);
 
-	/* read every subscriber's rows, whoever the writer is */
 	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(catalog_owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
-		args[1] = PointerGetDatum(cstring_to_text_with_len(owner, owner_len));
-		if (SPI_execute_with_args("SELECT q.live_id::text, q.channel, q.table_id::text, "
-								  "  q.options->'plan'->>'where', "
-								  "  (SELECT string_agg(c, E'\\x1f') FROM jsonb_array_elements_text(q.options->'plan'->'columns') c) "
-								  "FROM system.live_queries q JOIN system.tables t USING (table_id) "
-								  "WHERE t.relation = $1::regclass "
-								  "  AND ($2 = '' OR q.user_id = $2::kalam.user_id)",
-								  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read system.live_queries");
+	SetUserIdAndSecContext(catalog_owner,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PushActiveSnapshot(GetLatestSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	args[1] = PointerGetDatum(cstring_to_text_with_len(owner, owner_len));
+	/* no type or operator names here: nothing for the writer's search_path */
+	if (SPI_execute_with_args("SELECT * FROM kalam._live_subscriptions($1, $2)",
+							  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the live queries");
 
-		for (uint64 i = 0; i < SPI_processed; i++)
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	spidesc = SPI_tuptable->tupdesc;
+		char	   *where = SPI_getvalue(tup, spidesc, 4);
+		char	   *columns = SPI_getvalue(tup, spidesc, 5);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		LiveSub    *sub = palloc0(sizeof(LiveSub));
+		List	   *names = NIL;
+		ListCell   *lc;
+		int			n = 0;
+
+		sub->live_id = pstrdup(SPI_getvalue(tup, spidesc, 1));
+		sub->channel = pstrdup(SPI_getvalue(tup, spidesc, 2));
+		sub->table_id = pstrdup(SPI_getvalue(tup, spidesc, 3));
+		if (where)
+			sub->qual = ExecInitQual(list_make1(stringToNode(where)), NULL);
+		if (columns)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	spidesc = SPI_tuptable->tupdesc;
-			char	   *where = SPI_getvalue(tup, spidesc, 4);
-			char	   *columns = SPI_getvalue(tup, spidesc, 5);
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-			LiveSub    *sub = palloc0(sizeof(LiveSub));
-			List	   *names = NIL;
-			ListCell   *lc;
-			int			n = 0;
+			char	   *rest = pstrdup(columns);
+			char	   *tok;
 
-			sub->live_id = pstrdup(SPI_getvalue(tup, spidesc, 1));
-			sub->channel = pstrdup(SPI_getvalue(tup, spidesc, 2));
-			sub->table_id = pstrdup(SPI_getvalue(tup, spidesc, 3));
-			if (where)
-				sub->qual = ExecInitQual(list_make1(stringToNode(where)), NULL);
-			if (columns)
-			{
-				char	   *rest = pstrdup(columns);
-				char	   *tok;
-
-				while ((tok = strsep(&rest, "\x1f")) != NULL)
-					names = lappend(names, tok);
-			}
-			sub->cols = palloc(sizeof(AttrNumber) * Max(list_length(names), 1));
-			foreach(lc, names)
-			{
-				AttrNumber	attno = get_attnum(RelationGetRelid(rel), (char *) lfirst(lc));
-
-				if (attno != InvalidAttrNumber)
-					sub->cols[n++] = attno;
-			}
-			sub->ncols = n;
-			sub->desc = projection_desc(rel, n, sub->cols);
-			subs = lappend(subs, sub);
-			MemoryContextSwitchTo(old);
+			while ((tok = strsep(&rest, "\x1f")) != NULL)
+				names = lappend(names, tok);
 		}
-		SPI_finish();
+		sub->cols = palloc(sizeof(AttrNumber) * Max(list_length(names), 1));
+		foreach(lc, names)
+		{
+			AttrNumber	attno = get_attnum(RelationGetRelid(rel), (char *) lfirst(lc));
+
+			/* user columns only (subscribe refuses system columns) */
+			if (attno > 0)
+				sub->cols[n++] = attno;
+		}
+		sub->ncols = n;
+		sub->desc = projection_desc(rel, n, sub->cols);
+		subs = lappend(subs, sub);
+		MemoryContextSwitchTo(old);
 	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_user, save_sec);
-	}
-	PG_END_TRY();
+	SPI_finish();
+	PopActiveSnapshot();
+	SetUserIdAndSecContext(save_user, save_sec);
 	return subs;
+}
+
+/*
+ * The cache is keyed by route version; ALTER TABLE and the like make it
+ * stale too (column types, the WHERE's validity): a relcache invalidation
+ * marks the relation's entries for reloading.  Nothing is freed here, as
+ * an invalidation may arrive while an entry is in use.
+ */
+static void
+invalidate_subscriptions(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	SubCacheEntry *entry;
+
+	if (sub_cache == NULL)
+		return;
+	hash_seq_init(&status, sub_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (!OidIsValid(relid) || entry->key.relid == relid)
+			entry->version = 0;
+	}
 }
 
 static List *
@@ -184,6 +206,8 @@ subscriptions(Relation rel, const char *owner, int owner_len, uint64 version)
 	SubCacheKey key;
 	SubCacheEntry *entry;
 	bool		found;
+	MemoryContext cxt;
+	List	   *subs;
 
 	if (sub_cache == NULL)
 	{
@@ -195,24 +219,36 @@ subscriptions(Relation rel, const char *owner, int owner_len, uint64 version)
 		info.hcxt = CacheMemoryContext;
 		sub_cache = hash_create("kalamdb live query subscriptions", 64, &info,
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(invalidate_subscriptions, (Datum) 0);
 	}
 	memset(&key, 0, sizeof(key));
 	key.relid = RelationGetRelid(rel);
 	key.owner_len = (uint8) owner_len;
 	memcpy(key.owner, owner, owner_len);
-	entry = hash_search(sub_cache, &key, HASH_ENTER, &found);
-	if (found && entry->version == version)
+	entry = hash_search(sub_cache, &key, HASH_FIND, NULL);
+	if (entry && entry->version == version)
 		return entry->subs;
 
-	if (found)
+	/* build the new list first: loading may process invalidations */
+	cxt = AllocSetContextCreate(CacheMemoryContext, "kalamdb live query", ALLOCSET_SMALL_SIZES);
+	PG_TRY();
+	{
+		subs = load_subscriptions(rel, owner, owner_len, cxt);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	entry = hash_search(sub_cache, &key, HASH_ENTER, &found);
+	if (found && entry->cxt)
 		MemoryContextDelete(entry->cxt);
-	entry->cxt = NULL;
-	entry->subs = NIL;
-	entry->version = 0;
-	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "kalamdb live query", ALLOCSET_SMALL_SIZES);
-	entry->subs = load_subscriptions(rel, owner, owner_len, entry->cxt);
+	entry->cxt = cxt;
+	entry->subs = subs;
 	entry->version = version;
-	return entry->subs;
+	return subs;
 }
 
 /* The owner of a row, or "" when the trigger serves a shared table. */
@@ -400,6 +436,8 @@ kalam_live_query_trigger(PG_FUNCTION_ARGS)
 	rel = td->tg_relation;
 	if (td->tg_trigger->tgnargs > 0 && td->tg_trigger->tgargs[0][0] != '\0')
 		owner_attno = get_attnum(RelationGetRelid(rel), td->tg_trigger->tgargs[0]);
+	if (owner_attno < 0)
+		owner_attno = InvalidAttrNumber;
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		newtuple = td->tg_trigtuple;

@@ -90,6 +90,18 @@ BEGIN
 	END IF;
 END $$;
 
+-- The users table checks e-mail addresses too, but its error would show
+-- the whole row, password hash included.
+CREATE FUNCTION kalam._check_email(email text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+		RAISE EXCEPTION 'invalid e-mail address "%"', email
+			USING ERRCODE = 'check_violation';
+	END IF;
+END $$;
+
 CREATE FUNCTION kalam.create_user(username kalam.user_name, password text,
 								  role kalam.role DEFAULT 'user', email text DEFAULT NULL)
 RETURNS kalam.user_id
@@ -100,6 +112,7 @@ DECLARE
 	new_id kalam.user_id := kalam.new_user_id();
 BEGIN
 	PERFORM kalam._check_assignable_role(role, level);
+	PERFORM kalam._check_email(email);
 	BEGIN
 		INSERT INTO system.users (user_id, username, password_hash, role, email)
 		VALUES (new_id, username, kalam.hash_password(password), role, email);
@@ -150,6 +163,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	u system.users := kalam._managed_user(username, kalam._require_user_manager());
 BEGIN
+	PERFORM kalam._check_email(email);
 	UPDATE system.users
 	SET email = coalesce(alter_user.email, users.email),
 		auth_data = coalesce(alter_user.auth_data, users.auth_data),
@@ -181,6 +195,11 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	UPDATE system.users SET deleted_at = now(), updated_at = now() WHERE user_id = u.user_id;
+	-- their live queries end (delivery already skips dropped users)
+	DELETE FROM system.live_queries q WHERE q.user_id = u.user_id;
+	IF FOUND THEN
+		PERFORM kalam._live_routes_rebuild();
+	END IF;
 	PERFORM kalam._audit('user.drop', u.user_id, u.username::text);
 END $$;
 
@@ -310,16 +329,22 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	id kalam.user_id := kalam._authenticate(username, password, 'login');
 BEGIN
+	-- subscriptions belong to the effective user they were made for
+	IF id IS DISTINCT FROM kalam.current_user_id() THEN
+		PERFORM kalam._live_end_session_subscriptions();
+	END IF;
 	PERFORM kalam._set_effective_user(id, false);
 	RETURN id;
 END $$;
 
 -- No effective user any more.  Giving up an identity is always allowed.
 CREATE FUNCTION kalam.logout() RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
-	SELECT kalam._set_effective_user(NULL, false)
-$$;
+BEGIN
+	PERFORM kalam._live_end_session_subscriptions();
+	PERFORM kalam._set_effective_user(NULL, false);
+END $$;
 
 -- Act as another user: system -> anyone, dba -> dba/service/user,
 -- service -> service/user, user -> nobody else; a superuser -> anyone.
@@ -334,11 +359,10 @@ DECLARE
 	target system.users;
 	allowed boolean;
 BEGIN
-	SELECT * INTO target FROM system.users u WHERE u.user_id = execute_as.user_id;
-	IF NOT FOUND OR target.deleted_at IS NOT NULL THEN
-		RAISE EXCEPTION 'user "%" does not exist', user_id USING ERRCODE = 'undefined_object';
-	END IF;
+	SELECT * INTO target FROM system.users u
+	WHERE u.user_id = execute_as.user_id AND u.deleted_at IS NULL;
 	allowed := CASE
+		WHEN target.user_id IS NULL THEN false
 		WHEN level = 100 THEN true
 		WHEN target.user_id = kalam.current_user_id() THEN true
 		WHEN caller_role = 'system' THEN true
@@ -346,13 +370,19 @@ BEGIN
 		WHEN caller_role = 'service' THEN target.role IN ('service', 'user')
 		ELSE false END;
 	IF NOT allowed THEN
+		-- only those who manage users learn whether the user exists
+		IF target.user_id IS NULL AND level >= 2 THEN
+			RAISE EXCEPTION 'user "%" does not exist', user_id USING ERRCODE = 'undefined_object';
+		END IF;
 		RAISE EXCEPTION 'permission denied to execute as user "%"', user_id
 			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = format('Role %s may not act as role %s.',
-								  coalesce(caller_role::text, 'none'), target.role);
+				  HINT = 'system may act as anyone, dba as dba, service and user, service as service and user.';
 	END IF;
 	PERFORM kalam._audit('execute_as', target.user_id, target.username::text,
 						 jsonb_build_object('local', is_local));
+	IF NOT coalesce(is_local, false) AND target.user_id IS DISTINCT FROM kalam.current_user_id() THEN
+		PERFORM kalam._live_end_session_subscriptions();
+	END IF;
 	PERFORM kalam._set_effective_user(target.user_id, is_local);
 END $$;
 

@@ -72,6 +72,13 @@ $$;
 
 -- Hard-delete one user and their rows in every USER and STREAM table; the
 -- worker calls it once per user, each in a transaction of its own.
+-- A job's statement on a registered table runs as the table's owner, in
+-- a security-restricted operation (src/jobs/owner_statement.c).
+CREATE FUNCTION kalam._execute_as_owner(relation regclass, statement text, param text)
+RETURNS bigint
+	AS 'MODULE_PATHNAME', 'kalam_execute_as_owner'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 CREATE FUNCTION kalam._job_purge_user(uid kalam.user_id) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
@@ -86,8 +93,9 @@ BEGIN
 		RETURN 0;
 	END IF;
 	FOR t IN SELECT * FROM system.tables WHERE table_type IN ('user', 'stream') ORDER BY table_id LOOP
-		EXECUTE format('DELETE FROM %s WHERE %I = $1', t.relation, t.owner_column) USING uid;
-		GET DIAGNOSTICS n = ROW_COUNT;
+		n := kalam._execute_as_owner(t.relation,
+			format('DELETE FROM %s WHERE %I = $1::kalam.user_id', t.relation, t.owner_column),
+			uid::text);
 		total := total + n;
 	END LOOP;
 	DELETE FROM system.live_queries WHERE user_id = uid;
@@ -114,16 +122,14 @@ $$;
 CREATE FUNCTION kalam._job_evict_stream(t system.tables) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	n bigint;
 BEGIN
-	EXECUTE format('DELETE FROM %s WHERE %I < now() - $1', t.relation, t.options->>'time_column')
-		USING t.ttl;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN n;
+	RETURN kalam._execute_as_owner(t.relation,
+		format('DELETE FROM %s WHERE %I < now() - $1::interval', t.relation, t.options->>'time_column'),
+		t.ttl::text);
 END $$;
 
 REVOKE ALL ON FUNCTION kalam._wake_worker(), kalam._job_expired_users(interval, integer),
+	kalam._execute_as_owner(regclass, text, text),
 	kalam._job_purge_user(kalam.user_id), kalam._job_cleanup_jobs(interval, interval),
 	kalam._job_evict_stream(system.tables) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),

@@ -84,3 +84,53 @@ CREATE FUNCTION kalam._start_worker() RETURNS void
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION kalam._start_worker() FROM PUBLIC;
 SELECT kalam._start_worker();
+
+-- The subscriptions a change to (relation, owner) must be offered to
+-- (owner '' for a shared table), for the change trigger, which calls it as
+-- the extension owner (it returns the secret channels: not for PUBLIC).
+-- Subscriptions of users dropped since, or whose role no longer reaches
+-- a shared table's access level, are skipped.
+CREATE FUNCTION kalam._live_subscriptions(relation oid, owner text)
+RETURNS TABLE (live_id text, channel text, table_id text, where_plan text, columns text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT q.live_id::text, q.channel, q.table_id::text, q.options->'plan'->>'where',
+		   (SELECT string_agg(c, E'\x1f' ORDER BY n)
+			FROM jsonb_array_elements_text(q.options->'plan'->'columns') WITH ORDINALITY AS a(c, n))
+	FROM system.live_queries q
+	JOIN system.tables t ON t.table_id = q.table_id
+	JOIN system.users u ON u.user_id = q.user_id AND u.deleted_at IS NULL
+	WHERE t.relation = _live_subscriptions.relation::regclass
+	  AND (_live_subscriptions.owner = '' OR q.user_id = _live_subscriptions.owner::kalam.user_id)
+	  -- a shared table's access level, checked against the user's role now
+	  AND (t.table_type <> 'shared' OR t.access_level = 'public'
+		   OR kalam._role_level(u.role) >= CASE t.access_level WHEN 'private' THEN 1 ELSE 2 END)
+$$;
+
+-- This session's connection id (pid and start time), as in its live ids.
+CREATE FUNCTION kalam._live_connection_id() RETURNS text
+	AS 'MODULE_PATHNAME', 'kalam_live_connection_id'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+-- Remove this session's subscriptions (at its end, or when its effective
+-- user changes); returns their routes for the caller to release.
+CREATE FUNCTION kalam._live_forget_own_session()
+RETURNS TABLE (relation oid, owner text, channel text)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+	WITH gone AS (
+		DELETE FROM system.live_queries q
+		WHERE kalam.connection_of(q.live_id) = kalam._live_connection_id()
+		RETURNING q.table_id, q.user_id, q.channel)
+	SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' ELSE g.user_id::text END, g.channel
+	FROM gone g JOIN system.tables t ON t.table_id = g.table_id
+$$;
+
+-- Drop this session's subscriptions and stop listening to their channels.
+CREATE FUNCTION kalam._live_end_session_subscriptions() RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_live_end_session_subscriptions'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION kalam._live_subscriptions(oid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam._live_forget_own_session() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kalam._live_forget_own_session() TO PUBLIC;

@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(82);
+SELECT plan(86);
 
 -- roles left over by an interrupted earlier run
 DO $$
@@ -179,6 +179,10 @@ SELECT is(pg_temp.run_as('kalam_test_app', :'erin', $$SELECT kalam.set_password(
 SELECT is(kalam.authenticate('root', 'root-secret-12')::text, 'root', 'and root can log in');
 SELECT kalam.alter_user('alice', email => 'alice@example.org');
 SELECT is((SELECT email FROM system.users WHERE username = 'alice'), 'alice@example.org', 'alter_user changes the email');
+SELECT throws_ok($$SELECT kalam.alter_user('alice', email => 'not an address')$$, '23514',
+				 'invalid e-mail address "not an address"', 'alter_user checks the email (without showing the row)');
+SELECT throws_ok($$SELECT kalam.create_user('ivan', 'ivan-secret-12', email => 'ivan')$$, '23514',
+				 'invalid e-mail address "ivan"', 'create_user checks the email too');
 
 -- soft delete and restore
 SELECT ok((SELECT deleted_at IS NOT NULL FROM system.users WHERE username = 'frank'), 'drop_user sets deleted_at');
@@ -201,6 +205,11 @@ SELECT is(pg_temp.run_as('kalam_test_app', :'alice', format('SELECT kalam.execut
 		  format('ERROR 42501: permission denied to execute as user "%s"', :'bob'), 'a user may not act as another user');
 SELECT is(pg_temp.run_as('kalam_test_app', NULL, format('SELECT kalam.execute_as(%L, true)::text', :'bob')),
 		  format('ERROR 42501: permission denied to execute as user "%s"', :'bob'), 'nobody may not act as anyone');
+SELECT is(pg_temp.run_as('kalam_test_app', :'alice', $$SELECT kalam.execute_as('no-such-user', true)::text$$),
+		  'ERROR 42501: permission denied to execute as user "no-such-user"',
+		  'a user learns nothing about which users exist from execute_as');
+SELECT is(pg_temp.run_as('kalam_test_app', :'carol', $$SELECT kalam.execute_as('no-such-user', true)::text$$),
+		  'ERROR 42704: user "no-such-user" does not exist', 'a dba is told the user does not exist');
 SELECT ok(EXISTS (SELECT 1 FROM system.audit_log WHERE action = 'execute_as' AND actor_user_id = :'dave' AND target_user_id = :'alice'),
 		  'execute_as is audited with actor and target');
 SELECT is(kalam.current_user_id(), NULL, 'execute_as(..., true) ends with the transaction');

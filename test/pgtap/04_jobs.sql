@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(29);
+SELECT plan(30);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -79,6 +79,18 @@ CREATE TABLE jobs_test.t3 (v int, owner kalam.user_id, note text) USING kalamdb;
 SELECT kalam.register_table('jobs_test.t1', 'user');
 SELECT kalam.register_table('jobs_test.t2', 'user');
 SELECT kalam.register_table('jobs_test.t3', 'user');
+-- t1 belongs to an ordinary role, whose trigger notes who deletes: the
+-- cleanup must run as the table's owner, not as the superuser worker
+CREATE ROLE kalam_jobs_owner NOLOGIN;
+CREATE TABLE jobs_test.purge_seen (who name, owner kalam.user_id);
+ALTER TABLE jobs_test.purge_seen OWNER TO kalam_jobs_owner;
+CREATE FUNCTION jobs_test.note_purge() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO jobs_test.purge_seen VALUES (current_user, OLD.owner);
+	RETURN OLD;
+END $$;
+CREATE TRIGGER note_purge AFTER DELETE ON jobs_test.t1 FOR EACH ROW EXECUTE FUNCTION jobs_test.note_purge();
+ALTER TABLE jobs_test.t1 OWNER TO kalam_jobs_owner;
 SELECT kalam.create_user('expired', 'expired-secret-1') AS expired \gset
 SELECT kalam.create_user('recent', 'recent-secret-12') AS recent \gset
 SELECT kalam.create_user('active', 'active-secret-12') AS active \gset
@@ -102,6 +114,9 @@ SELECT is((SELECT count(*) FROM system.users WHERE username IN ('recent', 'activ
 		  'the recently dropped and the active user stay');
 SELECT ok(EXISTS (SELECT 1 FROM system.audit_log WHERE action = 'user.purge' AND target_user_id = :'expired'),
 		  'the purge is audited');
+SELECT results_eq($$SELECT who::text, count(*) FROM jobs_test.purge_seen GROUP BY who$$,
+				  $$VALUES ('kalam_jobs_owner', 10::bigint)$$,
+				  'the purge ran as the owner of the table (its triggers get no superuser rights)');
 
 -- job retention
 INSERT INTO system.jobs (job_id, job_type, status, created_at, finished_at) VALUES
@@ -132,7 +147,9 @@ SELECT ok((SELECT count(DISTINCT job_type) FROM system.jobs WHERE idempotency_ke
 
 SELECT * FROM finish();
 
-DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.typing;
+DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.typing, jobs_test.purge_seen;
+DROP FUNCTION jobs_test.note_purge();
+DROP ROLE kalam_jobs_owner;
 SELECT kalam.drop_namespace('jobs_test');
 DELETE FROM system.users WHERE user_id <> 'root';
 TRUNCATE system.audit_log;

@@ -2,8 +2,8 @@
 # another session writes.  A subscriber receives exactly its own changes,
 # projected and filtered as asked; another user's subscriber receives none;
 # a shared table reaches everyone allowed to read it; an oversized change
-# arrives as a key-only message; and a session that ends leaves no
-# subscription behind.
+# arrives as a key-only message; a session that ends, logs out or whose
+# user is dropped leaves no subscription behind.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -111,15 +111,40 @@ foreach my $bad (
 	[ q{SELECT count(*) FROM chat.messages}, qr/a live query cannot have expressions/ ],
 	[ q{SELECT * FROM chat.messages WHERE body LIKE ''%x%''}, qr/leakproof/ ],
 	[ q{SELECT * FROM chat.messages WHERE id = (SELECT 1)}, qr/cannot be used in the WHERE of a live query/ ],
-	[ q{SELECT * FROM pg_class}, qr/table pg_class is not registered/ ])
+	[ q{SELECT * FROM pg_class}, qr/table pg_class is not registered/ ],
+	[ q{SELECT ctid FROM chat.messages}, qr/column "ctid" does not exist/ ],
+	[ q{SELECT * FROM chat.messages WHERE ctid IS NOT NULL}, qr/a live query cannot use system columns/ ])
 {
 	my ($sql, $error) = @$bad;
 	my ($out, $ret) = $s->query("SELECT kalam.subscribe('$sql')");
 	like($s->{stderr}, $error, "refused: $sql");
 	$s->{stderr} = '';
 }
+
+# a subscription belongs to the effective user it was made for
+$s->{stderr} = '';
+$s->query(qq{BEGIN; SELECT kalam.execute_as('$id{bob}', true); SELECT kalam.subscribe('SELECT * FROM chat.news'); ROLLBACK;});
+like($s->{stderr}, qr/cannot subscribe while acting as another user for this transaction only/,
+	'no subscription under a transaction-local identity');
 $s->quit;
+
+$bob->query_safe('SELECT kalam.logout()');
+is($node->safe_psql('postgres', qq{SELECT count(*) FROM system.live_queries WHERE user_id = '$id{bob}'}), '0',
+	'logging out ends the session\'s subscriptions');
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{bob}', 31, 'after logout')});
+$b = received($bob);
+is(scalar(@$b), 0, 'and nothing more arrives');
 $bob->quit;
+
+# dropping a user ends their subscriptions
+my $bob2 = subscriber('bob', 'bob-secret-123', q{SELECT * FROM chat.messages});
+$node->safe_psql('postgres', q{SELECT kalam.drop_user('bob')});
+is($node->safe_psql('postgres', qq{SELECT count(*) FROM system.live_queries WHERE user_id = '$id{bob}'}), '0',
+	'drop_user removes the user\'s subscriptions');
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{bob}', 32, 'after drop')});
+$b = received($bob2);
+is(scalar(@$b), 0, 'and their session receives nothing more');
+$bob2->quit;
 
 $node->stop;
 done_testing();
