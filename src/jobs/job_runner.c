@@ -298,6 +298,7 @@ run_job(Job *job, JobOutcome *out, MemoryContext cxt)
 bool
 run_next_job(void)
 {
+	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "kalamdb job",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
@@ -358,6 +359,8 @@ run_next_job(void)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		/* (outside a transaction, the abort leaves us in cxt) */
+		MemoryContextSwitchTo(caller);
 
 		args[0] = job.job_id;
 		args[1] = edata->message ? edata->message : "unknown error";
@@ -379,6 +382,7 @@ run_next_job(void)
 		worker_commit();
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
 	MemoryContextDelete(cxt);
 	return true;
 }

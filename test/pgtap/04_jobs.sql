@@ -114,9 +114,8 @@ SELECT is((SELECT count(*) FROM system.users WHERE username IN ('recent', 'activ
 		  'the recently dropped and the active user stay');
 SELECT ok(EXISTS (SELECT 1 FROM system.audit_log WHERE action = 'user.purge' AND target_user_id = :'expired'),
 		  'the purge is audited');
-SELECT results_eq($$SELECT who::text, count(*) FROM jobs_test.purge_seen GROUP BY who$$,
-				  $$VALUES ('kalam_jobs_owner', 10::bigint)$$,
-				  'the purge ran as the owner of the table (its triggers get no superuser rights)');
+SELECT is((SELECT string_agg(DISTINCT who::text, ',') || ' ' || count(*) FROM jobs_test.purge_seen),
+		  'kalam_jobs_owner 10', 'the purge ran as the owner of the table (its triggers get no superuser rights)');
 
 -- job retention
 INSERT INTO system.jobs (job_id, job_type, status, created_at, finished_at) VALUES
