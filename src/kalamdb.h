@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "postmaster/bgworker.h"
+
 /* Schemas the extension lives in (the extension is not relocatable). */
 #define KALAM_SCHEMA	"kalam"
 #define SYSTEM_SCHEMA	"system"
@@ -26,6 +28,14 @@ extern bool kalam_preloaded;
  * Everything that needs shared memory calls this first.
  */
 extern void kalam_require_preload(const char *what);
+
+/*
+ * A background worker of this library, connected to a database: runs
+ * function (a kalam_*_main), shows as type, never restarted by the
+ * postmaster and notifying nobody until the caller says otherwise.
+ */
+extern void kalam_worker_template(BackgroundWorker *worker, const char *function,
+								  const char *type);
 
 /* Shared memory: each module asks for its size and initializes its part. */
 extern Size row_id_shmem_size(void);

@@ -53,9 +53,8 @@ static const TableAmRoutine *heap_methods = NULL;
 
 /*
  * The owner of the row in slot, copied to buf (USER_ID_MAX_LEN bytes), or
- * false: no owner column, or a temporary table (its pages are the
- * session's own; and its file number is only unique within the session,
- * while the owner map is shared).  A NULL owner is NULL_OWNER.
+ * false: no owner column (temporary tables have none, see rel_cache.c).
+ * A NULL owner is NULL_OWNER.
  */
 static bool
 slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len)
@@ -66,7 +65,7 @@ slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len)
 	struct varlena *v;
 	int			len;
 
-	if (attno == 0 || RelationUsesLocalBuffers(rel))
+	if (attno == 0)
 		return false;
 	value = slot_getattr(slot, attno, &isnull);
 	if (isnull)
@@ -194,7 +193,7 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	TupleTableSlot **group;
 	int			start = 0;
 
-	if (kalam_rel_cache(rel)->owner_attno == 0 || RelationUsesLocalBuffers(rel))
+	if (kalam_rel_cache(rel)->owner_attno == 0)
 	{
 		heap_methods->multi_insert(rel, slots, nslots, cid, options, bistate);
 		return;

@@ -404,8 +404,9 @@ owner_map_is_complete(const RelationHint *hint)
 		hint->eviction_epoch == pg_atomic_read_u32(&owner_map_header->eviction_epoch);
 }
 
-void
-owner_map_forget_relation(const KalamRelStorage *node)
+/* Drop the entries of one relation's storage (node) or of a whole database. */
+static void
+forget_entries(const KalamRelStorage *node, Oid dbid)
 {
 	if (owner_map == NULL)
 		return;
@@ -416,7 +417,11 @@ owner_map_forget_relation(const KalamRelStorage *node)
 		SpinLockAcquire(&set->mutex);
 		for (int i = 0; i < OWNER_MAP_WAYS; i++)
 		{
-			if (set->hash[i] != 0 && KalamRelStorageEquals(set->entries[i].node, *node))
+			const KalamRelStorage *entry = &set->entries[i].node;
+
+			if (set->hash[i] != 0 &&
+				(node ? KalamRelStorageEquals(*entry, *node) :
+				 KalamRelStorageDatabase(*entry) == dbid))
 				set->hash[i] = 0;
 		}
 		SpinLockRelease(&set->mutex);
@@ -424,26 +429,13 @@ owner_map_forget_relation(const KalamRelStorage *node)
 }
 
 void
+owner_map_forget_relation(const KalamRelStorage *node)
+{
+	forget_entries(node, InvalidOid);
+}
+
+void
 owner_map_forget_database(Oid dbid)
 {
-	if (owner_map == NULL)
-		return;
-	for (uint32 s = 0; s < owner_map_sets; s++)
-	{
-		OwnerMapSet *set = &owner_map[s];
-
-		SpinLockAcquire(&set->mutex);
-		for (int i = 0; i < OWNER_MAP_WAYS; i++)
-		{
-#if PG_VERSION_NUM >= 160000
-			Oid			entry_db = set->entries[i].node.dbOid;
-#else
-			Oid			entry_db = set->entries[i].node.dbNode;
-#endif
-
-			if (set->hash[i] != 0 && entry_db == dbid)
-				set->hash[i] = 0;
-		}
-		SpinLockRelease(&set->mutex);
-	}
+	forget_entries(NULL, dbid);
 }

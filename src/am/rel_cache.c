@@ -45,7 +45,14 @@ kalam_rel_cache(Relation rel)
 	if (cache == NULL)
 	{
 		TupleDesc	desc = RelationGetDescr(rel);
-		Oid			user_id_type = kalam_user_id_type();
+
+		/*
+		 * A temporary table has no owner column as far as placement goes:
+		 * its pages are the session's own, and its file number is unique
+		 * only within the session while the owner map is shared.
+		 */
+		Oid			user_id_type = RelationUsesLocalBuffers(rel) ? InvalidOid :
+			kalam_user_id_type();
 
 		cache = MemoryContextAllocZero(CacheMemoryContext, sizeof(KalamRelCache));
 		cache->owner_index = InvalidOid;

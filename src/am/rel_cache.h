@@ -13,7 +13,8 @@
 
 typedef struct KalamRelCache
 {
-	AttrNumber	owner_attno;	/* first kalam.user_id column; 0 if none */
+	AttrNumber	owner_attno;	/* first kalam.user_id column; 0 if none,
+								 * and for temporary tables */
 	bool		owner_index_known;	/* owner_index has been looked up */
 	Oid			owner_index;	/* valid btree index led by the owner column */
 	Oid			owner_eq_proc;	/* kalam.user_id equality, for scan keys */

@@ -212,14 +212,7 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	 * failing logins at once, as in an attack), wait a little for one
 	 * rather than let the failure go uncounted.
 	 */
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "kalamdb", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "kalam_login_failure_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "kalamdb login failure recorder", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "kalamdb login failure recorder", BGW_MAXLEN);
+	kalam_worker_template(&worker, "kalam_login_failure_main", "kalamdb login failure recorder");
 	worker.bgw_notify_pid = MyProcPid;
 
 	for (int attempt = 0;; attempt++)

@@ -31,9 +31,8 @@
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static void
-stop_database_worker(const char *dbname)
+stop_database_worker(Oid dbid)
 {
-	Oid			dbid = get_database_oid(dbname, true);
 	DbWorkerSlot *slot;
 	pid_t		pid = 0;
 
@@ -77,13 +76,12 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
-	Oid			moved_or_dropped = InvalidOid;
+	const char *needed = NULL;	/* a database the command needs to itself */
+	const char *moved_or_dropped = NULL;	/* one whose storage goes away */
+	Oid			dbid;
 
 	if (IsA(parsetree, DropdbStmt))
-	{
-		stop_database_worker(((DropdbStmt *) parsetree)->dbname);
-		moved_or_dropped = get_database_oid(((DropdbStmt *) parsetree)->dbname, true);
-	}
+		needed = moved_or_dropped = ((DropdbStmt *) parsetree)->dbname;
 	else if (IsA(parsetree, AlterDatabaseStmt))
 	{
 		ListCell   *lc;
@@ -91,12 +89,12 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 		foreach(lc, ((AlterDatabaseStmt *) parsetree)->options)
 		{
 			if (strcmp(((DefElem *) lfirst(lc))->defname, "tablespace") == 0)
-				moved_or_dropped = get_database_oid(((AlterDatabaseStmt *) parsetree)->dbname, true);
+				moved_or_dropped = ((AlterDatabaseStmt *) parsetree)->dbname;
 		}
 	}
 	else if (IsA(parsetree, RenameStmt) &&
 			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
-		stop_database_worker(((RenameStmt *) parsetree)->subname);
+		needed = ((RenameStmt *) parsetree)->subname;
 	else if (IsA(parsetree, CreatedbStmt))
 	{
 		ListCell   *lc;
@@ -106,9 +104,15 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 			DefElem    *option = (DefElem *) lfirst(lc);
 
 			if (strcmp(option->defname, "template") == 0 && option->arg)
-				stop_database_worker(defGetString(option));
+				needed = defGetString(option);
 		}
 	}
+
+	/* looked up once, before the command: afterwards it may be gone */
+	dbid = (needed || moved_or_dropped) ?
+		get_database_oid(needed ? needed : moved_or_dropped, true) : InvalidOid;
+	if (needed)
+		stop_database_worker(dbid);
 
 	if (prev_process_utility)
 		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
@@ -122,8 +126,8 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	 * a database is dropped or moved, its entries name nothing or, were it
 	 * moved back, pages that may no longer exist.
 	 */
-	if (moved_or_dropped != InvalidOid)
-		owner_map_forget_database(moved_or_dropped);
+	if (moved_or_dropped && OidIsValid(dbid))
+		owner_map_forget_database(dbid);
 }
 
 void

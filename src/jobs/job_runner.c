@@ -73,12 +73,9 @@ worker_commit(void)
 	pgstat_report_stat(false);
 }
 
-/*
- * Run sql with text arguments; the first column of the first row (copied
- * out of SPI's memory, so that it outlives the transaction), or NULL.
- */
-static char *
-spi_text(const char *sql, int nargs, const char **args)
+/* Run sql with text arguments (at most 8). */
+static void
+spi_run(const char *sql, int nargs, const char **args)
 {
 	Oid			types[8];
 	Datum		values[8];
@@ -93,13 +90,37 @@ spi_text(const char *sql, int nargs, const char **args)
 	ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
+}
+
+/*
+ * spi_run(); the first column of the first row (copied out of SPI's memory,
+ * so that it outlives the transaction), or NULL.
+ */
+static char *
+spi_text(const char *sql, int nargs, const char **args)
+{
+	char	   *value;
+
+	spi_run(sql, nargs, args);
 	if (SPI_processed == 0 || SPI_tuptable == NULL)
 		return NULL;
-	{
-		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return value ? MemoryContextStrdup(worker_cxt, value) : NULL;
+}
 
-		return value ? MemoryContextStrdup(worker_cxt, value) : NULL;
-	}
+/* spi_run(); the first column of every row, as a List of strings in cxt. */
+static List *
+spi_text_column(const char *sql, int nargs, const char **args, MemoryContext cxt)
+{
+	List	   *result = NIL;
+	MemoryContext old;
+
+	spi_run(sql, nargs, args);
+	old = MemoryContextSwitchTo(cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	MemoryContextSwitchTo(old);
+	return result;
 }
 
 static char *
@@ -173,18 +194,8 @@ job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	args[0] = job_parameter(job, "grace_period", "interval",
 							psprintf("%d seconds", kalam_user_cleanup_grace_period));
 	args[1] = job_parameter(job, "max_users", "integer", "100000");
-	if (SPI_execute_with_args("SELECT u::text FROM kalam._job_expired_users($1::interval, $2::int) u",
-							  2, (Oid[]) {TEXTOID, TEXTOID},
-							  (Datum[]) {CStringGetTextDatum(args[0]), CStringGetTextDatum(args[1])},
-							  NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list expired users");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		users = lappend(users, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-		MemoryContextSwitchTo(old);
-	}
+	users = spi_text_column("SELECT u::text FROM kalam._job_expired_users($1::interval, $2::int) u",
+							2, args, cxt);
 	worker_commit();
 
 	/* one transaction per user */
@@ -236,16 +247,8 @@ job_stream_eviction(Job *job, JobOutcome *out, MemoryContext cxt)
 	int64		rows = 0;
 
 	worker_begin("stream eviction: listing stream tables");
-	if (SPI_execute("SELECT table_id::text FROM system.tables WHERE table_type = 'stream' ORDER BY 1",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list stream tables");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		tables = lappend(tables, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-		MemoryContextSwitchTo(old);
-	}
+	tables = spi_text_column("SELECT table_id::text FROM system.tables WHERE table_type = 'stream' ORDER BY 1",
+							 0, NULL, cxt);
 	worker_commit();
 
 	foreach(lc, tables)

@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "jobs/worker_registry.h"
+#include "kalamdb.h"
 
 #define NO_EXTENSION_RECHECK_MS		(60 * 1000)
 #define RELAUNCH_DELAY_MS			(10 * 1000)
@@ -91,15 +92,9 @@ launch_worker(Oid dbid)
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	/* the launcher, not the postmaster, starts it again if it stops */
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "kalamdb", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "kalam_db_worker_main", BGW_MAXLEN);
+	kalam_worker_template(&worker, "kalam_db_worker_main", "kalamdb worker");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "kalamdb worker for database %u", dbid);
-	strlcpy(worker.bgw_type, "kalamdb worker", BGW_MAXLEN);
 	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
 	worker.bgw_notify_pid = MyProcPid;
 

@@ -106,14 +106,8 @@ register_launcher(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	kalam_worker_template(&worker, "kalam_launcher_main", "kalamdb launcher");
 	worker.bgw_restart_time = 5;
-	strlcpy(worker.bgw_library_name, "kalamdb", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "kalam_launcher_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "kalamdb launcher", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "kalamdb launcher", BGW_MAXLEN);
 	RegisterBackgroundWorker(&worker);
 }
 

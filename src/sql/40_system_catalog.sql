@@ -21,13 +21,22 @@ CREATE TABLE system.storages (
 INSERT INTO system.storages (storage_id, storage_name, description)
 VALUES ('local', 'Local storage', 'The server''s own data directory');
 
+-- The one definition of a valid e-mail address: the users table checks it,
+-- and kalam.create_user/alter_user check it first, with an error of their
+-- own (the table's would show the whole row, password hash included).
+CREATE FUNCTION kalam._is_email(text) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT $1 ~ '^[^@[:space:]]+@[^@[:space:]]+$'
+$$;
+
 CREATE TABLE system.users (
 	user_id			kalam.user_id PRIMARY KEY,
 	username		kalam.user_name NOT NULL,
 	password_hash	text
 		CHECK (password_hash ~ '^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$'),
 	role			kalam.role NOT NULL DEFAULT 'user',
-	email			text CHECK (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
+	email			text CHECK (kalam._is_email(email)),
 	auth_type		kalam.auth_type NOT NULL DEFAULT 'password',
 	auth_data		jsonb,
 	storage_mode	kalam.storage_mode NOT NULL DEFAULT 'table',

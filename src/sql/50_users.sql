@@ -90,13 +90,12 @@ BEGIN
 	END IF;
 END $$;
 
--- The users table checks e-mail addresses too, but its error would show
--- the whole row, password hash included.
+-- (see kalam._is_email)
 CREATE FUNCTION kalam._check_email(email text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF email !~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN
+	IF NOT kalam._is_email(email) THEN
 		RAISE EXCEPTION 'invalid e-mail address "%"', email
 			USING ERRCODE = 'check_violation';
 	END IF;

@@ -9,43 +9,8 @@ SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
 SELECT plan(86);
 
--- roles left over by an interrupted earlier run
-DO $$
-DECLARE
-	r text;
-BEGIN
-	FOREACH r IN ARRAY ARRAY['kalam_test_app', 'kalam_test_api'] LOOP
-		IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-			EXECUTE format('DROP OWNED BY %I', r);
-			EXECUTE format('DROP ROLE %I', r);
-		END IF;
-	END LOOP;
-END $$;
-CREATE ROLE kalam_test_app NOLOGIN;
-CREATE ROLE kalam_test_api NOLOGIN;
-
--- run_as(role, kalam user or NULL, sql [, then_sql]): runs sql (then
--- then_sql) as that PostgreSQL role with that effective kalam user, for
--- the length of the statement; returns the first column of the first row
--- of the last query, or "ERROR <sqlstate>: <message>".
-CREATE FUNCTION pg_temp.run_as(r name, kalam_user text, sql text, then_sql text DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	result text;
-BEGIN
-	PERFORM kalam._set_effective_user(kalam_user::kalam.user_id, true);
-	IF r IS NOT NULL THEN
-		EXECUTE format('SET LOCAL ROLE %I', r);
-	END IF;
-	EXECUTE sql INTO result;
-	IF then_sql IS NOT NULL THEN
-		EXECUTE then_sql INTO result;
-	END IF;
-	RESET ROLE;
-	RETURN result;
-EXCEPTION WHEN others THEN
-	RETURN 'ERROR ' || SQLSTATE || ': ' || SQLERRM;
-END $$;
+\ir include/helpers.sql
+SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
 
 -- the catalog
 SELECT has_table('system', t, 'system.' || t || ' exists')

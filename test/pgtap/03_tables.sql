@@ -6,36 +6,10 @@ SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
 SELECT plan(58);
 
-DO $$
-DECLARE
-	r text;
-BEGIN
-	FOREACH r IN ARRAY ARRAY['kalam_tbl_app', 'kalam_tbl_owner'] LOOP
-		IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-			EXECUTE format('DROP OWNED BY %I', r);
-			EXECUTE format('DROP ROLE %I', r);
-		END IF;
-	END LOOP;
-END $$;
-CREATE ROLE kalam_tbl_app NOLOGIN;
-CREATE ROLE kalam_tbl_owner NOLOGIN;
+\ir include/helpers.sql
+SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
 GRANT pg_read_server_files, pg_write_server_files TO kalam_tbl_app;
 
-CREATE FUNCTION pg_temp.run_as(r name, kalam_user text, sql text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	result text;
-BEGIN
-	PERFORM kalam._set_effective_user(kalam_user::kalam.user_id, true);
-	IF r IS NOT NULL THEN
-		EXECUTE format('SET LOCAL ROLE %I', r);
-	END IF;
-	EXECUTE sql INTO result;
-	RESET ROLE;
-	RETURN result;
-EXCEPTION WHEN others THEN
-	RETURN 'ERROR ' || SQLSTATE || ': ' || SQLERRM;
-END $$;
 -- the same for a command that returns no rows
 CREATE FUNCTION pg_temp.exec_as(r name, kalam_user text, sql text) RETURNS text
 LANGUAGE plpgsql AS $$
