@@ -2,8 +2,8 @@
  *
  * database_guard.c
  *	  Stopping a database's kalamdb worker before the commands that need
- *	  the database to themselves: DROP DATABASE, ALTER DATABASE ... RENAME,
- *	  and CREATE DATABASE using it as the template.
+ *	  the database to themselves: DROP DATABASE, ALTER DATABASE ... RENAME
+ *	  and ... SET TABLESPACE, and CREATE DATABASE using it as the template.
  *
  * Those commands fail while any other session is connected, and the
  * worker is always connected.  A ProcessUtility hook asks it to stop, and
@@ -89,7 +89,7 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 		foreach(lc, ((AlterDatabaseStmt *) parsetree)->options)
 		{
 			if (strcmp(((DefElem *) lfirst(lc))->defname, "tablespace") == 0)
-				moved_or_dropped = ((AlterDatabaseStmt *) parsetree)->dbname;
+				needed = moved_or_dropped = ((AlterDatabaseStmt *) parsetree)->dbname;
 		}
 	}
 	else if (IsA(parsetree, RenameStmt) &&

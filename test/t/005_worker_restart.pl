@@ -62,12 +62,17 @@ ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activi
 $node->safe_psql('other', 'CREATE EXTENSION kalamdb');
 ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'kalamdb worker' AND datname = 'other'}),
 	'a worker for "other" again');
+my $ts_dir = PostgreSQL::Test::Utils::tempdir();
+$node->safe_psql('postgres', "CREATE TABLESPACE elsewhere LOCATION '$ts_dir'");
+$node->safe_psql('postgres', 'ALTER DATABASE other SET TABLESPACE elsewhere');
+pass('ALTER DATABASE ... SET TABLESPACE of a database with a worker');
 $node->safe_psql('postgres', 'CREATE DATABASE copy_of_other TEMPLATE other');
 pass('CREATE DATABASE ... TEMPLATE a database with a worker');
 $node->safe_psql('postgres', 'ALTER DATABASE other RENAME TO renamed');
 pass('ALTER DATABASE ... RENAME of a database with a worker');
 $node->safe_psql('postgres', 'DROP DATABASE renamed');
 $node->safe_psql('postgres', 'DROP DATABASE copy_of_other');
+$node->safe_psql('postgres', 'DROP TABLESPACE elsewhere');
 pass('DROP DATABASE of databases with kalamdb');
 
 $node->stop;
