@@ -85,7 +85,11 @@ DROP TABLE logins;
 CREATE TABLE many AS
 SELECT ('user_' || md5(i::text))::kalam.user_id AS u,
 	   (CASE WHEN i % 2 = 0 THEN upper(md5(i::text)) ELSE md5(i::text) END)::kalam.user_name AS n,
-	   kalam.user_row_id(('u' || (i % 37))::kalam.user_id, (i * 7919 % 100003)::text::kalam.row_id) AS k,
+	   -- users of 1 to 12 characters sharing prefixes, rows of every bit
+	   -- length: user_row_id's abbreviation packs both into 64 bits
+	   kalam.user_row_id(translate(substr(md5((i % 400)::text), 1, 1 + i % 12),
+								   '0123456789abcdef', '-_09AZaz-_09AZaz')::kalam.user_id,
+						 ((i * 7919 % 100003)::bigint << (i % 47))::text::kalam.row_id) AS k,
 	   (i * 7919 % 100003)::text::kalam.row_id AS r
 FROM generate_series(1, 20000) i;
 SELECT count(*) AS out_of_order FROM (

@@ -8,12 +8,16 @@
  * ASCII case-insensitive order (user_name).  Each ordering is written once
  * as an inline comparator, hash and abbreviation; KEY_ORDERING() turns
  * them into the SQL-callable family: cmp, =, <>, <, <=, >, >=, smaller and
- * larger (for min and max), hash, hash_extended and sortsupport.  Several SQL types share one C function.
+ * larger (for min and max), hash, hash_extended and sortsupport.  Several
+ * SQL types share one C function.
  *
  * Abbreviated keys: the first 8 bytes (folded for user_name) packed
  * big-endian into a Datum and compared as unsigned integers; HyperLogLog
  * estimates of distinct abbreviations and distinct keys decide whether
- * to give up on abbreviation, as text does.
+ * to give up on abbreviation, as text does.  user_row_id has an
+ * abbreviation of its own (KEY_SORT_SUPPORT with user_row_id_abbrev), which
+ * packs its layout more densely so that short user ids leave room for the
+ * row.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,8 +26,11 @@
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "lib/hyperloglog.h"
+#include "port/pg_bitutils.h"
 #include "port/pg_bswap.h"
 #include "utils/sortsupport.h"
+
+#include "keys/user_row_id.h"
 
 /* Byte order */
 
@@ -117,7 +124,67 @@ ci_abbrev(const char *a, int alen, char *out)
 		out[i] = (char) fold((unsigned char) a[i]);
 }
 
-/* Sort support state shared by both orderings */
+/*
+ * user_row_id, in byte order, abbreviated by its parts.  The stored layout
+ * (user bytes, NUL, row as 8 big-endian bytes) spends 9 bytes on the NUL
+ * and the row's leading zero bytes, so its first 8 bytes rarely reach the
+ * row.  The abbreviation instead writes, most significant bit first:
+ * each user byte in 7 bits (user ids are ASCII letters, digits, "_" and
+ * "-", all above 0), a 7-bit 0 for the end of the user, the row's bit
+ * length in 6 bits, then the row's bits below its leading 1, cut off at 64
+ * bits.  Every field keeps the order of what it encodes (a shorter user is
+ * a prefix that ends in the smallest code; among non-negative integers a
+ * longer bit length is larger), so the abbreviations are ordered like the
+ * keys, and equal abbreviations fall back to the full comparison.
+ */
+typedef struct AbbrevBits
+{
+	uint64		value;
+	int			free;			/* bits still to fill, from the top */
+} AbbrevBits;
+
+static inline void
+abbrev_put(AbbrevBits *bits, uint64 field, int width)
+{
+	if (bits->free <= 0 || width <= 0)
+		return;
+	if (width > bits->free)
+	{
+		field >>= width - bits->free;
+		width = bits->free;
+	}
+	bits->free -= width;
+	bits->value |= (field & ((UINT64CONST(1) << width) - 1)) << bits->free;
+}
+
+static inline void
+user_row_id_abbrev(const char *a, int alen, char *out)
+{
+	AbbrevBits	bits = {0, 64};
+	int			user_len = alen - 1 - USER_ROW_ID_ROW_BYTES;
+	uint64		row_be;
+	uint64		row;
+	int			row_bits;
+
+	Assert(user_len >= 0);
+	for (int i = 0; i < user_len && bits.free > 0; i++)
+	{
+		Assert((unsigned char) a[i] > 0 && (unsigned char) a[i] < 0x80);
+		abbrev_put(&bits, (unsigned char) a[i], 7);
+	}
+	abbrev_put(&bits, 0, 7);
+
+	memcpy(&row_be, a + user_len + 1, USER_ROW_ID_ROW_BYTES);
+	row = pg_ntoh64(row_be);
+	row_bits = row == 0 ? 0 : pg_leftmost_one_pos64(row) + 1;
+	abbrev_put(&bits, row_bits, 6);
+	abbrev_put(&bits, row, row_bits - 1);
+
+	bits.value = pg_hton64(bits.value);
+	memcpy(out, &bits.value, sizeof(Datum));
+}
+
+/* Sort support state shared by every ordering */
 typedef struct KeySortState
 {
 	hyperLogLogState abbrev_card;
@@ -284,6 +351,13 @@ kalam_##name##_hash_extended(PG_FUNCTION_ARGS) \
 	PG_FREE_IF_COPY(a, 0); \
 	PG_RETURN_UINT64(h); \
 } \
+KEY_SORT_SUPPORT(name, compare, abbrev)
+
+/*
+ * KEY_SORT_SUPPORT(name, compare, abbrev) defines kalam_<name>_sortsupport:
+ * the full comparator and an abbreviation.
+ */
+#define KEY_SORT_SUPPORT(name, compare, abbrev) \
 static int \
 name##_sort_compare(Datum x, Datum y, SortSupport ssup) \
 { \
@@ -320,3 +394,4 @@ kalam_##name##_sortsupport(PG_FUNCTION_ARGS) \
 
 KEY_ORDERING(bytes_key, bytes_compare, bytes_equal, bytes_hash, bytes_abbrev)
 KEY_ORDERING(ci_key, ci_compare, ci_equal, ci_hash, ci_abbrev)
+KEY_SORT_SUPPORT(user_row_id, bytes_compare, user_row_id_abbrev)

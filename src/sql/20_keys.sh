@@ -11,9 +11,11 @@
 # works like min() of any built-in type).  Their argument types are
 # kalam's own, so they cannot clash with anything.
 #
-# key NAME ORDERING REPR EQUALIMAGE OUT SEND COMMENT
+# key NAME ORDERING SORT REPR EQUALIMAGE OUT SEND COMMENT
 #   ORDERING   C prefix of the comparison family: bytes_key (byte order),
 #              ci_key (ASCII case-insensitive), row_id
+#   SORT       C prefix of the sort support: the ordering's own, or one
+#              whose abbreviated keys know the type's layout (user_row_id)
 #   REPR       varlena or int8 (8 bytes, passed by value)
 #   EQUALIMAGE yes when equal values are always byte-identical (allows
 #              btree deduplication)
@@ -21,7 +23,7 @@
 set -eu
 
 key() {
-	name=$1 ordering=$2 repr=$3 equalimage=$4 out=$5 send=$6 comment=$7
+	name=$1 ordering=$2 sort=$3 repr=$4 equalimage=$5 out=$6 send=$7 comment=$8
 	t="kalam.$name"
 	if [ "$repr" = int8 ]; then
 		storage="INTERNALLENGTH = 8, PASSEDBYVALUE, ALIGNMENT = double, STORAGE = plain"
@@ -81,7 +83,7 @@ CREATE FUNCTION kalam.${name}_cmp($t, $t) RETURNS integer
 	AS 'MODULE_PATHNAME', 'kalam_${ordering}_cmp'
 	LANGUAGE C IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE;
 CREATE FUNCTION kalam.${name}_sortsupport(internal) RETURNS void
-	AS 'MODULE_PATHNAME', 'kalam_${ordering}_sortsupport'
+	AS 'MODULE_PATHNAME', 'kalam_${sort}_sortsupport'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION kalam.${name}_hash($t) RETURNS integer
 	AS 'MODULE_PATHNAME', 'kalam_${ordering}_hash'
@@ -162,13 +164,13 @@ CREATE CAST (text AS $t) WITH INOUT;
 SQL
 }
 
-key user_id       bytes_key varlena yes kalam_string_key_out  kalam_string_key_send  "a user''s id: 1 to 128 of [A-Za-z0-9_-], case-sensitive"
-key user_name     ci_key    varlena no  kalam_string_key_out  kalam_string_key_send  "a login name: 1 to 128 of [A-Za-z0-9_.-], case-preserving, compared case-insensitively"
-key namespace_id  bytes_key varlena yes kalam_string_key_out  kalam_string_key_send  "a namespace: [a-z_][a-z0-9_]*, at most 63 bytes, folded to lower case"
-key table_name    bytes_key varlena yes kalam_string_key_out  kalam_string_key_send  "a table name: [a-z_][a-z0-9_]*, at most 63 bytes, folded to lower case"
-key table_id      bytes_key varlena yes kalam_string_key_out  kalam_string_key_send  "namespace.table, ordered by (namespace, table)"
-key storage_id    bytes_key varlena yes kalam_string_key_out  kalam_string_key_send  "a storage: 1 to 64 of [a-z0-9_-]"
-key job_id        bytes_key varlena yes kalam_string_key_out  kalam_string_key_send  "a job: two-letter job type prefix, -, 12 lower-case hex digits"
-key live_query_id bytes_key varlena yes kalam_string_key_out  kalam_string_key_send  "a live query: user:connection:subscription"
-key row_id        row_id    int8    yes kalam_row_id_out      kalam_row_id_send      "a 64-bit snowflake: 41 bits of milliseconds since 2024-01-01 UTC, 10 bits of node, 12 bits of sequence"
-key user_row_id   bytes_key varlena yes kalam_user_row_id_out kalam_user_row_id_send "a (user_id, row_id) pair, ordered by user then row; text form user:row"
+key user_id       bytes_key bytes_key   varlena yes kalam_string_key_out  kalam_string_key_send  "a user''s id: 1 to 128 of [A-Za-z0-9_-], case-sensitive"
+key user_name     ci_key    ci_key      varlena no  kalam_string_key_out  kalam_string_key_send  "a login name: 1 to 128 of [A-Za-z0-9_.-], case-preserving, compared case-insensitively"
+key namespace_id  bytes_key bytes_key   varlena yes kalam_string_key_out  kalam_string_key_send  "a namespace: [a-z_][a-z0-9_]*, at most 63 bytes, folded to lower case"
+key table_name    bytes_key bytes_key   varlena yes kalam_string_key_out  kalam_string_key_send  "a table name: [a-z_][a-z0-9_]*, at most 63 bytes, folded to lower case"
+key table_id      bytes_key bytes_key   varlena yes kalam_string_key_out  kalam_string_key_send  "namespace.table, ordered by (namespace, table)"
+key storage_id    bytes_key bytes_key   varlena yes kalam_string_key_out  kalam_string_key_send  "a storage: 1 to 64 of [a-z0-9_-]"
+key job_id        bytes_key bytes_key   varlena yes kalam_string_key_out  kalam_string_key_send  "a job: two-letter job type prefix, -, 12 lower-case hex digits"
+key live_query_id bytes_key bytes_key   varlena yes kalam_string_key_out  kalam_string_key_send  "a live query: user:connection:subscription"
+key row_id        row_id    row_id      int8    yes kalam_row_id_out      kalam_row_id_send      "a 64-bit snowflake: 41 bits of milliseconds since 2024-01-01 UTC, 10 bits of node, 12 bits of sequence"
+key user_row_id   bytes_key user_row_id varlena yes kalam_user_row_id_out kalam_user_row_id_send "a (user_id, row_id) pair, ordered by user then row; text form user:row"
