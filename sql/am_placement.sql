@@ -159,6 +159,23 @@ FROM generate_series(5001, 5300) i;
 SELECT pg_relation_size('churn') / 8192 AS pages_after_new_owners;
 SELECT * FROM layout('churn');
 
+-- an owner whose last page was emptied by deletes fills the room freed on
+-- its other pages first: it stays on as few pages as its rows need (the
+-- shared page, then two of its own), and the empty page goes to others
+CREATE TABLE shrink (LIKE single) USING kalamdb;
+CREATE INDEX ON shrink (owner);
+INSERT INTO shrink SELECT 'solo', i, repeat('m', 100), '2026-01-01' FROM generate_series(1, 120) i;
+INSERT INTO shrink SELECT 'other', i, repeat('m', 100), '2026-01-01' FROM generate_series(1, 60) i;
+SELECT count(DISTINCT (ctid::text::point)[0]) AS solo_pages FROM shrink WHERE owner = 'solo';
+DELETE FROM shrink WHERE owner = 'solo' AND (ctid::text::point)[0] =
+	(SELECT max((ctid::text::point)[0]) FROM shrink WHERE owner = 'solo');
+DELETE FROM shrink WHERE owner = 'solo' AND id % 3 = 0 AND id > 5;
+VACUUM shrink;
+INSERT INTO shrink SELECT 'solo', i, repeat('m', 100), '2026-01-01' FROM generate_series(1001, 1010) i;
+SELECT count(DISTINCT (ctid::text::point)[0]) AS solo_pages FROM shrink WHERE owner = 'solo';
+SELECT * FROM layout('shrink');
+DROP TABLE shrink;
+
 -- 10. TOAST: 1 MB values; the TOAST table stays heap
 INSERT INTO single VALUES ('user1', 100001, repeat(md5('x'), 32768), '2026-01-01');
 SELECT length(body) FROM single WHERE id = 100001;

@@ -58,6 +58,33 @@ BEGIN
 						  worst_extra, owners_per_page, size_bytes;
 END $$;
 
+-- owner_pages(t): the pages holding each owner's rows now
+CREATE FUNCTION owner_pages(t regclass) RETURNS TABLE (owner kalam.user_id, pages bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE format(
+		'SELECT owner, count(DISTINCT (tableoid, (ctid::text::point)[0])) FROM %s GROUP BY owner', t);
+END $$;
+
+-- extra_beyond_kept(t, kept): the most pages any owner has beyond both the
+-- minimum its rows need and the pages its rows already held (kept, saved
+-- with owner_pages() before the inserts): deleted rows leave the
+-- survivors where they are, so only pages beyond those are placement's.
+CREATE FUNCTION extra_beyond_kept(t regclass, kept regclass) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+	result bigint;
+BEGIN
+	EXECUTE format($q$
+		WITH r AS (
+			SELECT owner, (pg_column_size(x.*) + 7) / 8 * 8 + 4 AS bytes FROM %s x),
+		need AS (SELECT owner, ceil(sum(bytes) / 8168.0)::bigint AS need FROM r GROUP BY owner)
+		SELECT max(now.pages - greatest(need.need, coalesce(kept.pages, 0)))
+		FROM owner_pages(%L) now JOIN need USING (owner) LEFT JOIN %s kept USING (owner)
+	$q$, t, t, kept) INTO result;
+	RETURN result;
+END $$;
+
 -- buffers(t, n): buffers touched by "all rows of one owner", averaged over
 -- n owners, from EXPLAIN (ANALYZE, BUFFERS)
 CREATE FUNCTION buffers(t regclass, n int) RETURNS numeric LANGUAGE plpgsql AS $$

@@ -132,12 +132,15 @@ for load in a b c g e; do
 done
 
 log "(d) (b), then delete a third, VACUUM, insert a third again"
+declare -A KEPT_EXTRA
 for l in $LAYOUTS; do
 	t=b_$l
 	sql "DELETE FROM $t WHERE (id::text::bigint / 7) % 3 = 0" >/dev/null
 	sql "VACUUM $t" >/dev/null
+	sql "DROP TABLE IF EXISTS kept_$l; CREATE TABLE kept_$l AS SELECT * FROM owner_pages('$t')"
 	t0=$(now_ms); pgbench_insert "$t" $((OWNERS * ROWS / 3 / 8)); t1=$(now_ms)
 	measure d "$l" "$t" $((t1 - t0)) $((OWNERS * ROWS / 3))
+	KEPT_EXTRA[$l]=$(sql "SELECT extra_beyond_kept('$t', 'kept_$l')")
 done
 sort -t'|' -k1,1 -s "$RESULTS" -o "$RESULTS"
 
@@ -151,6 +154,11 @@ while IFS='|' read -r load layout rows owners pages ppo minppo worst opp size bu
 	printf '%-4s %-17s %8d %7s (%5s) %6s %12s %9s %10.1f %12s\n' "$load" "$layout" "$pages" "$ppo" "$minppo" \
 		"$worst" "$opp" "$buf" "$(awk -v s="$size" 'BEGIN {print s / 1048576}')" "$rate"
 done <"$RESULTS"
+
+echo
+echo "(d): the deleted rows' owners keep their survivors where they were; most pages any owner has beyond"
+echo "both the minimum its rows need and the pages its surviving rows already held:"
+for l in $LAYOUTS; do printf '  %-17s %s\n' "$l" "${KEPT_EXTRA[$l]}"; done
 
 echo
 echo "kalamdb against heap, same run:"

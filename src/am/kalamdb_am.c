@@ -157,12 +157,16 @@ kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId c
 /* groups of fewer rows of one owner skip the COPY's bulk-write ring */
 #define BULK_GROUP_ROWS 64
 
-/* multi_insert: the batch, regrouped by owner; order within an owner kept */
+/*
+ * multi_insert: the batch, regrouped by owner; order within an owner kept.
+ * What is sorted is small (the owners' bytes stay in one array), since a
+ * COPY batch of interleaved owners is sorted as a whole.
+ */
 typedef struct SlotOwner
 {
 	int			index;
 	int			owner_len;		/* -1: no owner */
-	char		owner[USER_ID_MAX_LEN];
+	const char *owner;
 } SlotOwner;
 
 static int
@@ -185,11 +189,20 @@ slot_owner_cmp(const void *a, const void *b)
 	return x->index - y->index;
 }
 
+static inline bool
+same_owner(const SlotOwner *x, const SlotOwner *y)
+{
+	if (x->owner_len < 0 || y->owner_len < 0)
+		return x->owner_len < 0 && y->owner_len < 0;
+	return x->owner_len == y->owner_len && memcmp(x->owner, y->owner, x->owner_len) == 0;
+}
+
 static void
 kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 					 CommandId cid, int options, BulkInsertState bistate)
 {
 	SlotOwner  *order;
+	char	   *owners;			/* the owners' bytes, back to back */
 	TupleTableSlot **group;
 	int			start = 0;
 
@@ -200,11 +213,15 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	}
 
 	order = palloc(nslots * sizeof(SlotOwner));
+	owners = palloc((Size) nslots * USER_ID_MAX_LEN);
 	group = palloc(nslots * sizeof(TupleTableSlot *));
-	for (int i = 0; i < nslots; i++)
+	for (int i = 0, used = 0; i < nslots; i++)
 	{
 		order[i].index = i;
-		if (!slot_owner(rel, slots[i], order[i].owner, &order[i].owner_len))
+		order[i].owner = owners + used;
+		if (slot_owner(rel, slots[i], owners + used, &order[i].owner_len))
+			used += order[i].owner_len;
+		else
 			order[i].owner_len = -1;
 	}
 	qsort(order, nslots, sizeof(SlotOwner), slot_owner_cmp);
@@ -214,13 +231,8 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		int			end = start + 1;
 		int			n = 0;
 
-		if (order[start].owner_len < 0)
-			while (end < nslots && order[end].owner_len < 0)
-				end++;
-		else
-			while (end < nslots && order[end].owner_len == order[start].owner_len &&
-				   memcmp(order[end].owner, order[start].owner, order[start].owner_len) == 0)
-				end++;
+		while (end < nslots && same_owner(&order[end], &order[start]))
+			end++;
 		for (int i = start; i < end; i++)
 			group[n++] = slots[order[i].index];
 
@@ -248,6 +260,7 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		start = end;
 	}
 	pfree(order);
+	pfree(owners);
 	pfree(group);
 }
 

@@ -393,13 +393,20 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 	set_target(rel, p, block, false);
 }
 
-/* A new owner (or a small one whose shared page is full): a shared page. */
+/*
+ * A new owner (or one whose rows on its shared page are gone): a shared
+ * page.  expected_block is the owner's page in the map (InvalidBlockNumber
+ * for a new owner); if the map says otherwise by now, another session got
+ * there first.
+ */
 static void
 admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int nrows,
-	  BlockNumber nblocks, bool allow_claim, OwnerHint *hint, Placement *p)
+	  BlockNumber nblocks, bool allow_claim, BlockNumber expected_block,
+	  OwnerHint *hint, Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	BlockNumber block = owner_map_admit(&storage);
+	OwnerHint	current;
 
 	hint->kind = HINT_SHARED;
 	hint->shared_rows = nrows;
@@ -428,8 +435,24 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 	}
 
 	hint->block = block;
-	owner_map_put(&storage, owner, owner_len, hint);
-	set_target(rel, p, block, hint->kind == HINT_SHARED);
+	if (!owner_map_replace(&storage, owner, owner_len, expected_block, hint, &current))
+	{
+		/*
+		 * Another session admitted this owner meanwhile: join it there, so
+		 * that the owner's first rows do not start out on two pages.
+		 */
+		if (p->claimed)
+		{
+			/* still the admission page: not to be offered as empty */
+			RecordPageWithFreeSpace(rel, block, BLCKSZ / 2);
+			release_claim(p);
+		}
+		if (current.kind == HINT_SHARED)
+			current.shared_rows += nrows;
+		owner_map_put(&storage, owner, owner_len, &current);
+		*hint = current;
+	}
+	set_target(rel, p, hint->block, hint->kind == HINT_SHARED);
 }
 
 void
@@ -483,8 +506,13 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 			inspect_page(rel, hint.block, owner, owner_len, shared, &info);
 			if (info.empty)
 			{
-				/* emptied by VACUUM: take it again, unless someone was quicker */
-				if (info.free >= need && allow_claim &&
+				/*
+				 * Emptied by VACUUM: take it again, unless someone was
+				 * quicker, or the owner still has rows on other pages of
+				 * its own, where VACUUM may have freed room: filling those
+				 * first keeps the owner on as few pages as its rows need.
+				 */
+				if (info.free >= need && allow_claim && (shared || !hint.may_reuse) &&
 					claim_if_empty(rel, hint.block, owner, owner_len, p))
 				{
 					hint.free_estimate = shared ? 0 : room_after(info.free, consume);
@@ -507,9 +535,12 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 				/* its rows there are gone (rolled back, vacuumed): a new owner */
 				if (nrows <= kalam_small_owner_rows)
 				{
+					BlockNumber old_block = hint.block;
+
 					memset(&hint, 0, sizeof(hint));
 					hint_seen(&hint, generation, rel_hint.vacuum_generation);
-					admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim, &hint, p);
+					admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim,
+						  old_block, &hint, p);
 					return;
 				}
 			}
@@ -557,7 +588,8 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
 		return;
 	}
-	admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim, &hint, p);
+	admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim,
+		  InvalidBlockNumber, &hint, p);
 }
 
 void
