@@ -92,6 +92,12 @@ SELECT ('user_' || md5(i::text))::kalam.user_id AS u,
 						 ((i * 7919 % 100003)::bigint << (i % 47))::text::kalam.row_id) AS k,
 	   (i * 7919 % 100003)::text::kalam.row_id AS r
 FROM generate_series(1, 20000) i;
+-- and the extremes: row 0 and the largest row, user ids of 9 and more
+-- characters (past what the abbreviation holds)
+INSERT INTO many (k)
+SELECT kalam.user_row_id(u::kalam.user_id, r::kalam.row_id)
+FROM unnest(ARRAY['a', 'a-', 'A', 'abcdefghi', 'abcdefghij', 'abcdefghiZ', 'abcdefgh-', 'zzzzzzzzzzzzzzzzzz']) u,
+	 unnest(ARRAY['0', '1', '2', '3', '4095', '4096', '9223372036854775806', '9223372036854775807']) r;
 SELECT count(*) AS out_of_order FROM (
 	SELECT u, lag(u) OVER (ORDER BY u) AS prev FROM many) s WHERE kalam.user_id_cmp(prev, u) > 0;
 SELECT count(*) AS out_of_order FROM (
