@@ -17,12 +17,14 @@ typedef RelFileLocator KalamRelStorage;
 #define KalamRelStorageOf(rel)		((rel)->rd_locator)
 #define KalamRelStorageEquals(a, b)	RelFileLocatorEquals(a, b)
 #define KalamRelStorageDatabase(a)	((a).dbOid)
+#define KalamRelStorageNumber(a)	((a).relNumber)
 #else
 #include "storage/relfilenode.h"
 typedef RelFileNode KalamRelStorage;
 #define KalamRelStorageOf(rel)		((rel)->rd_node)
 #define KalamRelStorageEquals(a, b)	RelFileNodeEquals(a, b)
 #define KalamRelStorageDatabase(a)	((a).dbNode)
+#define KalamRelStorageNumber(a)	((a).relNode)
 #endif
 
 #endif							/* KALAM_AM_COMPAT_H */

@@ -56,15 +56,34 @@ typedef struct OwnerMapSet
 
 int			kalam_owner_map_entries = 65536;
 
+/*
+ * The relations being vacuumed are listed by relation file number: inserts
+ * into them skip the fast path until their VACUUM ends, inserts elsewhere
+ * do not even look at the list while no VACUUM runs.  Another database's
+ * relation of the same number only costs a slow path.  A VACUUM that finds
+ * the list full counts as unlisted, and while one is, every relation is
+ * treated as being vacuumed.
+ */
+#define VACUUM_SLOTS 64
+
 typedef struct OwnerMapHeader
 {
 	pg_atomic_uint32 vacuum_generation;
 	pg_atomic_uint32 eviction_epoch;	/* bumped when an entry is evicted */
-	pg_atomic_uint32 vacuums_running;
+	pg_atomic_uint32 vacuums_running;	/* every VACUUM in progress */
+	pg_atomic_uint32 vacuums_unlisted;	/* of those, the ones not in the list */
+	slock_t		vacuum_mutex;	/* serializes changes of the list */
+	uint32		vacuuming_count[VACUUM_SLOTS];	/* VACUUMs per slot, under mutex */
+	pg_atomic_uint32 vacuuming[VACUUM_SLOTS];	/* relation file number; 0: free */
 } OwnerMapHeader;
 
-/* VACUUMs of this backend between begin and end (undone if it exits) */
-static uint32 my_vacuums_running = 0;
+/*
+ * This backend's VACUUMs between begin and end, innermost last: the slot
+ * of each, or -1 if unlisted.  Undone if the backend exits meanwhile.
+ */
+#define MAX_NESTED_VACUUMS 8
+static int	my_vacuum_slots[MAX_NESTED_VACUUMS];
+static int	my_vacuum_depth = 0;
 static bool exit_callback_registered = false;
 
 static OwnerMapHeader *owner_map_header = NULL;
@@ -114,6 +133,10 @@ owner_map_shmem_init(void)
 		pg_atomic_init_u32(&owner_map_header->vacuum_generation, 1);
 		pg_atomic_init_u32(&owner_map_header->eviction_epoch, 1);
 		pg_atomic_init_u32(&owner_map_header->vacuums_running, 0);
+		pg_atomic_init_u32(&owner_map_header->vacuums_unlisted, 0);
+		SpinLockInit(&owner_map_header->vacuum_mutex);
+		for (int i = 0; i < VACUUM_SLOTS; i++)
+			pg_atomic_init_u32(&owner_map_header->vacuuming[i], 0);
 		for (uint32 i = 0; i < owner_map_sets; i++)
 			SpinLockInit(&owner_map[i].mutex);
 	}
@@ -208,6 +231,23 @@ owner_map_get(const KalamRelStorage *node, const char *owner, int owner_len, Own
 	return e != NULL;
 }
 
+/* Whether a VACUUM of the relation (or an unlisted one) is running */
+static bool
+relation_being_vacuumed(const KalamRelStorage *node)
+{
+	uint32		number = (uint32) KalamRelStorageNumber(*node);
+
+	if (pg_atomic_read_u32(&owner_map_header->vacuums_running) == 0)
+		return false;
+	pg_read_barrier();
+	if (pg_atomic_read_u32(&owner_map_header->vacuums_unlisted) > 0)
+		return true;
+	for (int i = 0; i < VACUUM_SLOTS; i++)
+		if (pg_atomic_read_u32(&owner_map_header->vacuuming[i]) == number)
+			return true;
+	return false;
+}
+
 bool
 owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 				  uint32 generation, Size need, Size consume,
@@ -217,7 +257,7 @@ owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 	OwnerMapSet *set = set_for(hash);
 	OwnerMapEntry *e;
 	bool		reserved = false;
-	bool		vacuum_running = pg_atomic_read_u32(&owner_map_header->vacuums_running) > 0;
+	bool		vacuum_running = relation_being_vacuumed(node);
 
 	SpinLockAcquire(&set->mutex);
 	e = find_entry(set, hash, node, owner, owner_len, false);
@@ -226,7 +266,7 @@ owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 		OwnerHint  *h = &e->hint.owner;
 
 		if (!vacuum_running && h->kind == HINT_OWN && h->seen_generation == generation &&
-			!h->may_reuse && h->free_estimate >= need)
+			h->free_estimate >= need)
 		{
 			h->free_estimate -= Min(consume, h->free_estimate);
 			reserved = true;
@@ -351,12 +391,53 @@ bump_vacuum_generation(const KalamRelStorage *node)
 	pg_atomic_fetch_add_u32(&owner_map_header->vacuum_generation, 1);
 }
 
-static void
-undo_vacuums_running(int code, Datum arg)
+/* Take the relation into the list (slot -1: unlisted) */
+static int
+list_vacuum(const KalamRelStorage *node)
 {
-	if (my_vacuums_running > 0 && owner_map_header != NULL)
-		pg_atomic_fetch_sub_u32(&owner_map_header->vacuums_running, my_vacuums_running);
-	my_vacuums_running = 0;
+	uint32		number = (uint32) KalamRelStorageNumber(*node);
+	int			slot = -1;
+
+	SpinLockAcquire(&owner_map_header->vacuum_mutex);
+	for (int i = 0; i < VACUUM_SLOTS && slot < 0; i++)
+		if (owner_map_header->vacuuming_count[i] > 0 &&
+			pg_atomic_read_u32(&owner_map_header->vacuuming[i]) == number)
+			slot = i;
+	for (int i = 0; i < VACUUM_SLOTS && slot < 0; i++)
+		if (owner_map_header->vacuuming_count[i] == 0)
+			slot = i;
+	if (slot >= 0)
+	{
+		owner_map_header->vacuuming_count[slot]++;
+		pg_atomic_write_u32(&owner_map_header->vacuuming[slot], number);
+	}
+	else
+		pg_atomic_fetch_add_u32(&owner_map_header->vacuums_unlisted, 1);
+	SpinLockRelease(&owner_map_header->vacuum_mutex);
+	/* a full barrier: the list is written before the count says to read it */
+	pg_atomic_fetch_add_u32(&owner_map_header->vacuums_running, 1);
+	return slot;
+}
+
+static void
+unlist_vacuum(int slot)
+{
+	SpinLockAcquire(&owner_map_header->vacuum_mutex);
+	if (slot < 0)
+		pg_atomic_fetch_sub_u32(&owner_map_header->vacuums_unlisted, 1);
+	else if (--owner_map_header->vacuuming_count[slot] == 0)
+		pg_atomic_write_u32(&owner_map_header->vacuuming[slot], 0);
+	SpinLockRelease(&owner_map_header->vacuum_mutex);
+	pg_atomic_fetch_sub_u32(&owner_map_header->vacuums_running, 1);
+}
+
+static void
+unlist_my_vacuums(int code, Datum arg)
+{
+	if (owner_map_header == NULL)
+		return;
+	while (my_vacuum_depth > 0)
+		unlist_vacuum(my_vacuum_slots[--my_vacuum_depth]);
 }
 
 void
@@ -364,11 +445,12 @@ owner_map_vacuum_begin(const KalamRelStorage *node)
 {
 	if (!exit_callback_registered)
 	{
-		on_shmem_exit(undo_vacuums_running, 0);
+		on_shmem_exit(unlist_my_vacuums, 0);
 		exit_callback_registered = true;
 	}
-	pg_atomic_fetch_add_u32(&owner_map_header->vacuums_running, 1);
-	my_vacuums_running++;
+	if (my_vacuum_depth >= MAX_NESTED_VACUUMS)
+		elog(ERROR, "too many nested VACUUMs of kalamdb tables");
+	my_vacuum_slots[my_vacuum_depth++] = list_vacuum(node);
 	bump_vacuum_generation(node);
 }
 
@@ -376,11 +458,8 @@ void
 owner_map_vacuum_end(const KalamRelStorage *node)
 {
 	bump_vacuum_generation(node);
-	if (my_vacuums_running > 0)
-	{
-		my_vacuums_running--;
-		pg_atomic_fetch_sub_u32(&owner_map_header->vacuums_running, 1);
-	}
+	if (my_vacuum_depth > 0)
+		unlist_vacuum(my_vacuum_slots[--my_vacuum_depth]);
 }
 
 void

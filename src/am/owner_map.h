@@ -94,8 +94,9 @@ extern uint32 owner_map_vacuum_generation(void);
 
 /*
  * A VACUUM of a kalamdb table runs between these two.  Both bump the
- * generations, and while any VACUUM runs the fast path is off: a page it
- * empties may change owner before it ends.
+ * generations, and while it runs the fast path is off for that relation: a
+ * page it empties may change owner before it ends.  Other relations keep
+ * theirs.
  */
 extern void owner_map_vacuum_begin(const KalamRelStorage *node);
 extern void owner_map_vacuum_end(const KalamRelStorage *node);
