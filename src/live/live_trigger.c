@@ -18,6 +18,9 @@
  * primary key, or the row's ctid) marked "truncated", for the client to
  * fetch; nothing is dropped silently.
  *
+ * The same function, as an AFTER TRUNCATE statement trigger, tells every
+ * subscription of the table that the table was emptied.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -329,17 +332,24 @@ append_key_json(StringInfo buf, Relation rel, TupleTableSlot *slot)
 	}
 }
 
+/* The start of every message: the subscription, the table, the operation */
+static void
+append_header(StringInfo buf, LiveSub *sub, const char *op)
+{
+	appendStringInfoString(buf, "{\"live_id\": ");
+	escape_json(buf, sub->live_id);
+	appendStringInfoString(buf, ", \"table\": ");
+	escape_json(buf, sub->table_id);
+	appendStringInfo(buf, ", \"op\": \"%s\"", op);
+}
+
 static void
 deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTableSlot *old)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"live_id\": ");
-	escape_json(&buf, sub->live_id);
-	appendStringInfoString(&buf, ", \"table\": ");
-	escape_json(&buf, sub->table_id);
-	appendStringInfo(&buf, ", \"op\": \"%s\"", op);
+	append_header(&buf, sub, op);
 	if (row)
 	{
 		appendStringInfoString(&buf, ", \"row\": ");
@@ -355,16 +365,40 @@ deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTa
 	if (strlen(sub->channel) + buf.len >= NOTIFY_PAYLOAD_LIMIT)
 	{
 		resetStringInfo(&buf);
-		appendStringInfoString(&buf, "{\"live_id\": ");
-		escape_json(&buf, sub->live_id);
-		appendStringInfoString(&buf, ", \"table\": ");
-		escape_json(&buf, sub->table_id);
-		appendStringInfo(&buf, ", \"op\": \"%s\", \"truncated\": true, \"key\": ", op);
+		append_header(&buf, sub, op);
+		appendStringInfoString(&buf, ", \"truncated\": true, \"key\": ");
 		append_key_json(&buf, rel, row ? row : old);
 		appendStringInfoChar(&buf, '}');
 	}
 	Async_Notify(sub->channel, buf.data);
 	live_count_delivery_at_commit(sub->live_id);
+}
+
+/*
+ * TRUNCATE: one message to every subscription of the table, whoever's rows
+ * it watches, as there are no rows to route by.  Rare enough to read the
+ * subscriptions afresh.
+ */
+static void
+deliver_truncate(Relation rel)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "kalamdb live truncate",
+											  ALLOCSET_SMALL_SIZES);
+	List	   *subs = load_subscriptions(rel, "", 0, cxt);
+	ListCell   *lc;
+
+	foreach(lc, subs)
+	{
+		LiveSub    *sub = (LiveSub *) lfirst(lc);
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		append_header(&buf, sub, "truncate");
+		appendStringInfoChar(&buf, '}');
+		Async_Notify(sub->channel, buf.data);
+		live_count_delivery_at_commit(sub->live_id);
+	}
+	MemoryContextDelete(cxt);
 }
 
 /* Every subscription routed to one owner key: evaluate and deliver. */
@@ -429,11 +463,16 @@ kalam_live_query_trigger(PG_FUNCTION_ARGS)
 	TupleTableSlot *oldslot;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		(!TRIGGER_FIRED_FOR_ROW(td->tg_event) && !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("kalam._live_query_trigger() must run AFTER each row")));
+				 errmsg("kalam._live_query_trigger() must run AFTER each row, or AFTER TRUNCATE")));
 	rel = td->tg_relation;
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+	{
+		deliver_truncate(rel);
+		return PointerGetDatum(NULL);
+	}
 	if (td->tg_trigger->tgnargs > 0 && td->tg_trigger->tgargs[0][0] != '\0')
 		owner_attno = get_attnum(RelationGetRelid(rel), td->tg_trigger->tgargs[0]);
 	if (owner_attno < 0)

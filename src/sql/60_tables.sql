@@ -141,10 +141,12 @@ BEGIN
 					   relation, write_level);
 	END IF;
 
-	-- changes reach live queries through this trigger
+	-- changes reach live queries through these triggers
 	EXECUTE format('CREATE TRIGGER kalam_live_queries AFTER INSERT OR UPDATE OR DELETE ON %s '
 				   'FOR EACH ROW EXECUTE FUNCTION kalam._live_query_trigger(%L)',
 				   relation, coalesce(owner_col, ''));
+	EXECUTE format('CREATE TRIGGER kalam_live_truncate AFTER TRUNCATE ON %s '
+				   'FOR EACH STATEMENT EXECUTE FUNCTION kalam._live_query_trigger()', relation);
 
 	INSERT INTO system.tables (table_id, namespace_id, table_name, table_type, access_level,
 							   storage_id, relation, owner_column, ttl, options)
@@ -173,6 +175,7 @@ BEGIN
 	END LOOP;
 	EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', relation);
 	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_queries ON %s', relation);
+	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_truncate ON %s', relation);
 	IF t.owner_column IS NOT NULL THEN
 		EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', relation, t.owner_column);
 	END IF;

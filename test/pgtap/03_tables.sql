@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(58);
+SELECT plan(60);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -181,7 +181,11 @@ SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', 'SELECT string_agg(payload, 
 		  'a stream is per user, too');
 
 -- unregister and DROP TABLE
+SELECT is((SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'app.news'::regclass),
+		  'kalam_live_queries,kalam_live_truncate', 'a registered table has the live query triggers');
 SELECT lives_ok($$SELECT kalam.unregister_table('app.news')$$, 'unregister_table');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'app.news'::regclass), 0::bigint,
+		  'unregister_table removes the triggers');
 SELECT is((SELECT count(*) FROM pg_policy WHERE polrelid = 'app.news'::regclass), 0::bigint, 'removes the policies');
 SELECT ok(NOT (SELECT relrowsecurity FROM pg_class WHERE oid = 'app.news'::regclass), 'and row-level security');
 DROP TABLE app.events;

@@ -2,8 +2,9 @@
 # another session writes.  A subscriber receives exactly its own changes,
 # projected and filtered as asked; another user's subscriber receives none;
 # a shared table reaches everyone allowed to read it; an oversized change
-# arrives as a key-only message; a session that ends, logs out or whose
-# user is dropped leaves no subscription behind.
+# arrives as a key-only message; a TRUNCATE reaches every subscription of
+# the table; a session that ends, logs out or whose user is dropped leaves
+# no subscription behind.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -91,6 +92,17 @@ like($a->[0], qr/"op": "insert", "truncated": true, "key": \{"id":12\}/, 'as its
 ok($node->poll_query_until('postgres', qq{
 	SELECT changes = 4 AND last_update IS NOT NULL FROM system.live_queries
 	WHERE user_id = '$id{alice}' AND query LIKE '%messages%'}), 'changes and last_update are kept');
+
+# TRUNCATE reaches every subscription of the table, once it commits
+$node->safe_psql('postgres', q{BEGIN; TRUNCATE chat.messages; ROLLBACK;});
+is(scalar(@{ received($alice) }), 0, 'a rolled-back TRUNCATE is not delivered');
+$node->safe_psql('postgres', q{TRUNCATE chat.messages});
+$a = received($alice);
+is(scalar(@$a), 1, 'a TRUNCATE arrives once') or diag explain $a;
+like($a->[0], qr/"table": "chat.messages", "op": "truncate"\}$/, 'as a truncate of the table, without rows');
+$b = received($bob);
+is(scalar(@$b), 1, q{and at bob's subscription of the table too}) or diag explain $b;
+like($b->[0], qr/"op": "truncate"/, 'also as a truncate');
 
 # unsubscribe, and the end of a session
 my $live = $node->safe_psql('postgres', qq{SELECT live_id FROM system.live_queries WHERE user_id = '$id{bob}' AND query LIKE '%news%'});
