@@ -426,7 +426,8 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 		escape_json(&options, nodeToString(where));
 	else
 		appendStringInfoString(&options, "null");
-	appendStringInfoString(&options, "}");
+	/* the role that may read the table: delivery stops if it no longer may */
+	appendStringInfo(&options, ", \"role\": %u}", caller);
 
 	{
 		Datum		args[8];

@@ -88,8 +88,9 @@ SELECT kalam._start_worker();
 -- The subscriptions a change to (relation, owner) must be offered to
 -- (owner '' for a shared table), for the change trigger, which calls it as
 -- the extension owner (it returns the secret channels: not for PUBLIC).
--- Subscriptions of users dropped since, or whose role no longer reaches
--- a shared table's access level, are skipped.
+-- Subscriptions of users dropped since, whose role no longer reaches a
+-- shared table's access level, or whose database role may no longer read
+-- the table, are skipped.
 CREATE FUNCTION kalam._live_subscriptions(relation oid, owner text)
 RETURNS TABLE (live_id text, channel text, table_id text, where_plan text, columns text)
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -105,6 +106,8 @@ SET search_path = pg_catalog, pg_temp AS $$
 	  -- a shared table's access level, checked against the user's role now
 	  AND (t.table_type <> 'shared' OR t.access_level = 'public'
 		   OR kalam._role_level(u.role) >= CASE t.access_level WHEN 'private' THEN 1 ELSE 2 END)
+	  -- the subscriber's database role may still read the table (REVOKE)
+	  AND has_table_privilege((q.options->'plan'->>'role')::oid, t.relation::oid, 'SELECT')
 $$;
 
 -- This session's connection id (pid and start time), as in its live ids.

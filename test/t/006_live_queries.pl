@@ -4,7 +4,7 @@
 # a shared table reaches everyone allowed to read it; an oversized change
 # arrives as a key-only message; a TRUNCATE reaches every subscription of
 # the table; a session that ends, logs out or whose user is dropped leaves
-# no subscription behind.
+# no subscription behind; a role that loses SELECT receives nothing more.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -157,6 +157,30 @@ $node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{bob}', 32
 $b = received($bob2);
 is(scalar(@$b), 0, 'and their session receives nothing more');
 $bob2->quit;
+
+# REVOKE SELECT: once the subscriber's database role may no longer read the
+# table, nothing more is delivered, even by a writer that had the
+# subscription cached
+$node->safe_psql('postgres', q{
+	CREATE ROLE reader;
+	GRANT USAGE ON SCHEMA chat TO reader;
+	GRANT SELECT ON chat.news TO reader;
+});
+my $reader = $node->background_psql('postgres');
+$reader->query_safe('SET ROLE reader');
+$reader->query_safe(q{SELECT kalam.login('alice', 'alice-secret-1')});
+$reader->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT * FROM chat.news')});
+my $writer = $node->background_psql('postgres');
+$writer->query_safe(q{INSERT INTO chat.news VALUES (3, 'third')});
+is(scalar(@{ received($reader) }), 1, 'a subscriber whose role may read the table receives');
+$node->safe_psql('postgres', q{REVOKE SELECT ON chat.news FROM reader});
+$writer->query_safe(q{INSERT INTO chat.news VALUES (4, 'fourth')});
+is(scalar(@{ received($reader) }), 0, 'after REVOKE SELECT, nothing more arrives');
+$node->safe_psql('postgres', q{GRANT SELECT ON chat.news TO reader});
+$writer->query_safe(q{INSERT INTO chat.news VALUES (5, 'fifth')});
+is(scalar(@{ received($reader) }), 1, 'and after GRANT SELECT again, it does');
+$writer->quit;
+$reader->quit;
 
 $node->stop;
 done_testing();
