@@ -143,6 +143,40 @@ kalam_hash_password(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(hash));
 }
 
+/* The cost of a "$2x$NN$..." hash, or -1 */
+static int
+hash_cost(const char *hash)
+{
+	if (strlen(hash) != BCRYPT_HASH_LEN || hash[0] != '$' || hash[3] != '$' ||
+		!isdigit((unsigned char) hash[4]) || !isdigit((unsigned char) hash[5]) || hash[6] != '$')
+		return -1;
+	return (hash[4] - '0') * 10 + (hash[5] - '0');
+}
+
+/*
+ * kalam._rehash_password(password text, hash text) returns text: a new hash
+ * of the configured cost when hash has another one (kalam.bcrypt_cost was
+ * changed since it was made), else NULL.  Called after a successful login,
+ * while the password is at hand, so that the user's logins cost what an
+ * unknown user's do again.  No policy check: the user has this password
+ * already.
+ */
+PG_FUNCTION_INFO_V1(kalam_rehash_password);
+Datum
+kalam_rehash_password(PG_FUNCTION_ARGS)
+{
+	char	   *hash = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *plain;
+	char	   *result;
+
+	if (hash_cost(hash) == kalam_bcrypt_cost)
+		PG_RETURN_NULL();
+	plain = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	result = bcrypt_hash(plain, kalam_bcrypt_cost);
+	explicit_bzero(plain, strlen(plain));
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
 /*
  * kalam.verify_password(password text, hash text) returns boolean.
  *

@@ -31,6 +31,13 @@ REVOKE ALL ON FUNCTION kalam.hash_password(text) FROM PUBLIC;
 COMMENT ON FUNCTION kalam.hash_password(text) IS
 	'checks the password policy and returns a bcrypt hash of cost kalam.bcrypt_cost';
 
+CREATE FUNCTION kalam._rehash_password(text, text) RETURNS text
+	AS 'MODULE_PATHNAME', 'kalam_rehash_password'
+	LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION kalam._rehash_password(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION kalam._rehash_password(text, text) IS
+	'a new hash of cost kalam.bcrypt_cost if the given one has another cost, else NULL';
+
 CREATE FUNCTION kalam.verify_password(text, text) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'kalam_verify_password'
 	LANGUAGE C VOLATILE PARALLEL SAFE;

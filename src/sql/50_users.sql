@@ -240,6 +240,7 @@ DECLARE
 	u system.users;
 	matches boolean;
 	reason text;
+	rehashed text;
 BEGIN
 	BEGIN
 		name := username::kalam.user_name;
@@ -273,11 +274,16 @@ BEGIN
 			USING ERRCODE = 'invalid_password';
 	END IF;
 
+	-- a hash of an older kalam.bcrypt_cost is renewed while the password
+	-- is at hand: this user's logins then cost what an unknown user's do
+	rehashed := kalam._rehash_password(password, u.password_hash);
 	UPDATE system.users
-	SET failed_login_attempts = 0, locked_until = NULL, last_login_at = now(), last_seen = now()
+	SET failed_login_attempts = 0, locked_until = NULL, last_login_at = now(), last_seen = now(),
+		password_hash = coalesce(rehashed, users.password_hash)
 	WHERE user_id = u.user_id;
 	PERFORM kalam._audit('login.success', u.user_id, u.username::text,
-						 jsonb_build_object('via', via));
+						 jsonb_strip_nulls(jsonb_build_object('via', via,
+							'rehashed', CASE WHEN rehashed IS NOT NULL THEN true END)));
 	RETURN u.user_id;
 END $$;
 REVOKE ALL ON FUNCTION kalam._authenticate(text, text, text) FROM PUBLIC;

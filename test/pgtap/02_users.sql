@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(86);
+SELECT plan(91);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -65,6 +65,18 @@ SELECT is((SELECT count(*) FROM system.audit_log WHERE action = 'login.failure' 
 SELECT kalam.authenticate('alice', 'alice-secret-1');
 SELECT is((SELECT failed_login_attempts FROM system.users WHERE username = 'alice'), 0,
 		  'a successful login resets the count');
+
+-- after kalam.bcrypt_cost changes, a successful login renews the hash
+SET kalam.bcrypt_cost = 5;
+SELECT is(kalam.authenticate('alice', 'alice-secret-1')::text, :'alice', 'a login after the cost changed');
+SELECT is((SELECT substr(password_hash, 1, 7) FROM system.users WHERE username = 'alice'), '$2b$05$',
+		  'renews the hash at the new cost');
+SELECT is((SELECT details->>'rehashed' FROM system.audit_log WHERE action = 'login.success'
+		   ORDER BY audit_id DESC LIMIT 1), 'true', 'and says so in the audit log');
+SELECT is(kalam.authenticate('alice', 'alice-secret-1')::text, :'alice', 'the renewed hash lets the user in');
+SELECT is((SELECT details->>'rehashed' FROM system.audit_log WHERE action = 'login.success'
+		   ORDER BY audit_id DESC LIMIT 1), NULL, 'without renewing it again');
+SET kalam.bcrypt_cost = 4;
 
 -- lockout after 5 failures in a row
 DO $$ BEGIN FOR i IN 1..5 LOOP
