@@ -29,6 +29,7 @@
 #include "auth/login_failure.h"
 #include "auth/password.h"
 #include "kalamdb.h"
+#include "tables/with_type.h"
 
 PG_MODULE_MAGIC;
 
@@ -122,6 +123,7 @@ _PG_init(void)
 
 		register_launcher();
 		install_database_guard();
+		install_create_table_with_type();
 	}
 
 	MarkGUCPrefixReserved("kalam");

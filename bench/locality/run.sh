@@ -24,7 +24,7 @@ source "$KALAM_ROOT/bench/common.sh"
 OWNERS=${OWNERS:-1000}
 ROWS=100
 SMALL_OWNERS=$((OWNERS * 20))
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 
 kalam_install_deps
 kalam_build_install
@@ -161,13 +161,20 @@ echo "both the minimum its rows need and the pages its surviving rows already he
 for l in $LAYOUTS; do printf '  %-17s %s\n' "$l" "${KEPT_EXTRA[$l]}"; done
 
 echo
-echo "kalamdb against heap, same run:"
-printf '%-4s %22s %12s %16s\n' load "buffers: heap/kalamdb" "size ratio" "inserts ratio"
+echo "kalamdb against heap, same run (inserts: the ratio of the medians, and the median and range of the"
+echo "ratios within each round, where the two loads ran minutes apart at most):"
+printf '%-4s %22s %12s %16s %24s\n' load "buffers: heap/kalamdb" "size ratio" "inserts ratio" "per round: median (range)"
 for load in a b c g d e; do
 	h=$(grep "^$load|heap|" "$RESULTS")
 	k=$(grep "^$load|kalamdb|" "$RESULTS")
 	hb=$(echo "$h" | cut -d'|' -f11); kb=$(echo "$k" | cut -d'|' -f11)
 	hs=$(echo "$h" | cut -d'|' -f10); ks=$(echo "$k" | cut -d'|' -f10)
 	hr=$(echo "$h" | cut -d'|' -f12); kr=$(echo "$k" | cut -d'|' -f12)
-	printf '%-4s %21sx %11sx %15sx\n' "$load" "$(ratio "$hb" "$kb")" "$(ratio "$ks" "$hs")" "$(ratio "$kr" "$hr")"
+	per_round=-
+	if [ -n "${MS[$load:heap]:-}" ]; then
+		r=$(paste <(echo "${MS[$load:heap]}" | tr ' ' '\n' | grep .) <(echo "${MS[$load:kalamdb]}" | tr ' ' '\n' | grep .) |
+			awk '{printf "%.2f\n", $1 / $2}')
+		per_round="$(echo "$r" | median) ($(echo "$r" | sort -g | head -n 1)-$(echo "$r" | sort -g | tail -n 1))"
+	fi
+	printf '%-4s %21sx %11sx %15sx %24s\n' "$load" "$(ratio "$hb" "$kb")" "$(ratio "$ks" "$hs")" "$(ratio "$kr" "$hr")" "$per_round"
 done

@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(60);
+SELECT plan(71);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -179,6 +179,34 @@ SELECT pg_temp.run_as('kalam_tbl_app', :'alice', $$INSERT INTO app.events (at, p
 SELECT pg_temp.run_as('kalam_tbl_app', :'bob', $$INSERT INTO app.events (at, payload) VALUES (now(), 'online') RETURNING 1$$);
 SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice', 'SELECT string_agg(payload, '','') FROM app.events'), 'typing',
 		  'a stream is per user, too');
+
+-- KalamDB's spelling: CREATE TABLE ... WITH (type = ...) registers the table
+CREATE TABLE app.said (owner kalam.user_id, body text) USING kalamdb WITH (TYPE = 'USER');
+SELECT is((SELECT concat_ws(',', table_type, owner_column) FROM system.tables WHERE table_id = 'app.said'),
+		  'user,owner', 'WITH (type = ''user'') registers a USER table');
+SELECT ok((SELECT relrowsecurity AND relforcerowsecurity AND reloptions IS NULL
+		   FROM pg_class WHERE oid = 'app.said'::regclass),
+		  'with row-level security, and no option left in pg_class');
+CREATE TABLE app.board (id int, note text) WITH (type = 'shared', access_level = 'private', fillfactor = 90);
+SELECT is((SELECT concat_ws(',', table_type, access_level) FROM system.tables WHERE table_id = 'app.board'),
+		  'shared,private', 'a SHARED table with its access level (on heap)');
+SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'app.board'::regclass), '{fillfactor=90}',
+		  'heap''s own options stay');
+CREATE TABLE app.ticks (owner kalam.user_id, at timestamptz) USING kalamdb WITH (type = 'stream', ttl = '5 minutes');
+SELECT is((SELECT ttl FROM system.tables WHERE table_id = 'app.ticks'), '00:05:00'::interval,
+		  'a STREAM table with its TTL');
+SELECT throws_ok($$CREATE TABLE app.bad (owner kalam.user_id) USING kalamdb WITH (type = 'bogus')$$, '22P02', NULL,
+				 'an unknown type is refused');
+SELECT hasnt_table('app', 'bad', 'and the table is not created');
+SELECT throws_ok($$CREATE TABLE app.bad (body text) USING kalamdb WITH (type = 'user')$$, '42P16', NULL,
+				 'a USER table without an owner column is refused, as by register_table');
+SELECT throws_ok($$CREATE TABLE app.bad (owner kalam.user_id) WITH (type = 'shared', TYPE = 'user')$$, '22023',
+				 'parameter "type" specified more than once', 'an option given twice is refused');
+SELECT lives_ok($$CREATE TABLE IF NOT EXISTS app.said (owner kalam.user_id) USING kalamdb WITH (type = 'user')$$,
+				'CREATE TABLE IF NOT EXISTS of a registered table does nothing');
+SELECT throws_ok($$CREATE TABLE app.bad (body text) WITH (ttl = '1 hour')$$, '22023', 'unrecognized parameter "ttl"',
+				 'without a type, the options are PostgreSQL''s as ever');
+DROP TABLE app.said, app.board, app.ticks;
 
 -- unregister and DROP TABLE
 SELECT is((SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'app.news'::regclass),

@@ -1,6 +1,8 @@
 # USER and SHARED tables survive pg_dump / pg_restore: data, the kalamdb
-# access method, row-level security and its policies, the registration in
-# system.tables, and so the isolation between users.
+# access method, row-level security and its policies, the live query
+# triggers, the registration in system.tables (made by register_table or
+# by CREATE TABLE ... WITH (type = ...)), and so the isolation between
+# users.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -29,7 +31,9 @@ $node->safe_psql('src', q{
 	SELECT kalam.register_table('chat.messages', 'user');
 	CREATE TABLE chat.rooms (id int PRIMARY KEY, name text);
 	SELECT kalam.register_table('chat.rooms', 'shared', 'private');
-	GRANT SELECT, INSERT ON chat.messages, chat.rooms TO app;
+	CREATE TABLE chat.notes (owner kalam.user_id, note text) USING kalamdb WITH (type = 'user');
+	GRANT SELECT, INSERT ON chat.messages, chat.rooms, chat.notes TO app;
+	INSERT INTO chat.notes SELECT user_id, 'note of ' || username FROM system.users WHERE username IN ('alice', 'bob');
 	INSERT INTO chat.rooms VALUES (1, 'general');
 	INSERT INTO chat.messages
 	SELECT (SELECT user_id FROM system.users WHERE username = (ARRAY['alice', 'bob'])[1 + i % 2]::kalam.user_name),
@@ -48,7 +52,9 @@ foreach my $q (
 	q{SELECT string_agg(concat_ws(' ', table_id, table_type, access_level, relation, owner_column), ';' ORDER BY table_id) FROM system.tables},
 	q{SELECT string_agg(a.amname, ',' ORDER BY c.relname) FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.relnamespace = 'chat'::regnamespace AND c.relkind = 'r'},
 	q{SELECT string_agg(polname || ':' || pg_get_expr(polqual, polrelid), ';' ORDER BY polrelid::regclass::text, polname) FROM pg_policy},
-	q{SELECT string_agg(relname || ':' || relrowsecurity || relforcerowsecurity, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'chat'::regnamespace AND relkind = 'r'})
+	q{SELECT string_agg(relname || ':' || relrowsecurity || relforcerowsecurity, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'chat'::regnamespace AND relkind = 'r'},
+	q{SELECT string_agg(tgrelid::regclass || ':' || tgname, ',' ORDER BY tgrelid::regclass::text, tgname) FROM pg_trigger WHERE NOT tgisinternal},
+	q{SELECT string_agg(note, ',' ORDER BY note) FROM chat.notes})
 {
 	is($node->safe_psql('dst', $q), $node->safe_psql('src', $q), "same after restore: $q");
 }
@@ -64,6 +70,8 @@ is($as->('alice', 'alice-secret-1', 'SELECT count(*) FROM chat.messages'), "t\n1
 	'alice sees her 1000 messages after the restore');
 is($as->('bob', 'bob-secret-123', q{SELECT count(*) FROM chat.messages WHERE body = 'message 2'}), "t\n0",
 	q{bob does not see alice's});
+is($as->('alice', 'alice-secret-1', 'SELECT string_agg(note, \',\') FROM chat.notes'), "t\nnote of alice",
+	'a table registered by CREATE TABLE ... WITH (type = \'user\') isolates users after the restore too');
 is($as->('alice', 'alice-secret-1', 'SELECT count(*) FROM chat.rooms'), "t\n0",
 	'a private shared table stays closed to users');
 is($as->('sam', 'sam-secret-123', 'SELECT count(*) FROM chat.rooms'), "t\n1",
