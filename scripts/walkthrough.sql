@@ -59,12 +59,14 @@ FROM system.audit_log WHERE action = 'login.failure' ORDER BY occurred_at;
 --    pages of their own, and row-level security shows each user only
 --    their rows.
 SELECT kalam.create_namespace('chat');
+--    WITH (type = 'user') registers it as a USER table (the same as
+--    SELECT kalam.register_table('chat.messages', 'user') afterwards).
 CREATE TABLE chat.messages (
     owner kalam.user_id,
     id    kalam.row_id DEFAULT kalam.new_row_id(),
     body  text
-) USING kalamdb;
-SELECT kalam.register_table('chat.messages', 'user');
+) USING kalamdb WITH (type = 'user');
+SELECT table_id, table_type, owner_column FROM system.tables;
 CREATE TABLE heap_messages (LIKE chat.messages) USING heap;
 -- 400 messages, the two users taking turns, in both tables:
 INSERT INTO chat.messages (owner, body)
