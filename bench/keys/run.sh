@@ -16,7 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 source "$KALAM_ROOT/bench/common.sh"
 N=${N:-1000000}
 RUN_SECONDS=${SECONDS_PER_RUN:-8}
-ROUNDS=${ROUNDS:-4}
+ROUNDS=${ROUNDS:-6}
 CLIENTS=${CLIENTS:-4}
 
 kalam_install_deps
@@ -48,11 +48,21 @@ declare -A LOOKUP=(
 TABLES="b_user_id b_user_id_text b_user_id_uuid b_user_name b_user_name_text b_row_id b_row_id_bigint b_user_row_id b_user_row_id_text"
 
 PAIRS="b_user_id:b_user_id_text b_user_id:b_user_id_uuid b_user_name:b_user_name_text b_row_id:b_row_id_bigint b_user_row_id:b_user_row_id_text"
-declare -A SIZE SORT TPS PROBE
+declare -A SIZE SORT TPS PROBE ROUND_RATIOS
 
-log "sort times (no index yet): SELECT k FROM t ORDER BY k, median of 5"
+log "sort times (no index yet): SELECT k FROM t ORDER BY k, median of 7, the tables taking turns"
+declare -A SORT_RUNS
+set -- $TABLES
+for round in $(seq 7); do
+	# one sort of each table per round, starting with a different one each
+	# time, so that drift of the machine spreads over all of them
+	for t in "$@"; do
+		SORT_RUNS[$t]="${SORT_RUNS[$t]:-} $(exec_ms "$DB" 1 "SELECT k FROM $t ORDER BY k OFFSET $N")"
+	done
+	set -- "${@:2}" "$1"
+done
 for t in $TABLES; do
-	SORT[$t]=$(exec_ms "$DB" 5 "SELECT k FROM $t ORDER BY k OFFSET $N")
+	SORT[$t]=$(echo "${SORT_RUNS[$t]}" | tr ' ' '\n' | grep . | median)
 	echo "  $t: ${SORT[$t]} ms"
 done
 
@@ -92,9 +102,13 @@ for pair in $PAIRS; do
 		TPS[$pair:$first]="${TPS[$pair:$first]:-} $(tps_of "$first")"
 		TPS[$pair:$second]="${TPS[$pair:$second]:-} $(tps_of "$second")"
 	done
+	# each round's ratio too: its two runs follow each other
+	r=$(paste <(echo "${TPS[$pair:$a]}" | tr ' ' '\n' | grep .) <(echo "${TPS[$pair:$b]}" | tr ' ' '\n' | grep .) |
+		awk '{printf "%.2f\n", $1 / $2}')
+	ROUND_RATIOS[$pair]="$(echo "$r" | median) ($(echo "$r" | sort -g | head -n 1)-$(echo "$r" | sort -g | tail -n 1))"
 	TPS[$pair:$a]=$(echo "${TPS[$pair:$a]}" | tr ' ' '\n' | grep . | median)
 	TPS[$pair:$b]=$(echo "${TPS[$pair:$b]}" | tr ' ' '\n' | grep . | median)
-	echo "  $a ${TPS[$pair:$a]} tps, $b ${TPS[$pair:$b]} tps"
+	echo "  $a ${TPS[$pair:$a]} tps, $b ${TPS[$pair:$b]} tps; per round ${ROUND_RATIOS[$pair]}"
 done
 
 echo
@@ -116,4 +130,11 @@ for pair in $PAIRS; do
 		"${PROBE[$a]}" "${PROBE[$b]}" "$(ratio "${PROBE[$a]}" "${PROBE[$b]}")" \
 		"${SIZE[$a]}" "${SIZE[$b]}" "$(ratio "${SIZE[$a]}" "${SIZE[$b]}")" \
 		"${SORT[$a]}" "${SORT[$b]}" "$(ratio "${SORT[$a]}" "${SORT[$b]}")"
+done
+
+echo
+echo "lookups, typed / baseline within each round (ABBA order): median (range)"
+for pair in $PAIRS; do
+	a=${pair%%:*} b=${pair##*:}
+	printf '  %-12s vs %-9s %s\n' "${a#b_}" "${b##*_}" "${ROUND_RATIOS[$pair]}"
 done
