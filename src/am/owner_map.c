@@ -78,12 +78,12 @@ typedef struct OwnerMapHeader
 } OwnerMapHeader;
 
 /*
- * This backend's VACUUMs between begin and end, innermost last: the slot
- * of each, or -1 if unlisted.  Undone if the backend exits meanwhile.
+ * This backend's VACUUM between begin and end (a backend vacuums one
+ * relation at a time): its slot, or -1 if unlisted.  Undone if the backend
+ * exits meanwhile.
  */
-#define MAX_NESTED_VACUUMS 8
-static int	my_vacuum_slots[MAX_NESTED_VACUUMS];
-static int	my_vacuum_depth = 0;
+static bool my_vacuum_running = false;
+static int	my_vacuum_slot = -1;
 static bool exit_callback_registered = false;
 
 static OwnerMapHeader *owner_map_header = NULL;
@@ -436,8 +436,9 @@ unlist_my_vacuums(int code, Datum arg)
 {
 	if (owner_map_header == NULL)
 		return;
-	while (my_vacuum_depth > 0)
-		unlist_vacuum(my_vacuum_slots[--my_vacuum_depth]);
+	if (my_vacuum_running)
+		unlist_vacuum(my_vacuum_slot);
+	my_vacuum_running = false;
 }
 
 void
@@ -448,9 +449,10 @@ owner_map_vacuum_begin(const KalamRelStorage *node)
 		on_shmem_exit(unlist_my_vacuums, 0);
 		exit_callback_registered = true;
 	}
-	if (my_vacuum_depth >= MAX_NESTED_VACUUMS)
-		elog(ERROR, "too many nested VACUUMs of kalamdb tables");
-	my_vacuum_slots[my_vacuum_depth++] = list_vacuum(node);
+	if (my_vacuum_running)
+		elog(ERROR, "a VACUUM of a kalamdb table is already running in this backend");
+	my_vacuum_slot = list_vacuum(node);
+	my_vacuum_running = true;
 	bump_vacuum_generation(node);
 }
 
@@ -458,8 +460,9 @@ void
 owner_map_vacuum_end(const KalamRelStorage *node)
 {
 	bump_vacuum_generation(node);
-	if (my_vacuum_depth > 0)
-		unlist_vacuum(my_vacuum_slots[--my_vacuum_depth]);
+	if (my_vacuum_running)
+		unlist_vacuum(my_vacuum_slot);
+	my_vacuum_running = false;
 }
 
 void
