@@ -27,4 +27,13 @@ typedef RelFileNode KalamRelStorage;
 #define KalamRelStorageNumber(a)	((a).relNode)
 #endif
 
+/* A BulkInsertState that only keeps a pin: no buffer ring */
+#if PG_VERSION_NUM >= 160000
+#define KalamInitBulkInsertPins(b) \
+	(memset((b), 0, sizeof(BulkInsertStateData)), \
+	 (b)->next_free = InvalidBlockNumber, (b)->last_free = InvalidBlockNumber)
+#else
+#define KalamInitBulkInsertPins(b) memset((b), 0, sizeof(BulkInsertStateData))
+#endif
+
 #endif							/* KALAM_AM_COMPAT_H */

@@ -106,13 +106,72 @@ slot_tuple_length(Relation rel, TupleTableSlot *slot)
 	return MAXALIGN(header) + heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
 }
 
-/* A bulk-insert pin on another page would override the target: drop it. */
+#ifdef __GNUC__
+#define prefetch_for_write(addr) __builtin_prefetch((addr), 1)
+#else
+#define prefetch_for_write(addr) ((void) 0)
+#endif
+
+/*
+ * Before heap inserts len bytes on the target page: a bulk-insert pin on
+ * another page would override the target, so drop it; and where the
+ * owner map knows the buffer that holds the target page, pin it for heap
+ * (saving the buffer table lookup), and prefetch the page's insertion
+ * point.  Rows of interleaved owners go to as many pages, none of them
+ * in the CPU cache by the time the owner's next row comes.
+ */
 static void
-release_other_pin(BulkInsertState bistate, BlockNumber target)
+prepare_target(Relation rel, BulkInsertState bistate, const Placement *p, Size len)
 {
-	if (bistate && BufferIsValid(bistate->current_buf) &&
-		BufferGetBlockNumber(bistate->current_buf) != target)
+	Page		page;
+	PageHeader	header;
+	LocationIndex upper;
+
+	if (bistate == NULL)
+		return;
+	if (BufferIsValid(bistate->current_buf))
+	{
+		if (BufferGetBlockNumber(bistate->current_buf) == p->block)
+			return;
 		ReleaseBulkInsertStatePin(bistate);
+	}
+	if (!BufferIsValid(p->recent_buffer) ||
+		!ReadRecentBuffer(KalamRelStorageOf(rel), MAIN_FORKNUM, p->block, p->recent_buffer))
+		return;
+	bistate->current_buf = p->recent_buffer;
+
+	/*
+	 * Read without the content lock: only a hint of where the row will go.
+	 * The new line pointer sits at pd_lower, the row just below pd_upper.
+	 */
+	page = BufferGetPage(p->recent_buffer);
+	header = (PageHeader) page;
+	upper = header->pd_upper;
+	if (header->pd_lower < upper && upper <= BLCKSZ && upper > len)
+	{
+		prefetch_for_write(page + header->pd_lower);
+		for (Size off = upper - len; off < upper; off += PG_CACHE_LINE_SIZE)
+			prefetch_for_write(page + off);
+		prefetch_for_write(page + upper - 1);
+	}
+}
+
+/* After the insert: remember the buffer of the owner's page. */
+static void
+note_target_buffer(Relation rel, BulkInsertState bistate, const char *owner, int owner_len,
+				   const Placement *p)
+{
+	if (bistate != NULL)
+		placement_note_buffer(rel, owner, owner_len, p, bistate->current_buf);
+}
+
+/* The owner map's entry of the owner, wanted soon: see owner_map_prefetch() */
+static inline void
+prefetch_owner(Relation rel, const char *owner, int owner_len)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+
+	owner_map_prefetch(&storage, owner, owner_len);
 }
 
 static void
@@ -122,15 +181,19 @@ kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 	char		owner[USER_ID_MAX_LEN];
 	int			owner_len;
 	Placement	p;
+	Size		len;
 
 	if (!slot_owner(rel, slot, owner, &owner_len))
 	{
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		return;
 	}
-	placement_begin(rel, owner, owner_len, slot_tuple_length(rel, slot), 1, true, &p);
-	release_other_pin(bistate, p.block);
+	prefetch_owner(rel, owner, owner_len);
+	len = slot_tuple_length(rel, slot);
+	placement_begin(rel, owner, owner_len, len, 1, true, &p);
+	prepare_target(rel, bistate, &p, len);
 	heap_methods->tuple_insert(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
+	note_target_buffer(rel, bistate, owner, owner_len, &p);
 	placement_finish(rel, owner, owner_len, &p, 1, ItemPointerGetBlockNumber(&slot->tts_tid));
 }
 
@@ -141,16 +204,19 @@ kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId c
 	char		owner[USER_ID_MAX_LEN];
 	int			owner_len;
 	Placement	p;
+	Size		len;
 
 	if (!slot_owner(rel, slot, owner, &owner_len))
 	{
 		heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
 		return;
 	}
-	placement_begin(rel, owner, owner_len, slot_tuple_length(rel, slot), 1, true, &p);
-	release_other_pin(bistate, p.block);
+	len = slot_tuple_length(rel, slot);
+	placement_begin(rel, owner, owner_len, len, 1, true, &p);
+	prepare_target(rel, bistate, &p, len);
 	heap_methods->tuple_insert_speculative(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM,
 										   bistate, specToken);
+	note_target_buffer(rel, bistate, owner, owner_len, &p);
 	placement_finish(rel, owner, owner_len, &p, 1, ItemPointerGetBlockNumber(&slot->tts_tid));
 }
 
@@ -205,6 +271,7 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	char	   *owners;			/* the owners' bytes, back to back */
 	TupleTableSlot **group;
 	int			start = 0;
+	BulkInsertStateData no_ring;	/* pins pages, without a ring */
 
 	if (kalam_rel_cache(rel)->owner_attno == 0)
 	{
@@ -212,6 +279,7 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		return;
 	}
 
+	KalamInitBulkInsertPins(&no_ring);
 	order = palloc(nslots * sizeof(SlotOwner));
 	owners = palloc((Size) nslots * USER_ID_MAX_LEN);
 	group = palloc(nslots * sizeof(TupleTableSlot *));
@@ -240,6 +308,9 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			heap_methods->multi_insert(rel, group, n, cid, options, bistate);
 		else
 		{
+			const char *owner = order[start].owner;
+			int			owner_len = order[start].owner_len;
+			Size		len = slot_tuple_length(rel, group[0]);
 			Placement	p;
 
 			/*
@@ -247,18 +318,21 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			 * of interleaved owners go to as many pages, which a ring
 			 * would keep writing out and reading back.
 			 */
-			BulkInsertState group_bistate = (n >= BULK_GROUP_ROWS) ? bistate : NULL;
+			BulkInsertState group_bistate = (n >= BULK_GROUP_ROWS) ? bistate : &no_ring;
 
-			placement_begin(rel, order[start].owner, order[start].owner_len,
-							slot_tuple_length(rel, group[0]), n, true, &p);
-			release_other_pin(bistate, p.block);
+			placement_begin(rel, owner, owner_len, len, n, true, &p);
+			if (group_bistate != bistate && bistate != NULL)
+				ReleaseBulkInsertStatePin(bistate);
+			prepare_target(rel, group_bistate, &p, len);
 			heap_methods->multi_insert(rel, group, n, cid, options | HEAP_INSERT_SKIP_FSM,
 									   group_bistate);
-			placement_finish(rel, order[start].owner, order[start].owner_len, &p, n,
+			note_target_buffer(rel, group_bistate, owner, owner_len, &p);
+			placement_finish(rel, owner, owner_len, &p, n,
 							 ItemPointerGetBlockNumber(&group[n - 1]->tts_tid));
 		}
 		start = end;
 	}
+	ReleaseBulkInsertStatePin(&no_ring);
 	pfree(order);
 	pfree(owners);
 	pfree(group);

@@ -28,7 +28,11 @@
 
 #define OWNER_MAP_WAYS 8
 
-/* The key's storage and the hint share the entry's first cache line. */
+/*
+ * The key's storage and the hint share the entry's first cache line, and
+ * so do the bytes of an owner id of up to 24 characters: a lookup that
+ * finds its owner touches two lines, the set's head and the entry.
+ */
 typedef struct OwnerMapEntry
 {
 	KalamRelStorage node;
@@ -41,18 +45,35 @@ typedef struct OwnerMapEntry
 	char		owner[USER_ID_MAX_LEN];
 } OwnerMapEntry;
 
+typedef union OwnerMapSlot
+{
+	OwnerMapEntry entry;
+	char		pad[CACHELINEALIGN(sizeof(OwnerMapEntry))];
+} OwnerMapSlot;
+
 /*
- * The hashes and use stamps of a set sit together in its first cache line,
- * so that a lookup touches one more line only for the entry that matches.
+ * The lock, hashes and use stamps of a set fill its first cache line.
+ * Use stamps are 16 bits: the least recently used entry is found by
+ * differences, which stay right unless an entry went unused for 32768
+ * uses of its set (then the victim is merely a less good choice).
  */
-typedef struct OwnerMapSet
+typedef struct OwnerMapSetHead
 {
 	slock_t		mutex;
-	uint32		clock;
+	uint16		clock;
+	uint16		last_used[OWNER_MAP_WAYS];
 	uint32		hash[OWNER_MAP_WAYS];	/* 0: empty */
-	uint32		last_used[OWNER_MAP_WAYS];
-	OwnerMapEntry entries[OWNER_MAP_WAYS];
+} OwnerMapSetHead;
+
+typedef struct OwnerMapSet
+{
+	OwnerMapSetHead head;
+	char		pad[PG_CACHE_LINE_SIZE - sizeof(OwnerMapSetHead)];
+	OwnerMapSlot slots[OWNER_MAP_WAYS];
 } OwnerMapSet;
+
+StaticAssertDecl(offsetof(OwnerMapEntry, owner) + 24 <= PG_CACHE_LINE_SIZE,
+				 "an owner map entry's head and short owner ids share a cache line");
 
 int			kalam_owner_map_entries = 65536;
 
@@ -113,7 +134,7 @@ set_count(void)
 Size
 owner_map_shmem_size(void)
 {
-	return add_size(MAXALIGN(sizeof(OwnerMapHeader)),
+	return add_size(CACHELINEALIGN(sizeof(OwnerMapHeader)),
 					mul_size(set_count(), sizeof(OwnerMapSet)));
 }
 
@@ -126,7 +147,7 @@ owner_map_shmem_init(void)
 	owner_map_sets = set_count();
 	base = ShmemInitStruct("kalamdb owner map", owner_map_shmem_size(), &found);
 	owner_map_header = (OwnerMapHeader *) base;
-	owner_map = (OwnerMapSet *) (base + MAXALIGN(sizeof(OwnerMapHeader)));
+	owner_map = (OwnerMapSet *) (base + CACHELINEALIGN(sizeof(OwnerMapHeader)));
 	if (!found)
 	{
 		memset(base, 0, owner_map_shmem_size());
@@ -138,7 +159,7 @@ owner_map_shmem_init(void)
 		for (int i = 0; i < VACUUM_SLOTS; i++)
 			pg_atomic_init_u32(&owner_map_header->vacuuming[i], 0);
 		for (uint32 i = 0; i < owner_map_sets; i++)
-			SpinLockInit(&owner_map[i].mutex);
+			SpinLockInit(&owner_map[i].head.mutex);
 	}
 }
 
@@ -152,7 +173,9 @@ owner_map_vacuum_generation(void)
 static uint32
 key_hash(const KalamRelStorage *node, const char *owner, int owner_len)
 {
-	uint32		h = hash_bytes((const unsigned char *) node, sizeof(KalamRelStorage));
+	/* the tablespace is left out: key_matches() compares all of node */
+	uint32		h = hash_bytes_uint32((uint32) KalamRelStorageNumber(*node) ^
+									  (KalamRelStorageDatabase(*node) * 0x9E3779B1));
 
 	if (owner_len > 0)
 		h = hash_combine(h, hash_bytes((const unsigned char *) owner, owner_len));
@@ -180,25 +203,25 @@ find_entry(OwnerMapSet *set, uint32 hash, const KalamRelStorage *node,
 
 	for (int i = 0; i < OWNER_MAP_WAYS; i++)
 	{
-		if (set->hash[i] == hash && key_matches(&set->entries[i], node, owner, owner_len))
+		if (set->head.hash[i] == hash && key_matches(&set->slots[i].entry, node, owner, owner_len))
 		{
-			set->last_used[i] = ++set->clock;
-			return &set->entries[i];
+			set->head.last_used[i] = ++set->head.clock;
+			return &set->slots[i].entry;
 		}
-		if (victim < 0 || set->hash[i] == 0 ||
-			(set->hash[victim] != 0 && (int32) (set->last_used[i] - set->last_used[victim]) < 0))
+		if (victim < 0 || set->head.hash[i] == 0 ||
+			(set->head.hash[victim] != 0 && (int16) (set->head.last_used[i] - set->head.last_used[victim]) < 0))
 			victim = i;
 	}
 	if (!create)
 		return NULL;
 
 	{
-		OwnerMapEntry *e = &set->entries[victim];
+		OwnerMapEntry *e = &set->slots[victim].entry;
 
-		if (set->hash[victim] != 0)
+		if (set->head.hash[victim] != 0)
 			pg_atomic_fetch_add_u32(&owner_map_header->eviction_epoch, 1);
-		set->hash[victim] = hash;
-		set->last_used[victim] = ++set->clock;
+		set->head.hash[victim] = hash;
+		set->head.last_used[victim] = ++set->head.clock;
 		e->node = *node;
 		e->owner_len = (uint8) owner_len;
 		memcpy(e->owner, owner, owner_len);
@@ -215,6 +238,14 @@ set_for(uint32 hash)
 	return &owner_map[hash % owner_map_sets];
 }
 
+void
+owner_map_prefetch(const KalamRelStorage *node, const char *owner, int owner_len)
+{
+#ifdef __GNUC__
+	__builtin_prefetch(set_for(key_hash(node, owner, owner_len)), 1);
+#endif
+}
+
 bool
 owner_map_get(const KalamRelStorage *node, const char *owner, int owner_len, OwnerHint *hint)
 {
@@ -223,11 +254,11 @@ owner_map_get(const KalamRelStorage *node, const char *owner, int owner_len, Own
 	OwnerMapEntry *e;
 
 	Assert(owner_len > 0 && owner_len <= USER_ID_MAX_LEN);
-	SpinLockAcquire(&set->mutex);
+	SpinLockAcquire(&set->head.mutex);
 	e = find_entry(set, hash, node, owner, owner_len, false);
 	if (e)
 		*hint = e->hint.owner;
-	SpinLockRelease(&set->mutex);
+	SpinLockRelease(&set->head.mutex);
 	return e != NULL;
 }
 
@@ -259,7 +290,7 @@ owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 	bool		reserved = false;
 	bool		vacuum_running = relation_being_vacuumed(node);
 
-	SpinLockAcquire(&set->mutex);
+	SpinLockAcquire(&set->head.mutex);
 	e = find_entry(set, hash, node, owner, owner_len, false);
 	if (e)
 	{
@@ -273,7 +304,7 @@ owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 		}
 		*hint = *h;
 	}
-	SpinLockRelease(&set->mutex);
+	SpinLockRelease(&set->head.mutex);
 	*found = (e != NULL);
 	return reserved;
 }
@@ -286,10 +317,25 @@ owner_map_put(const KalamRelStorage *node, const char *owner, int owner_len, con
 	OwnerMapEntry *e;
 
 	Assert(owner_len > 0 && owner_len <= USER_ID_MAX_LEN);
-	SpinLockAcquire(&set->mutex);
+	SpinLockAcquire(&set->head.mutex);
 	e = find_entry(set, hash, node, owner, owner_len, true);
 	e->hint.owner = *hint;
-	SpinLockRelease(&set->mutex);
+	SpinLockRelease(&set->head.mutex);
+}
+
+void
+owner_map_set_recent_buffer(const KalamRelStorage *node, const char *owner, int owner_len,
+							BlockNumber block, Buffer buffer)
+{
+	uint32		hash = key_hash(node, owner, owner_len);
+	OwnerMapSet *set = set_for(hash);
+	OwnerMapEntry *e;
+
+	SpinLockAcquire(&set->head.mutex);
+	e = find_entry(set, hash, node, owner, owner_len, false);
+	if (e != NULL && e->hint.owner.block == block)
+		e->hint.owner.recent_buffer = buffer;
+	SpinLockRelease(&set->head.mutex);
 }
 
 bool
@@ -301,7 +347,7 @@ owner_map_replace(const KalamRelStorage *node, const char *owner, int owner_len,
 	OwnerMapEntry *e;
 	bool		replaced = false;
 
-	SpinLockAcquire(&set->mutex);
+	SpinLockAcquire(&set->head.mutex);
 	e = find_entry(set, hash, node, owner, owner_len, false);
 	if (e == NULL || e->hint.owner.block == expected_block)
 	{
@@ -312,7 +358,7 @@ owner_map_replace(const KalamRelStorage *node, const char *owner, int owner_len,
 	}
 	else
 		*current = e->hint.owner;
-	SpinLockRelease(&set->mutex);
+	SpinLockRelease(&set->head.mutex);
 	return replaced;
 }
 
@@ -336,9 +382,9 @@ owner_map_get_relation(const KalamRelStorage *node, RelationHint *hint)
 	uint32		hash = key_hash(node, "", 0);
 	OwnerMapSet *set = set_for(hash);
 
-	SpinLockAcquire(&set->mutex);
+	SpinLockAcquire(&set->head.mutex);
 	*hint = relation_entry(set, hash, node)->hint.relation;
-	SpinLockRelease(&set->mutex);
+	SpinLockRelease(&set->head.mutex);
 }
 
 BlockNumber
@@ -349,7 +395,7 @@ owner_map_admit(const KalamRelStorage *node)
 	RelationHint *r;
 	BlockNumber result = InvalidBlockNumber;
 
-	SpinLockAcquire(&set->mutex);
+	SpinLockAcquire(&set->head.mutex);
 	r = &relation_entry(set, hash, node)->hint.relation;
 	if (BlockNumberIsValid(r->admission_block) &&
 		r->admission_generation != r->vacuum_generation)
@@ -359,7 +405,7 @@ owner_map_admit(const KalamRelStorage *node)
 		r->admitted++;
 		result = r->admission_block;
 	}
-	SpinLockRelease(&set->mutex);
+	SpinLockRelease(&set->head.mutex);
 	return result;
 }
 
@@ -370,13 +416,13 @@ owner_map_open_admission(const KalamRelStorage *node, BlockNumber block, uint16 
 	OwnerMapSet *set = set_for(hash);
 	RelationHint *r;
 
-	SpinLockAcquire(&set->mutex);
+	SpinLockAcquire(&set->head.mutex);
 	r = &relation_entry(set, hash, node)->hint.relation;
 	r->admission_block = block;
 	r->admitted = 1;
 	r->admission_limit = limit;
 	r->admission_generation = r->vacuum_generation;
-	SpinLockRelease(&set->mutex);
+	SpinLockRelease(&set->head.mutex);
 }
 
 static void
@@ -385,9 +431,9 @@ bump_vacuum_generation(const KalamRelStorage *node)
 	uint32		hash = key_hash(node, "", 0);
 	OwnerMapSet *set = set_for(hash);
 
-	SpinLockAcquire(&set->mutex);
+	SpinLockAcquire(&set->head.mutex);
 	relation_entry(set, hash, node)->hint.relation.vacuum_generation++;
-	SpinLockRelease(&set->mutex);
+	SpinLockRelease(&set->head.mutex);
 	pg_atomic_fetch_add_u32(&owner_map_header->vacuum_generation, 1);
 }
 
@@ -472,11 +518,11 @@ owner_map_set_complete(const KalamRelStorage *node, bool complete)
 	OwnerMapSet *set = set_for(hash);
 	RelationHint *r;
 
-	SpinLockAcquire(&set->mutex);
+	SpinLockAcquire(&set->head.mutex);
 	r = &relation_entry(set, hash, node)->hint.relation;
 	r->complete = complete;
 	r->eviction_epoch = pg_atomic_read_u32(&owner_map_header->eviction_epoch);
-	SpinLockRelease(&set->mutex);
+	SpinLockRelease(&set->head.mutex);
 }
 
 bool
@@ -496,17 +542,17 @@ forget_entries(const KalamRelStorage *node, Oid dbid)
 	{
 		OwnerMapSet *set = &owner_map[s];
 
-		SpinLockAcquire(&set->mutex);
+		SpinLockAcquire(&set->head.mutex);
 		for (int i = 0; i < OWNER_MAP_WAYS; i++)
 		{
-			const KalamRelStorage *entry = &set->entries[i].node;
+			const KalamRelStorage *entry = &set->slots[i].entry.node;
 
-			if (set->hash[i] != 0 &&
+			if (set->head.hash[i] != 0 &&
 				(node ? KalamRelStorageEquals(*entry, *node) :
 				 KalamRelStorageDatabase(*entry) == dbid))
-				set->hash[i] = 0;
+				set->head.hash[i] = 0;
 		}
-		SpinLockRelease(&set->mutex);
+		SpinLockRelease(&set->head.mutex);
 	}
 }
 

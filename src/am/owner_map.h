@@ -10,6 +10,7 @@
 #define KALAM_OWNER_MAP_H
 
 #include "storage/block.h"
+#include "storage/buf.h"
 #include "am/am_compat.h"
 
 typedef enum OwnerHintKind
@@ -28,6 +29,8 @@ typedef struct OwnerHint
 	uint16		free_estimate;	/* room left on the page, as far as inserts
 								 * through the map have used it */
 	uint16		shared_rows;	/* rows this owner put on shared pages */
+	Buffer		recent_buffer;	/* the shared buffer that last held block,
+								 * if known (ReadRecentBuffer() checks) */
 	uint32		seen_generation;	/* global vacuum generation when the
 									 * hint was last validated */
 	uint32		seen_relation_generation;	/* the relation's, likewise */
@@ -54,6 +57,11 @@ extern void owner_map_define_gucs(void);
 extern Size owner_map_shmem_size(void);
 extern void owner_map_shmem_init(void);
 
+/*
+ * Start loading the owner's set of the map into the CPU cache: called as
+ * soon as the owner is known, it overlaps the miss with other work.
+ */
+extern void owner_map_prefetch(const KalamRelStorage *node, const char *owner, int owner_len);
 extern bool owner_map_get(const KalamRelStorage *node, const char *owner, int owner_len,
 						  OwnerHint *hint);
 extern void owner_map_put(const KalamRelStorage *node, const char *owner, int owner_len,
@@ -68,6 +76,9 @@ extern void owner_map_put(const KalamRelStorage *node, const char *owner, int ow
 extern bool owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 							  uint32 generation, Size need, Size consume,
 							  OwnerHint *hint, bool *found);
+/* Remember the buffer that holds the owner's page block, if still its page. */
+extern void owner_map_set_recent_buffer(const KalamRelStorage *node, const char *owner,
+										int owner_len, BlockNumber block, Buffer buffer);
 extern void owner_map_get_relation(const KalamRelStorage *node, RelationHint *hint);
 
 /*

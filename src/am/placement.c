@@ -475,6 +475,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	p->block = InvalidBlockNumber;
 	p->shared = false;
 	p->claimed = false;
+	p->recent_buffer = InvalidBuffer;
 
 	/*
 	 * The common case: the owner's own page, validated since the last
@@ -484,6 +485,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	if (owner_map_reserve(&storage, owner, owner_len, generation, need, consume, &hint, &found))
 	{
 		set_target(rel, p, hint.block, false);
+		p->recent_buffer = hint.recent_buffer;
 		return;
 	}
 
@@ -590,6 +592,17 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	}
 	admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim,
 		  InvalidBlockNumber, &hint, p);
+}
+
+void
+placement_note_buffer(Relation rel, const char *owner, int owner_len, const Placement *p,
+					  Buffer buffer)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+
+	if (buffer != p->recent_buffer && BufferIsValid(buffer) && !p->shared &&
+		BufferGetBlockNumber(buffer) == p->block)
+		owner_map_set_recent_buffer(&storage, owner, owner_len, p->block, buffer);
 }
 
 void

@@ -8,6 +8,7 @@
 #ifndef KALAM_PLACEMENT_H
 #define KALAM_PLACEMENT_H
 
+#include "storage/buf.h"
 #include "storage/lock.h"
 #include "utils/rel.h"
 
@@ -24,6 +25,7 @@ typedef struct Placement
 	BlockNumber block;			/* target page */
 	bool		shared;			/* the target is a shared page */
 	bool		claimed;		/* claim_tag is held: an empty page is being taken */
+	Buffer		recent_buffer;	/* the buffer that last held block, if known */
 	LOCKTAG		claim_tag;
 } Placement;
 
@@ -44,5 +46,9 @@ extern void placement_begin(Relation rel, const char *owner, int owner_len,
 /* The last row landed on used_block: release the claim, remember the page. */
 extern void placement_finish(Relation rel, const char *owner, int owner_len,
 							 Placement *p, int nrows, BlockNumber used_block);
+
+/* The target page is in buffer: tell the owner map, for next time. */
+extern void placement_note_buffer(Relation rel, const char *owner, int owner_len,
+								  const Placement *p, Buffer buffer);
 
 #endif							/* KALAM_PLACEMENT_H */
