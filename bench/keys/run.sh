@@ -7,10 +7,12 @@
 #   N=200000 SECONDS_PER_RUN=5 bash bench/keys/run.sh
 #
 # Prints a table of ratios (typed / baseline): for lookups higher is better,
-# for probe time, size and sort time lower is better.  Besides pgbench, whose
-# numbers include the client round trip and vary from run to run, it times
-# 200000 index probes inside one query (a nested loop join), which isolates
-# the cost of the index itself.
+# for probe time, size and sort time lower is better.  Lookups of the typed
+# table and of its baseline are interleaved in the same pgbench runs (two
+# scripts, each transaction picks one), so that this machine's drift, which
+# moves separate runs by 20% and more, hits both alike.  Besides pgbench,
+# whose numbers include the client round trip, it times 200000 index probes
+# inside one query (a nested loop join), which isolates the index itself.
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 source "$KALAM_ROOT/bench/common.sh"
@@ -48,7 +50,7 @@ declare -A LOOKUP=(
 TABLES="b_user_id b_user_id_text b_user_id_uuid b_user_name b_user_name_text b_row_id b_row_id_bigint b_user_row_id b_user_row_id_text"
 
 PAIRS="b_user_id:b_user_id_text b_user_id:b_user_id_uuid b_user_name:b_user_name_text b_row_id:b_row_id_bigint b_user_row_id:b_user_row_id_text"
-declare -A SIZE SORT TPS PROBE ROUND_RATIOS
+declare -A SIZE SORT LAT LOOKUP_RATIO PROBE ROUND_RATIOS
 
 log "sort times (no index yet): SELECT k FROM t ORDER BY k, median of 7, the tables taking turns"
 declare -A SORT_RUNS
@@ -82,7 +84,7 @@ for t in $TABLES; do
 	echo "  $t: ${PROBE[$t]} ms"
 done
 
-log "point lookups: pgbench -M prepared, $CLIENTS clients, ${RUN_SECONDS}s per run, $ROUNDS rounds, typed and baseline alternating"
+log "point lookups: pgbench -M prepared, $CLIENTS clients, typed and baseline in the same run, $ROUNDS runs of ${RUN_SECONDS}s"
 for t in $TABLES; do
 	cat >"$KALAM_TMP/$t.pgbench" <<SQL
 \set i random(1, $N)
@@ -90,33 +92,40 @@ SELECT i FROM $t WHERE k = ${LOOKUP[$t]};
 SQL
 	pgbench -n -M prepared -c "$CLIENTS" -j 2 -T 2 -f "$KALAM_TMP/$t.pgbench" "$DB" >/dev/null
 done
-tps_of() {
-	pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$RUN_SECONDS" -f "$KALAM_TMP/$1.pgbench" "$DB" |
-		sed -nE 's/^tps = ([0-9.]+).*/\1/p'
+# One pgbench run draws each transaction from either table's script at
+# random, so both see the same machine at the same moments; each lookup's
+# latency is logged with its script.  Mean latency per lookup, in us, of
+# script 0 (typed) and script 1 (baseline):
+mixed_latencies() {	# mixed_latencies TYPED BASELINE
+	local dir=$KALAM_TMP/pgbench_log
+	rm -rf "$dir" && mkdir -p "$dir"
+	(cd "$dir" && pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$RUN_SECONDS" -l --sampling-rate=0.25 \
+		-f "$KALAM_TMP/$1.pgbench@1" -f "$KALAM_TMP/$2.pgbench@1" "$DB" >/dev/null)
+	cat "$dir"/pgbench_log.* |
+		awk '{n[$4]++; s[$4] += $3} END {printf "%.2f %.2f\n", s[0] / n[0], s[1] / n[1]}'
 }
 for pair in $PAIRS; do
 	a=${pair%%:*} b=${pair##*:}
+	runs=""
 	for round in $(seq "$ROUNDS"); do
-		# ABBA order, so that drift hurts both sides alike
-		if [ $((round % 2)) -eq 1 ]; then first=$a second=$b; else first=$b second=$a; fi
-		TPS[$pair:$first]="${TPS[$pair:$first]:-} $(tps_of "$first")"
-		TPS[$pair:$second]="${TPS[$pair:$second]:-} $(tps_of "$second")"
+		runs="$runs$(mixed_latencies "$a" "$b")"$'\n'
 	done
-	# each round's ratio too: its two runs follow each other
-	r=$(paste <(echo "${TPS[$pair:$a]}" | tr ' ' '\n' | grep .) <(echo "${TPS[$pair:$b]}" | tr ' ' '\n' | grep .) |
-		awk '{printf "%.2f\n", $1 / $2}')
-	ROUND_RATIOS[$pair]="$(echo "$r" | median) ($(echo "$r" | sort -g | head -n 1)-$(echo "$r" | sort -g | tail -n 1))"
-	TPS[$pair:$a]=$(echo "${TPS[$pair:$a]}" | tr ' ' '\n' | grep . | median)
-	TPS[$pair:$b]=$(echo "${TPS[$pair:$b]}" | tr ' ' '\n' | grep . | median)
-	echo "  $a ${TPS[$pair:$a]} tps, $b ${TPS[$pair:$b]} tps; per round ${ROUND_RATIOS[$pair]}"
+	# throughput ratio of a run: baseline latency / typed latency
+	r=$(echo -n "$runs" | awk '{printf "%.3f\n", $2 / $1}')
+	ROUND_RATIOS[$pair]="$(echo "$r" | median | xargs printf '%.2f') ($(echo "$r" | sort -g | head -n 1 | xargs printf '%.2f')-$(echo "$r" | sort -g | tail -n 1 | xargs printf '%.2f'))"
+	LAT[$pair:$a]=$(echo -n "$runs" | awk '{print $1}' | median)
+	LAT[$pair:$b]=$(echo -n "$runs" | awk '{print $2}' | median)
+	LOOKUP_RATIO[$pair]=$(echo "$r" | median | xargs printf '%.2f')
+	echo "  $a ${LAT[$pair:$a]} us, $b ${LAT[$pair:$b]} us per lookup; throughput ratio per run ${ROUND_RATIOS[$pair]}"
 done
 
 echo
 echo "bench/keys: $N rows per table; ratio = typed key / baseline"
-echo "  lookups/s: pgbench point lookups (higher is better); probe ms: 200000 index probes in one query;"
+echo "  lookup us: mean latency of a pgbench point lookup, both tables in the same runs; its ratio is the"
+echo "  throughput ratio, baseline us / typed us (higher is better); probe ms: 200000 index probes in one query;"
 echo "  index: bytes after CREATE INDEX; sort ms: ORDER BY of all rows (lower is better for both)"
 printf '%-12s %-9s %9s %9s %6s | %8s %8s %6s | %10s %10s %6s | %8s %8s %6s\n' \
-	key baseline "lookups/s" "base" ratio "probe ms" "base" ratio "index B" "base" ratio "sort ms" "base" ratio
+	key baseline "lookup us" "base" ratio "probe ms" "base" ratio "index B" "base" ratio "sort ms" "base" ratio
 for pair in $PAIRS; do
 	a=${pair%%:*} b=${pair##*:}
 	case $b in
@@ -124,16 +133,16 @@ for pair in $PAIRS; do
 		*_uuid) label=uuid ;;
 		*_bigint) label=bigint ;;
 	esac
-	printf '%-12s %-9s %9.0f %9.0f %6s | %8.1f %8.1f %6s | %10d %10d %6s | %8.1f %8.1f %6s\n' \
+	printf '%-12s %-9s %9.2f %9.2f %6s | %8.1f %8.1f %6s | %10d %10d %6s | %8.1f %8.1f %6s\n' \
 		"${a#b_}" "$label" \
-		"${TPS[$pair:$a]}" "${TPS[$pair:$b]}" "$(ratio "${TPS[$pair:$a]}" "${TPS[$pair:$b]}")" \
+		"${LAT[$pair:$a]}" "${LAT[$pair:$b]}" "${LOOKUP_RATIO[$pair]}" \
 		"${PROBE[$a]}" "${PROBE[$b]}" "$(ratio "${PROBE[$a]}" "${PROBE[$b]}")" \
 		"${SIZE[$a]}" "${SIZE[$b]}" "$(ratio "${SIZE[$a]}" "${SIZE[$b]}")" \
 		"${SORT[$a]}" "${SORT[$b]}" "$(ratio "${SORT[$a]}" "${SORT[$b]}")"
 done
 
 echo
-echo "lookups, typed / baseline within each round (ABBA order): median (range)"
+echo "lookup throughput, typed / baseline, over the $ROUNDS runs: median (range)"
 for pair in $PAIRS; do
 	a=${pair%%:*} b=${pair##*:}
 	printf '  %-12s vs %-9s %s\n' "${a#b_}" "${b##*_}" "${ROUND_RATIOS[$pair]}"
