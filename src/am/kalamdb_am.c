@@ -174,50 +174,70 @@ prefetch_owner(Relation rel, const char *owner, int owner_len)
 	owner_map_prefetch(&storage, owner, owner_len);
 }
 
-static void
-kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
-					 int options, BulkInsertState bistate)
+/* One row on its way to its owner's page */
+typedef struct RowPlacement
 {
 	char		owner[USER_ID_MAX_LEN];
 	int			owner_len;
 	Placement	p;
+} RowPlacement;
+
+/*
+ * Choose the page for the row in slot and make it heap's target; false if
+ * the relation has no owner column (heap places the row).
+ */
+static bool
+begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, RowPlacement *row)
+{
 	Size		len;
 
-	if (!slot_owner(rel, slot, owner, &owner_len))
+	if (!slot_owner(rel, slot, row->owner, &row->owner_len))
+		return false;
+	prefetch_owner(rel, row->owner, row->owner_len);
+	len = slot_tuple_length(rel, slot);
+	placement_begin(rel, row->owner, row->owner_len, len, 1, true, &row->p);
+	prepare_target(rel, bistate, &row->p, len);
+	return true;
+}
+
+/* heap has put the row: see where */
+static void
+end_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, RowPlacement *row)
+{
+	note_target_buffer(rel, bistate, row->owner, row->owner_len, &row->p);
+	placement_finish(rel, row->owner, row->owner_len, &row->p, 1,
+					 ItemPointerGetBlockNumber(&slot->tts_tid));
+}
+
+static void
+kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+					 int options, BulkInsertState bistate)
+{
+	RowPlacement row;
+
+	if (!begin_row(rel, slot, bistate, &row))
 	{
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		return;
 	}
-	prefetch_owner(rel, owner, owner_len);
-	len = slot_tuple_length(rel, slot);
-	placement_begin(rel, owner, owner_len, len, 1, true, &p);
-	prepare_target(rel, bistate, &p, len);
 	heap_methods->tuple_insert(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
-	note_target_buffer(rel, bistate, owner, owner_len, &p);
-	placement_finish(rel, owner, owner_len, &p, 1, ItemPointerGetBlockNumber(&slot->tts_tid));
+	end_row(rel, slot, bistate, &row);
 }
 
 static void
 kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
 								 int options, BulkInsertState bistate, uint32 specToken)
 {
-	char		owner[USER_ID_MAX_LEN];
-	int			owner_len;
-	Placement	p;
-	Size		len;
+	RowPlacement row;
 
-	if (!slot_owner(rel, slot, owner, &owner_len))
+	if (!begin_row(rel, slot, bistate, &row))
 	{
 		heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
 		return;
 	}
-	len = slot_tuple_length(rel, slot);
-	placement_begin(rel, owner, owner_len, len, 1, true, &p);
-	prepare_target(rel, bistate, &p, len);
 	heap_methods->tuple_insert_speculative(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM,
 										   bistate, specToken);
-	note_target_buffer(rel, bistate, owner, owner_len, &p);
-	placement_finish(rel, owner, owner_len, &p, 1, ItemPointerGetBlockNumber(&slot->tts_tid));
+	end_row(rel, slot, bistate, &row);
 }
 
 /* groups of fewer rows of one owner skip the COPY's bulk-write ring */
