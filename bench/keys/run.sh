@@ -10,9 +10,11 @@
 # for probe time, size and sort time lower is better.  Lookups of the typed
 # table and of its baseline are interleaved in the same pgbench runs (two
 # scripts, each transaction picks one), so that this machine's drift, which
-# moves separate runs by 20% and more, hits both alike.  Besides pgbench,
-# whose numbers include the client round trip, it times 200000 index probes
-# inside one query (a nested loop join), which isolates the index itself.
+# moves separate runs by 20% and more, hits both alike; sorts and probes run
+# in rounds with the two sides back to back, and ratios are taken within a
+# round.  Besides pgbench, whose numbers include the client round trip, it
+# times 200000 index probes inside one query (a nested loop join), which
+# isolates the index itself.
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 source "$KALAM_ROOT/bench/common.sh"
@@ -50,22 +52,36 @@ declare -A LOOKUP=(
 TABLES="b_user_id b_user_id_text b_user_id_uuid b_user_name b_user_name_text b_row_id b_row_id_bigint b_user_row_id b_user_row_id_text"
 
 PAIRS="b_user_id:b_user_id_text b_user_id:b_user_id_uuid b_user_name:b_user_name_text b_row_id:b_row_id_bigint b_user_row_id:b_user_row_id_text"
-declare -A SIZE SORT LAT LOOKUP_RATIO PROBE ROUND_RATIOS
+declare -A SIZE SORT SORT_RATIO LAT LOOKUP_RATIO PROBE PROBE_RATIO ROUND_RATIOS
 
-log "sort times (no index yet): SELECT k FROM t ORDER BY k, median of 7, the tables taking turns"
-declare -A SORT_RUNS
-set -- $TABLES
-for round in $(seq 7); do
-	# one sort of each table per round, starting with a different one each
-	# time, so that drift of the machine spreads over all of them
-	for t in "$@"; do
-		SORT_RUNS[$t]="${SORT_RUNS[$t]:-} $(exec_ms "$DB" 1 "SELECT k FROM $t ORDER BY k OFFSET $N")"
+# paired_ms PAIR SQL [SETTINGS]: the server-side time of SQL (with @T@ the
+# table) on both tables of PAIR, 7 rounds in ABBA order; sets MS[PAIR:table]
+# (medians) and MS_RATIO[PAIR] (median of the rounds' typed / baseline
+# ratios, then their range): the two runs of a round follow each other, so
+# the machine's drift between rounds cancels out.
+declare -A MS MS_RATIO
+paired_ms() {
+	local pair=$1 sql=$2 settings=${3:-} a=${1%%:*} b=${1##*:} ra="" rb="" first second r
+	for round in $(seq 7); do
+		if [ $((round % 2)) -eq 1 ]; then first=$a second=$b; else first=$b second=$a; fi
+		for t in $first $second; do
+			local ms
+			ms=$(exec_ms "$DB" 1 "${sql//@T@/$t}" "$settings")
+			if [ "$t" = "$a" ]; then ra="$ra $ms"; else rb="$rb $ms"; fi
+		done
 	done
-	set -- "${@:2}" "$1"
-done
-for t in $TABLES; do
-	SORT[$t]=$(echo "${SORT_RUNS[$t]}" | tr ' ' '\n' | grep . | median)
-	echo "  $t: ${SORT[$t]} ms"
+	r=$(paste <(echo "$ra" | tr ' ' '\n' | grep .) <(echo "$rb" | tr ' ' '\n' | grep .) | awk '{printf "%.3f\n", $1 / $2}')
+	MS[$pair:$a]=$(echo "$ra" | tr ' ' '\n' | grep . | median)
+	MS[$pair:$b]=$(echo "$rb" | tr ' ' '\n' | grep . | median)
+	MS_RATIO[$pair]="$(echo "$r" | median | xargs printf '%.2f') ($(echo "$r" | sort -g | head -n 1 | xargs printf '%.2f')-$(echo "$r" | sort -g | tail -n 1 | xargs printf '%.2f'))"
+	echo "  $a ${MS[$pair:$a]} ms, $b ${MS[$pair:$b]} ms; typed / baseline per round ${MS_RATIO[$pair]}"
+}
+
+log "sort times (no index yet): SELECT k FROM t ORDER BY k, 7 rounds per pair"
+for pair in $PAIRS; do
+	paired_ms "$pair" "SELECT k FROM @T@ ORDER BY k OFFSET $N"
+	SORT[$pair:${pair%%:*}]=${MS[$pair:${pair%%:*}]} SORT[$pair:${pair##*:}]=${MS[$pair:${pair##*:}]}
+	SORT_RATIO[$pair]=${MS_RATIO[$pair]}
 done
 
 log "index sizes: CREATE INDEX ON t (k)"
@@ -75,7 +91,7 @@ for t in $TABLES; do
 	echo "  $t: ${SIZE[$t]} bytes"
 done
 
-log "index probes inside the server: 200000 lookups by a nested loop, median of 7, the tables taking turns"
+log "index probes inside the server: 200000 lookups by a nested loop, 7 rounds per pair"
 # the same 200000 rows, in the same random order, probed in every table
 psql -X -q -d "$DB" -c "CREATE TABLE probe_rows AS SELECT i, row_number() OVER () AS ord
 	FROM (SELECT i FROM generate_series(1, $N) i ORDER BY random() LIMIT 200000) s"
@@ -83,18 +99,11 @@ for t in $TABLES; do
 	psql -X -q -d "$DB" -c "CREATE TABLE ${t}_probe AS SELECT t.k FROM probe_rows p JOIN $t t USING (i) ORDER BY p.ord" \
 		-c "VACUUM ANALYZE ${t}_probe"
 done
-declare -A PROBE_RUNS
-set -- $TABLES
-for round in $(seq 7); do
-	for t in "$@"; do
-		PROBE_RUNS[$t]="${PROBE_RUNS[$t]:-} $(exec_ms "$DB" 1 "SELECT count(*) FROM ${t}_probe p JOIN $t t ON t.k = p.k" \
-			"SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off;")"
-	done
-	set -- "${@:2}" "$1"
-done
-for t in $TABLES; do
-	PROBE[$t]=$(echo "${PROBE_RUNS[$t]}" | tr ' ' '\n' | grep . | median)
-	echo "  $t: ${PROBE[$t]} ms"
+for pair in $PAIRS; do
+	paired_ms "$pair" "SELECT count(*) FROM @T@_probe p JOIN @T@ t ON t.k = p.k" \
+		"SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off;"
+	PROBE[$pair:${pair%%:*}]=${MS[$pair:${pair%%:*}]} PROBE[$pair:${pair##*:}]=${MS[$pair:${pair##*:}]}
+	PROBE_RATIO[$pair]=${MS_RATIO[$pair]}
 done
 
 log "point lookups: pgbench -M prepared, $CLIENTS clients, typed and baseline in the same run, $ROUNDS runs of ${RUN_SECONDS}s"
@@ -136,7 +145,8 @@ echo
 echo "bench/keys: $N rows per table; ratio = typed key / baseline"
 echo "  lookup us: mean latency of a pgbench point lookup, both tables in the same runs; its ratio is the"
 echo "  throughput ratio, baseline us / typed us (higher is better); probe ms: 200000 index probes in one query;"
-echo "  index: bytes after CREATE INDEX; sort ms: ORDER BY of all rows (lower is better for both)"
+echo "  index: bytes after CREATE INDEX; sort ms: ORDER BY of all rows (lower is better for both);"
+echo "  times are medians of 7 rounds"
 printf '%-12s %-9s %9s %9s %6s | %8s %8s %6s | %10s %10s %6s | %8s %8s %6s\n' \
 	key baseline "lookup us" "base" ratio "probe ms" "base" ratio "index B" "base" ratio "sort ms" "base" ratio
 for pair in $PAIRS; do
@@ -149,14 +159,17 @@ for pair in $PAIRS; do
 	printf '%-12s %-9s %9.2f %9.2f %6s | %8.1f %8.1f %6s | %10d %10d %6s | %8.1f %8.1f %6s\n' \
 		"${a#b_}" "$label" \
 		"${LAT[$pair:$a]}" "${LAT[$pair:$b]}" "${LOOKUP_RATIO[$pair]}" \
-		"${PROBE[$a]}" "${PROBE[$b]}" "$(ratio "${PROBE[$a]}" "${PROBE[$b]}")" \
+		"${PROBE[$pair:$a]}" "${PROBE[$pair:$b]}" "${PROBE_RATIO[$pair]%% *}" \
 		"${SIZE[$a]}" "${SIZE[$b]}" "$(ratio "${SIZE[$a]}" "${SIZE[$b]}")" \
-		"${SORT[$a]}" "${SORT[$b]}" "$(ratio "${SORT[$a]}" "${SORT[$b]}")"
+		"${SORT[$pair:$a]}" "${SORT[$pair:$b]}" "${SORT_RATIO[$pair]%% *}"
 done
 
 echo
-echo "lookup throughput, typed / baseline, over the $ROUNDS runs: median (range)"
+echo "every ratio is the median of per-round (per-run) ratios, where the two sides ran back to back"
+echo "or together; median (range) over the rounds:"
+printf '  %-12s %-9s %-18s %-18s %-18s\n' key baseline lookups probes sorts
 for pair in $PAIRS; do
 	a=${pair%%:*} b=${pair##*:}
-	printf '  %-12s vs %-9s %s\n' "${a#b_}" "${b##*_}" "${ROUND_RATIOS[$pair]}"
+	printf '  %-12s %-9s %-18s %-18s %-18s\n' "${a#b_}" "${b##*_}" "${ROUND_RATIOS[$pair]}" \
+		"${PROBE_RATIO[$pair]}" "${SORT_RATIO[$pair]}"
 done

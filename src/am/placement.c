@@ -79,14 +79,23 @@ placement_define_gucs(void)
 							NULL, NULL, NULL);
 }
 
+/* How far to look at a page's tuples */
+typedef enum InspectDepth
+{
+	INSPECT_FIRST,				/* the first tuple */
+	INSPECT_UNTIL_MINE,			/* up to the first of the owner's */
+	INSPECT_ALL					/* every tuple */
+} InspectDepth;
+
 /* What we learn from looking at a page */
 typedef struct PageInfo
 {
 	Size		free;			/* PageGetHeapFreeSpace() */
 	bool		empty;			/* no tuple at all */
 	bool		first_mine;		/* the first tuple is the owner's */
-	bool		any_mine;		/* with scan_all: some tuple is the owner's */
-	bool		all_mine;		/* with scan_all: every tuple is */
+	bool		any_mine;		/* beyond INSPECT_FIRST: some tuple is the
+								 * owner's */
+	bool		all_mine;		/* with INSPECT_ALL: every tuple is */
 } PageInfo;
 
 static bool
@@ -115,7 +124,7 @@ tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumber off,
 
 static void
 inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
-			 bool scan_all, PageInfo *info)
+			 InspectDepth depth, PageInfo *info)
 {
 	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;	/* no I/O before */
 	Buffer		buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, NULL);
@@ -145,7 +154,7 @@ inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
 			seen = true;
 			info->any_mine |= mine;
 			info->all_mine &= mine;
-			if (!scan_all)
+			if (depth == INSPECT_FIRST || (depth == INSPECT_UNTIL_MINE && mine))
 				break;
 		}
 	}
@@ -205,7 +214,7 @@ claim_if_empty(Relation rel, BlockNumber block, const char *owner, int owner_len
 
 	claim_tag(rel, block, &tag);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	inspect_page(rel, block, owner, owner_len, false, &info);
+	inspect_page(rel, block, owner, owner_len, INSPECT_FIRST, &info);
 	if (info.empty || info.first_mine)
 	{
 		p->claim_tag = tag;
@@ -353,7 +362,7 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 				if (blocks[i] == hint->block || blocks[i] >= nblocks ||
 					GetRecordedFreeSpace(rel, blocks[i]) < need)
 					continue;
-				inspect_page(rel, blocks[i], owner, owner_len, false, &info);
+				inspect_page(rel, blocks[i], owner, owner_len, INSPECT_FIRST, &info);
 				if (info.first_mine && info.free >= need)
 				{
 					block = blocks[i];
@@ -416,7 +425,7 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 	{
 		PageInfo	info;
 
-		inspect_page(rel, block, owner, owner_len, false, &info);
+		inspect_page(rel, block, owner, owner_len, INSPECT_FIRST, &info);
 		if (info.free < need)
 			block = InvalidBlockNumber;
 	}
@@ -505,7 +514,8 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		if (hint.block < nblocks && !over_quota)
 		{
 			/* a shared page: one of its rows must be the owner's */
-			inspect_page(rel, hint.block, owner, owner_len, shared, &info);
+			inspect_page(rel, hint.block, owner, owner_len,
+						 shared ? INSPECT_UNTIL_MINE : INSPECT_FIRST, &info);
 			if (info.empty)
 			{
 				/*
@@ -562,7 +572,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		owner_pages(rel, owner, owner_len, &last, &rows, NULL, 0, &nfound) &&
 		BlockNumberIsValid(last) && last < nblocks)
 	{
-		inspect_page(rel, last, owner, owner_len, true, &info);
+		inspect_page(rel, last, owner, owner_len, INSPECT_ALL, &info);
 		hint.block = last;
 		hint.kind = info.all_mine ? HINT_OWN : HINT_SHARED;
 		hint.shared_rows = info.all_mine ? 0 : Min(rows, PG_UINT16_MAX);
@@ -637,7 +647,7 @@ placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
 	{
 		PageInfo	info;
 
-		inspect_page(rel, used_block, owner, owner_len, false, &info);
+		inspect_page(rel, used_block, owner, owner_len, INSPECT_FIRST, &info);
 		if (!info.first_mine)
 			return;
 	}

@@ -190,7 +190,14 @@ typedef struct KeySortState
 	hyperLogLogState abbrev_card;
 	hyperLogLogState full_card;
 	double		prop_card;		/* required proportion of distinct abbrevs */
+	bool		estimating;		/* still counting: not yet committed */
 } KeySortState;
+
+/*
+ * Beyond this many distinct abbreviations, abbreviation pays for itself
+ * whatever follows: stop counting (saves two hashes per key).
+ */
+#define ABBREV_COMMIT_DISTINCT 100000
 
 static bool
 key_abbrev_abort(int memtupcount, SortSupport ssup)
@@ -202,7 +209,14 @@ key_abbrev_abort(int memtupcount, SortSupport ssup)
 	if (memtupcount < 100)
 		return false;
 
+	if (!state->estimating)
+		return false;
 	abbrev_distinct = Max(estimateHyperLogLog(&state->abbrev_card), 1.0);
+	if (abbrev_distinct > ABBREV_COMMIT_DISTINCT)
+	{
+		state->estimating = false;
+		return false;
+	}
 	key_distinct = Max(estimateHyperLogLog(&state->full_card), 1.0);
 
 	/* Abbreviations that separate about as well as the keys: keep going. */
@@ -222,6 +236,8 @@ key_sort_track(KeySortState *state, const char *key, int len, Datum abbrev)
 {
 	uint32		hash;
 
+	if (!state->estimating)
+		return;
 	hash = DatumGetUInt32(hash_any((const unsigned char *) key,
 								   Min(len, PG_CACHE_LINE_SIZE)));
 	addHyperLogLog(&state->full_card, hash);
@@ -244,6 +260,7 @@ key_sort_init(SortSupport ssup,
 		initHyperLogLog(&state->abbrev_card, 10);
 		initHyperLogLog(&state->full_card, 10);
 		state->prop_card = 0.20;
+		state->estimating = true;
 		MemoryContextSwitchTo(oldcontext);
 
 		ssup->ssup_extra = state;
