@@ -22,6 +22,7 @@ N=${N:-1000000}
 RUN_SECONDS=${SECONDS_PER_RUN:-8}
 ROUNDS=${ROUNDS:-6}
 CLIENTS=${CLIENTS:-4}
+PAIRED_ROUNDS=${PAIRED_ROUNDS:-11}	# sorts and probes
 
 kalam_install_deps
 kalam_build_install
@@ -55,14 +56,14 @@ PAIRS="b_user_id:b_user_id_text b_user_id:b_user_id_uuid b_user_name:b_user_name
 declare -A SIZE SORT SORT_RATIO LAT LOOKUP_RATIO PROBE PROBE_RATIO ROUND_RATIOS
 
 # paired_ms PAIR SQL [SETTINGS]: the server-side time of SQL (with @T@ the
-# table) on both tables of PAIR, 7 rounds in ABBA order; sets MS[PAIR:table]
+# table) on both tables of PAIR, $PAIRED_ROUNDS rounds in ABBA order; sets MS[PAIR:table]
 # (medians) and MS_RATIO[PAIR] (median of the rounds' typed / baseline
 # ratios, then their range): the two runs of a round follow each other, so
 # the machine's drift between rounds cancels out.
 declare -A MS MS_RATIO
 paired_ms() {
 	local pair=$1 sql=$2 settings=${3:-} a=${1%%:*} b=${1##*:} ra="" rb="" first second r
-	for round in $(seq 7); do
+	for round in $(seq "$PAIRED_ROUNDS"); do
 		if [ $((round % 2)) -eq 1 ]; then first=$a second=$b; else first=$b second=$a; fi
 		for t in $first $second; do
 			local ms
@@ -77,7 +78,7 @@ paired_ms() {
 	echo "  $a ${MS[$pair:$a]} ms, $b ${MS[$pair:$b]} ms; typed / baseline per round ${MS_RATIO[$pair]}"
 }
 
-log "sort times (no index yet): SELECT k FROM t ORDER BY k, 7 rounds per pair"
+log "sort times (no index yet): SELECT k FROM t ORDER BY k, $PAIRED_ROUNDS rounds per pair"
 for pair in $PAIRS; do
 	paired_ms "$pair" "SELECT k FROM @T@ ORDER BY k OFFSET $N"
 	SORT[$pair:${pair%%:*}]=${MS[$pair:${pair%%:*}]} SORT[$pair:${pair##*:}]=${MS[$pair:${pair##*:}]}
@@ -91,7 +92,7 @@ for t in $TABLES; do
 	echo "  $t: ${SIZE[$t]} bytes"
 done
 
-log "index probes inside the server: 200000 lookups by a nested loop, 7 rounds per pair"
+log "index probes inside the server: 200000 lookups by a nested loop, $PAIRED_ROUNDS rounds per pair"
 # the same 200000 rows, in the same random order, probed in every table
 psql -X -q -d "$DB" -c "CREATE TABLE probe_rows AS SELECT i, row_number() OVER () AS ord
 	FROM (SELECT i FROM generate_series(1, $N) i ORDER BY random() LIMIT 200000) s"
@@ -146,7 +147,7 @@ echo "bench/keys: $N rows per table; ratio = typed key / baseline"
 echo "  lookup us: mean latency of a pgbench point lookup, both tables in the same runs; its ratio is the"
 echo "  throughput ratio, baseline us / typed us (higher is better); probe ms: 200000 index probes in one query;"
 echo "  index: bytes after CREATE INDEX; sort ms: ORDER BY of all rows (lower is better for both);"
-echo "  times are medians of 7 rounds"
+echo "  times are medians of $PAIRED_ROUNDS rounds"
 printf '%-12s %-9s %9s %9s %6s | %8s %8s %6s | %10s %10s %6s | %8s %8s %6s\n' \
 	key baseline "lookup us" "base" ratio "probe ms" "base" ratio "index B" "base" ratio "sort ms" "base" ratio
 for pair in $PAIRS; do
