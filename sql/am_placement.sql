@@ -72,6 +72,20 @@ CREATE TABLE copied_sorted (LIKE single) USING kalamdb;
 COPY copied_sorted FROM :'copyfile';
 SELECT * FROM layout('copied_sorted');
 
+-- COPY into a table with a volatile default goes row by row (tuple_insert
+-- with COPY's bulk-insert state, which pins the owner's page through the
+-- buffer the owner map remembers), owners interleaved
+SELECT current_setting('data_directory') || '/kalamdb_am_rows.copy' AS rowsfile \gset
+COPY (SELECT ('user' || (i % 50))::kalam.user_id, repeat('m', 100), '2026-01-01'::timestamptz
+	  FROM generate_series(1, 3000) i) TO :'rowsfile';
+CREATE TABLE copied_rows (owner kalam.user_id NOT NULL, id kalam.row_id DEFAULT kalam.new_row_id(),
+						  body text, at timestamptz) USING kalamdb;
+COPY copied_rows (owner, body, at) FROM :'rowsfile';
+SELECT * FROM layout('copied_rows');
+-- again, into the same pages (the map knows them, and their buffers)
+COPY copied_rows (owner, body, at) FROM :'rowsfile';
+SELECT * FROM layout('copied_rows');
+
 -- 4. INSERT ... ON CONFLICT (speculative insertion)
 CREATE TABLE upserted (LIKE single) USING kalamdb;
 CREATE UNIQUE INDEX ON upserted (id);
