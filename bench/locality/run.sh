@@ -14,7 +14,10 @@
 # page, buffers touched by "all rows of one owner" (EXPLAIN (ANALYZE,
 # BUFFERS), averaged over 200 owners), table size, insert throughput.
 # Throughput is the median of ROUNDS loads into fresh tables, the layouts
-# taking turns; the layout figures are those of the last load.
+# taking turns; the layout figures are those of the last load.  For the
+# pgbench loads, heap and kalamdb are also measured in the same runs (two
+# pgbench scripts, one table each), which this machine's drift cannot tell
+# apart.
 #
 #   bash bench/locality/run.sh            # OWNERS=1000
 #   OWNERS=200 bash bench/locality/run.sh  # quicker
@@ -25,6 +28,8 @@ OWNERS=${OWNERS:-1000}
 ROWS=100
 SMALL_OWNERS=$((OWNERS * 20))
 ROUNDS=${ROUNDS:-5}
+MIXED_RUNS=${MIXED_RUNS:-5}
+MIXED_SECONDS=${MIXED_SECONDS:-10}
 
 kalam_install_deps
 kalam_build_install
@@ -98,13 +103,47 @@ load() {
 	echo $((t1 - t0))
 }
 
+# mixed_insert_latency LOAD: heap and kalamdb tables filled by the same
+# pgbench runs, each transaction inserting into one of them at random (two
+# scripts), so that both see the machine at the same moments; prints, per
+# run, the mean insert latency in us of heap and of kalamdb.  Throughput
+# ratio kalamdb / heap = heap latency / kalamdb latency.
+mixed_insert_latency() {
+	local load=$1 clients=1 owners=$OWNERS dir=$KALAM_TMP/mixed_log
+	case $load in
+		b) clients=8 ;;
+		e) owners=$SMALL_OWNERS ;;
+	esac
+	for round in $(seq "$MIXED_RUNS"); do
+		local scripts=()
+		for l in heap kalamdb; do
+			sql "DROP TABLE IF EXISTS mixed_$l; DROP PROCEDURE IF EXISTS load_mixed_$l" >/dev/null
+			sql "SELECT make_table('mixed_$l', '$l')" >/dev/null
+			if [ "$load" = b ]; then
+				printf '\\set o random(1, %s)\n' "$owners" >"$KALAM_TMP/mixed_$l.pgbench"
+			else
+				# round-robin: the owner counter is the client's, shared by both scripts
+				printf '\\set o (:o %% %s) + 1\n' "$owners" >"$KALAM_TMP/mixed_$l.pgbench"
+			fi
+			printf "INSERT INTO mixed_%s (owner, body) VALUES (('u' || :o)::kalam.user_id, repeat('b', 100));\n" \
+				"$l" >>"$KALAM_TMP/mixed_$l.pgbench"
+			scripts+=(-f "$KALAM_TMP/mixed_$l.pgbench@1")
+		done
+		sql "CHECKPOINT"
+		rm -rf "$dir" && mkdir -p "$dir"
+		(cd "$dir" && pgbench -n -M prepared -c "$clients" -j "$((clients > 1 ? 2 : 1))" -D o=0 \
+			-T "$MIXED_SECONDS" -l "${scripts[@]}" "$DB" >/dev/null)
+		cat "$dir"/pgbench_log.* | awk '{n[$4]++; s[$4] += $3} END {printf "%.1f %.1f\n", s[0] / n[0], s[1] / n[1]}'
+	done
+}
+
 # the rows of (a), in (a)'s order, for COPY
 sql "CREATE TABLE copy_source (owner kalam.user_id, body text)"
 sql "INSERT INTO copy_source SELECT ('u' || (i % $OWNERS + 1))::kalam.user_id, repeat('b', 100) FROM generate_series(0, $((OWNERS * ROWS - 1))) i"
 sql "COPY copy_source TO '$KALAM_TMP/data/c.copy'"
 sql "COPY (SELECT * FROM copy_source ORDER BY owner) TO '$KALAM_TMP/data/g.copy'"
 
-declare -A MS
+declare -A MS MIXED
 for load in a b c g e; do
 	case $load in
 		a) log "(a) $OWNERS owners x $ROWS rows, round-robin, one session (pgbench -M prepared, 1 client)" ;;
@@ -129,6 +168,15 @@ for load in a b c g e; do
 		ms=$(echo "${MS[$load:$l]}" | tr ' ' '\n' | grep . | median)
 		measure $load "$l" "${load}_$l" "$ms" "$rows"
 	done
+	case $load in
+		a | b | e)
+			runs=$(mixed_insert_latency $load)
+			r=$(echo "$runs" | awk '{printf "%.3f\n", $1 / $2}')
+			MIXED[$load]="$(echo "$r" | median | xargs printf '%.2f') ($(echo "$r" | sort -g | head -n 1 | xargs printf '%.2f')-$(echo "$r" | sort -g | tail -n 1 | xargs printf '%.2f'))"
+			echo "  ($load) heap and kalamdb in the same pgbench runs: mean insert us" $(echo "$runs" | tr '\n' ';') \
+				"-> kalamdb / heap throughput ${MIXED[$load]}"
+			;;
+	esac
 done
 
 log "(d) (b), then delete a third, VACUUM, insert a third again"
@@ -162,8 +210,11 @@ for l in $LAYOUTS; do printf '  %-17s %s\n' "$l" "${KEPT_EXTRA[$l]}"; done
 
 echo
 echo "kalamdb against heap, same run (inserts: the ratio of the medians, and the median and range of the"
-echo "ratios within each round, where the two loads ran minutes apart at most):"
-printf '%-4s %22s %12s %16s %24s\n' load "buffers: heap/kalamdb" "size ratio" "inserts ratio" "per round: median (range)"
+echo "ratios within each round, where the two loads ran minutes apart at most; for the pgbench loads also"
+echo "$MIXED_RUNS runs of ${MIXED_SECONDS}s inserting into a heap and a kalamdb table at once, each transaction"
+echo "picking one: heap latency / kalamdb latency, median (range) over the runs):"
+printf '%-4s %22s %12s %16s %24s %24s\n' load "buffers: heap/kalamdb" "size ratio" "inserts ratio" "per round: median (range)" \
+	"same runs: median (range)"
 for load in a b c g d e; do
 	h=$(grep "^$load|heap|" "$RESULTS")
 	k=$(grep "^$load|kalamdb|" "$RESULTS")
@@ -176,5 +227,6 @@ for load in a b c g d e; do
 			awk '{printf "%.2f\n", $1 / $2}')
 		per_round="$(echo "$r" | median) ($(echo "$r" | sort -g | head -n 1)-$(echo "$r" | sort -g | tail -n 1))"
 	fi
-	printf '%-4s %21sx %11sx %15sx %24s\n' "$load" "$(ratio "$hb" "$kb")" "$(ratio "$ks" "$hs")" "$(ratio "$kr" "$hr")" "$per_round"
+	printf '%-4s %21sx %11sx %15sx %24s %24s\n' "$load" "$(ratio "$hb" "$kb")" "$(ratio "$ks" "$hs")" "$(ratio "$kr" "$hr")" "$per_round" \
+		"${MIXED[$load]:--}"
 done
