@@ -263,8 +263,8 @@ owner_map_get(const KalamRelStorage *node, const char *owner, int owner_len, Own
 }
 
 /* Whether a VACUUM of the relation (or an unlisted one) is running */
-static bool
-relation_being_vacuumed(const KalamRelStorage *node)
+bool
+owner_map_relation_being_vacuumed(const KalamRelStorage *node)
 {
 	uint32		number = (uint32) KalamRelStorageNumber(*node);
 
@@ -288,7 +288,7 @@ owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 	OwnerMapSet *set = set_for(hash);
 	OwnerMapEntry *e;
 	bool		reserved = false;
-	bool		vacuum_running = relation_being_vacuumed(node);
+	bool		vacuum_running = owner_map_relation_being_vacuumed(node);
 
 	SpinLockAcquire(&set->head.mutex);
 	e = find_entry(set, hash, node, owner, owner_len, false);

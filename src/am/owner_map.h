@@ -110,6 +110,7 @@ extern uint32 owner_map_vacuum_generation(void);
  * theirs.
  */
 extern void owner_map_vacuum_begin(const KalamRelStorage *node);
+extern bool owner_map_relation_being_vacuumed(const KalamRelStorage *node);
 extern void owner_map_vacuum_end(const KalamRelStorage *node);
 
 /* Forget every relation of a database (dropped, or moved elsewhere). */

@@ -498,8 +498,24 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		return;
 	}
 
-	nblocks = RelationGetNumberOfBlocks(rel);
-	owner_map_get_relation(&storage, &rel_hint);
+	/*
+	 * A hint validated since the last VACUUM anywhere, in a relation no
+	 * VACUUM is running on, points at a page that still exists (only VACUUM
+	 * shrinks a relation, and new storage makes the map forget it) of a
+	 * relation not vacuumed since: its size and its map entry need not be
+	 * read (a system call and a lock the relation's inserts all share).
+	 */
+	if (found && hint.seen_generation == generation &&
+		!owner_map_relation_being_vacuumed(&storage))
+	{
+		nblocks = InvalidBlockNumber;	/* not needed yet */
+		rel_hint.vacuum_generation = hint.seen_relation_generation;
+	}
+	else
+	{
+		nblocks = RelationGetNumberOfBlocks(rel);
+		owner_map_get_relation(&storage, &rel_hint);
+	}
 
 	if (found)
 	{
@@ -511,7 +527,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		hint_seen(&hint, generation, rel_hint.vacuum_generation);
 
 		/* Look at the page: is it still the owner's, with room? */
-		if (hint.block < nblocks && !over_quota)
+		if ((!BlockNumberIsValid(nblocks) || hint.block < nblocks) && !over_quota)
 		{
 			/* a shared page: one of its rows must be the owner's */
 			inspect_page(rel, hint.block, owner, owner_len,
@@ -549,6 +565,8 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 				{
 					BlockNumber old_block = hint.block;
 
+					if (!BlockNumberIsValid(nblocks))
+						nblocks = RelationGetNumberOfBlocks(rel);
 					memset(&hint, 0, sizeof(hint));
 					hint_seen(&hint, generation, rel_hint.vacuum_generation);
 					admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim,
@@ -557,6 +575,8 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 				}
 			}
 		}
+		if (!BlockNumberIsValid(nblocks))
+			nblocks = RelationGetNumberOfBlocks(rel);
 		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
 		return;
 	}
