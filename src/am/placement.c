@@ -628,11 +628,13 @@ void
 placement_note_buffer(Relation rel, const char *owner, int owner_len, const Placement *p,
 					  Buffer buffer)
 {
-	KalamRelStorage storage = KalamRelStorageOf(rel);
-
 	if (buffer != p->recent_buffer && BufferIsValid(buffer) && !p->shared &&
 		BufferGetBlockNumber(buffer) == p->block)
+	{
+		KalamRelStorage storage = KalamRelStorageOf(rel);
+
 		owner_map_set_recent_buffer(&storage, owner, owner_len, p->block, buffer);
+	}
 }
 
 void

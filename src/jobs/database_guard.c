@@ -27,6 +27,7 @@
 
 #include "am/owner_map.h"
 #include "jobs/worker_registry.h"
+#include "utility_chain.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
@@ -114,12 +115,8 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	if (needed)
 		stop_database_worker(dbid);
 
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
+	kalam_next_process_utility(prev_process_utility, pstmt, queryString, readOnlyTree, context,
+							   params, queryEnv, dest, qc);
 
 	/*
 	 * The owner map names storage by tablespace, database and file: after

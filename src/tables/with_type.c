@@ -34,6 +34,7 @@
 #include "utils/lsyscache.h"
 
 #include "tables/with_type.h"
+#include "utility_chain.h"
 
 /* The options taken out of the statement, in register_table's order */
 typedef enum TableOption
@@ -131,19 +132,6 @@ register_new_table(Oid relid, char **values)
 }
 
 static void
-run_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-		 ProcessUtilityContext context, ParamListInfo params,
-		 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
-{
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-}
-
-static void
 kalam_create_table_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 						   ProcessUtilityContext context, ParamListInfo params,
 						   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
@@ -159,7 +147,8 @@ kalam_create_table_utility(PlannedStmt *pstmt, const char *queryString, bool rea
 		!names_a_type(((CreateStmt *) parsetree)->options) ||
 		!OidIsValid(get_extension_oid("kalamdb", true)))
 	{
-		run_next(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		kalam_next_process_utility(prev_process_utility, pstmt, queryString, readOnlyTree, context,
+								   params, queryEnv, dest, qc);
 		return;
 	}
 
@@ -173,7 +162,8 @@ kalam_create_table_utility(PlannedStmt *pstmt, const char *queryString, bool rea
 	if (stmt->if_not_exists)
 		existing = get_relname_relid(stmt->relation->relname, namespace);
 
-	run_next(copy, queryString, false, context, params, queryEnv, dest, qc);
+	kalam_next_process_utility(prev_process_utility, copy, queryString, false, context,
+							   params, queryEnv, dest, qc);
 
 	if (!OidIsValid(existing))
 	{

@@ -3,23 +3,21 @@
 # the system catalog is kept and every login still works.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use KalamNode;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('main');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'kalamdb'
+my $node = KalamNode::start('main', qq{
 kalam.bcrypt_cost = 4
-max_worker_processes = 16
 # no scheduled jobs: each database's worker would add its own rows
 kalam.user_cleanup_interval = 0
 kalam.job_cleanup_interval = 0
 kalam.stream_eviction_interval = 0
 kalam.live_query_cleanup_interval = 0
 });
-$node->start;
 
 $node->safe_psql('postgres', 'CREATE DATABASE src');
 $node->safe_psql('src', q{

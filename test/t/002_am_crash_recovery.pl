@@ -5,17 +5,14 @@
 use strict;
 use warnings;
 use IPC::Run;
+use FindBin;
+use lib $FindBin::Bin;
+use KalamNode;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'kalamdb'
-max_worker_processes = 16
-});
-$node->start;
+my $node = KalamNode::start('crash');
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION kalamdb;
 	CREATE EXTENSION amcheck;

@@ -5,18 +5,16 @@
 # users.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use KalamNode;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('dump');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'kalamdb'
+my $node = KalamNode::start('dump', qq{
 kalam.bcrypt_cost = 4
-max_worker_processes = 16
 });
-$node->start;
 
 $node->safe_psql('postgres', 'CREATE DATABASE src');
 $node->safe_psql('src', q{

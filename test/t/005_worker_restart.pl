@@ -3,19 +3,17 @@
 # then marking the jobs it left running as failed.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use KalamNode;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('worker');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'kalamdb'
-max_worker_processes = 16
+my $node = KalamNode::start('worker', qq{
 restart_after_crash = on
 kalam.job_poll_interval = 200ms
 });
-$node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION kalamdb');
 
 my $worker_pid = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'kalamdb worker' AND datname = 'postgres'};

@@ -7,19 +7,17 @@
 # no subscription behind; a role that loses SELECT receives nothing more.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use KalamNode;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('live');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'kalamdb'
+my $node = KalamNode::start('live', qq{
 kalam.bcrypt_cost = 4
-max_worker_processes = 16
 kalam.job_poll_interval = 200ms
 });
-$node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION kalamdb;
 	SELECT kalam.create_user('alice', 'alice-secret-1');

@@ -8,18 +8,16 @@
 use strict;
 use warnings;
 use IPC::Run;
+use FindBin;
+use lib $FindBin::Bin;
+use KalamNode;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('vacuum');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'kalamdb'
-max_worker_processes = 16
+my $node = KalamNode::start('vacuum', qq{
 autovacuum = off
 });
-$node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION kalamdb;
 	CREATE TABLE quiet (owner kalam.user_id NOT NULL, body text) USING kalamdb;
