@@ -190,6 +190,29 @@ SELECT count(DISTINCT (ctid::text::point)[0]) AS solo_pages FROM shrink WHERE ow
 SELECT * FROM layout('shrink');
 DROP TABLE shrink;
 
+-- COPY remembers its owners' pages in the session (owner_page_cache.c).
+-- After a VACUUM those are not trusted: here the pages that VACUUM emptied
+-- go to new owners, and the old owners' next COPY, in the same session,
+-- must not follow its memory onto them.
+CREATE TABLE recopied (owner kalam.user_id NOT NULL, id kalam.row_id DEFAULT kalam.new_row_id(),
+					   body text, at timestamptz) USING kalamdb;
+CREATE INDEX ON recopied (owner);
+SELECT current_setting('data_directory') || '/kalamdb_am_recopy.copy' AS recopyfile \gset
+COPY (SELECT ('old' || (i % 10))::kalam.user_id, repeat('m', 100), '2026-01-01'::timestamptz
+	  FROM generate_series(1, 1500) i) TO :'recopyfile';
+COPY recopied (owner, body, at) FROM :'recopyfile';
+-- a last page that keeps VACUUM from truncating the emptied ones away
+INSERT INTO recopied (owner, body, at) SELECT 'keeper', repeat('m', 100), '2026-01-01'
+FROM generate_series(1, 100);
+DELETE FROM recopied WHERE owner <> 'keeper';
+VACUUM recopied;
+INSERT INTO recopied (owner, body, at)
+SELECT ('new' || (i % 10))::kalam.user_id, repeat('m', 100), '2026-01-01'
+FROM generate_series(1, 1500) i;
+COPY recopied (owner, body, at) FROM :'recopyfile';
+SELECT * FROM layout('recopied');
+DROP TABLE recopied;
+
 -- 10. TOAST: 1 MB values; the TOAST table stays heap
 INSERT INTO single VALUES ('user1', 100001, repeat(md5('x'), 32768), '2026-01-01');
 SELECT length(body) FROM single WHERE id = 100001;

@@ -118,26 +118,29 @@ slot_tuple_length(Relation rel, TupleTableSlot *slot)
  * owner map knows the buffer that holds the target page, pin it for heap
  * (saving the buffer table lookup), and prefetch the page's insertion
  * point.  Rows of interleaved owners go to as many pages, none of them
- * in the CPU cache by the time the owner's next row comes.
+ * in the CPU cache by the time the owner's next row comes.  False if the
+ * target came from a bulk insert's lease (placement.h) and visibly has no
+ * room left.
  */
-static void
+static bool
 prepare_target(Relation rel, BulkInsertState bistate, const Placement *p, Size len)
 {
 	Page		page;
 	PageHeader	header;
+	LocationIndex lower;
 	LocationIndex upper;
 
 	if (bistate == NULL)
-		return;
+		return true;
 	if (BufferIsValid(bistate->current_buf))
 	{
 		if (BufferGetBlockNumber(bistate->current_buf) == p->block)
-			return;
+			return true;
 		ReleaseBulkInsertStatePin(bistate);
 	}
 	if (!BufferIsValid(p->recent_buffer) ||
 		!ReadRecentBuffer(KalamRelStorageOf(rel), MAIN_FORKNUM, p->block, p->recent_buffer))
-		return;
+		return true;
 	bistate->current_buf = p->recent_buffer;
 
 	/*
@@ -146,20 +149,43 @@ prepare_target(Relation rel, BulkInsertState bistate, const Placement *p, Size l
 	 */
 	page = BufferGetPage(p->recent_buffer);
 	header = (PageHeader) page;
+	lower = header->pd_lower;
 	upper = header->pd_upper;
-	if (header->pd_lower < upper && upper <= BLCKSZ && upper > len)
+	if (lower < upper && upper <= BLCKSZ && upper > len)
 	{
-		prefetch_for_write(page + header->pd_lower);
+		prefetch_for_write(page + lower);
 		for (Size off = upper - len; off < upper; off += PG_CACHE_LINE_SIZE)
 			prefetch_for_write(page + off);
 		prefetch_for_write(page + upper - 1);
+	}
+
+	/*
+	 * A lease whose room another session used: heap would give the row a
+	 * page of this session's own, where the other session has gone on to
+	 * one of its own (a fresh page is initialized on first use: pd_upper 0).
+	 */
+	return p->free_estimate < 0 || upper == 0 || lower > upper ||
+		upper - lower >= p->need + sizeof(ItemIdData);
+}
+
+/* Make p's target heap's, choosing again if a lease turned out stale. */
+static void
+begin_target(Relation rel, BulkInsertState bistate, const char *owner, int owner_len,
+			 Size len, int nrows, Placement *p)
+{
+	placement_begin(rel, owner, owner_len, len, nrows, true, bistate != NULL, p);
+	if (!prepare_target(rel, bistate, p, len))
+	{
+		placement_drop_lease(rel, owner, owner_len, p);
+		placement_begin(rel, owner, owner_len, len, nrows, true, bistate != NULL, p);
+		prepare_target(rel, bistate, p, len);
 	}
 }
 
 /* After the insert: remember the buffer of the owner's page. */
 static void
 note_target_buffer(Relation rel, BulkInsertState bistate, const char *owner, int owner_len,
-				   const Placement *p)
+				   Placement *p)
 {
 	if (bistate != NULL)
 		placement_note_buffer(rel, owner, owner_len, p, bistate->current_buf);
@@ -193,10 +219,10 @@ begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, RowPlacem
 
 	if (!slot_owner(rel, slot, row->owner, &row->owner_len))
 		return false;
-	prefetch_owner(rel, row->owner, row->owner_len);
+	if (bistate == NULL)
+		prefetch_owner(rel, row->owner, row->owner_len);
 	len = slot_tuple_length(rel, slot);
-	placement_begin(rel, row->owner, row->owner_len, len, 1, true, &row->p);
-	prepare_target(rel, bistate, &row->p, len);
+	begin_target(rel, bistate, row->owner, row->owner_len, len, 1, &row->p);
 	return true;
 }
 
@@ -340,10 +366,9 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			 */
 			BulkInsertState group_bistate = (n >= BULK_GROUP_ROWS) ? bistate : &no_ring;
 
-			placement_begin(rel, owner, owner_len, len, n, true, &p);
 			if (group_bistate != bistate && bistate != NULL)
 				ReleaseBulkInsertStatePin(bistate);
-			prepare_target(rel, group_bistate, &p, len);
+			begin_target(rel, group_bistate, owner, owner_len, len, n, &p);
 			heap_methods->multi_insert(rel, group, n, cid, options | HEAP_INSERT_SKIP_FSM,
 									   group_bistate);
 			note_target_buffer(rel, group_bistate, owner, owner_len, &p);
@@ -399,7 +424,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
 
-	placement_begin(rel, owner, owner_len, len, 1, false, &p);
+	placement_begin(rel, owner, owner_len, len, 1, false, false, &p);
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										wait, tmfd, lockmode, update_indexes);
 	placement_finish(rel, owner, owner_len, &p, 1,

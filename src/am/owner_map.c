@@ -90,6 +90,7 @@ int			kalam_owner_map_entries = 65536;
 typedef struct OwnerMapHeader
 {
 	pg_atomic_uint32 vacuum_generation;
+	pg_atomic_uint32 storage_epoch; /* bumped when storage is forgotten */
 	pg_atomic_uint32 eviction_epoch;	/* bumped when an entry is evicted */
 	pg_atomic_uint32 vacuums_running;	/* every VACUUM in progress */
 	pg_atomic_uint32 vacuums_unlisted;	/* of those, the ones not in the list */
@@ -152,6 +153,7 @@ owner_map_shmem_init(void)
 	{
 		memset(base, 0, owner_map_shmem_size());
 		pg_atomic_init_u32(&owner_map_header->vacuum_generation, 1);
+		pg_atomic_init_u32(&owner_map_header->storage_epoch, 1);
 		pg_atomic_init_u32(&owner_map_header->eviction_epoch, 1);
 		pg_atomic_init_u32(&owner_map_header->vacuums_running, 0);
 		pg_atomic_init_u32(&owner_map_header->vacuums_unlisted, 0);
@@ -167,6 +169,12 @@ uint32
 owner_map_vacuum_generation(void)
 {
 	return pg_atomic_read_u32(&owner_map_header->vacuum_generation);
+}
+
+uint32
+owner_map_storage_epoch(void)
+{
+	return pg_atomic_read_u32(&owner_map_header->storage_epoch);
 }
 
 
@@ -282,7 +290,7 @@ owner_map_relation_being_vacuumed(const KalamRelStorage *node)
 bool
 owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 				  uint32 generation, Size need, Size consume,
-				  OwnerHint *hint, bool *found)
+				  OwnerHint *hint, bool *found, Size *taken)
 {
 	uint32		hash = key_hash(node, owner, owner_len);
 	OwnerMapSet *set = set_for(hash);
@@ -299,7 +307,8 @@ owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 		if (!vacuum_running && h->kind == HINT_OWN && h->seen_generation == generation &&
 			h->free_estimate >= need)
 		{
-			h->free_estimate -= Min(consume, h->free_estimate);
+			*taken = Min(consume, h->free_estimate);
+			h->free_estimate -= *taken;
 			reserved = true;
 		}
 		*hint = *h;
@@ -320,6 +329,21 @@ owner_map_put(const KalamRelStorage *node, const char *owner, int owner_len, con
 	SpinLockAcquire(&set->head.mutex);
 	e = find_entry(set, hash, node, owner, owner_len, true);
 	e->hint.owner = *hint;
+	SpinLockRelease(&set->head.mutex);
+}
+
+void
+owner_map_mark_full(const KalamRelStorage *node, const char *owner, int owner_len,
+					BlockNumber block)
+{
+	uint32		hash = key_hash(node, owner, owner_len);
+	OwnerMapSet *set = set_for(hash);
+	OwnerMapEntry *e;
+
+	SpinLockAcquire(&set->head.mutex);
+	e = find_entry(set, hash, node, owner, owner_len, false);
+	if (e != NULL && e->hint.owner.block == block)
+		e->hint.owner.free_estimate = 0;
 	SpinLockRelease(&set->head.mutex);
 }
 
@@ -538,6 +562,7 @@ forget_entries(const KalamRelStorage *node, Oid dbid)
 {
 	if (owner_map == NULL)
 		return;
+	pg_atomic_fetch_add_u32(&owner_map_header->storage_epoch, 1);
 	for (uint32 s = 0; s < owner_map_sets; s++)
 	{
 		OwnerMapSet *set = &owner_map[s];

@@ -70,12 +70,16 @@ extern void owner_map_put(const KalamRelStorage *node, const char *owner, int ow
 /*
  * The fast path of placement: if the owner's hint is an own page validated
  * in this vacuum generation with at least need bytes left (by the
- * estimate), take consume bytes of it and return true.  Otherwise return
- * false; *found tells whether *hint holds the owner's entry.
+ * estimate), take consume bytes of it (or what is left, if less: *taken)
+ * and return true.  Otherwise return false; *found tells whether *hint
+ * holds the owner's entry.
  */
 extern bool owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 							  uint32 generation, Size need, Size consume,
-							  OwnerHint *hint, bool *found);
+							  OwnerHint *hint, bool *found, Size *taken);
+/* The owner's page block is full, if it is still the owner's page. */
+extern void owner_map_mark_full(const KalamRelStorage *node, const char *owner, int owner_len,
+								BlockNumber block);
 /* Remember the buffer that holds the owner's page block, if still its page. */
 extern void owner_map_set_recent_buffer(const KalamRelStorage *node, const char *owner,
 										int owner_len, BlockNumber block, Buffer buffer);
@@ -102,6 +106,14 @@ extern void owner_map_open_admission(const KalamRelStorage *node, BlockNumber bl
  * slow path, whether the VACUUM was of this relation at all.
  */
 extern uint32 owner_map_vacuum_generation(void);
+
+/*
+ * The storage epoch, bumped whenever the map forgets a relation's storage
+ * (new storage, a dropped relation or database): what was learnt about
+ * pages before may be about a storage that is gone, whose file number a
+ * new relation may one day have again.
+ */
+extern uint32 owner_map_storage_epoch(void);
 
 /*
  * A VACUUM of a kalamdb table runs between these two.  Both bump the

@@ -46,6 +46,7 @@
 
 #include "am/am_compat.h"
 #include "am/owner_map.h"
+#include "am/owner_page_cache.h"
 #include "am/placement.h"
 #include "am/rel_cache.h"
 
@@ -58,6 +59,18 @@
 
 /* a page with at least this much free space counts as empty in the FSM */
 #define EMPTY_PAGE_SPACE	(BLCKSZ - SizeOfPageHeaderData - 64)
+
+/* Room on a page we only know to be new or empty */
+#define EMPTY_PAGE_ROOM (BLCKSZ - SizeOfPageHeaderData)
+
+/*
+ * Room a bulk insert takes on an owner's page at a time, for the owner's
+ * next rows (owner_page_cache.c): a quarter page, a dozen rows of 150
+ * bytes.  Concurrent bulk inserts of one owner share its page this way,
+ * each taking its share, where a lease of the whole page would give each
+ * a page of its own.
+ */
+#define BULK_LEASE_BYTES	(BLCKSZ / 4)
 
 /* at most this many index entries are read to find an owner's pages */
 #define MAX_OWNER_ENTRIES	20000
@@ -236,6 +249,17 @@ release_claim(Placement *p)
 	}
 }
 
+/*
+ * Give an empty page we took but did not use to whoever needs one next:
+ * the free space map finds it only once its upper levels know it too.
+ */
+static void
+offer_empty_page(Relation rel, BlockNumber block)
+{
+	RecordPageWithFreeSpace(rel, block, EMPTY_PAGE_ROOM);
+	FreeSpaceMapVacuumRange(rel, block, block + 1);
+}
+
 /* An empty page: from the free space map if it knows one, else a new one. */
 static BlockNumber
 empty_page(Relation rel, const char *owner, int owner_len, BlockNumber nblocks,
@@ -330,9 +354,6 @@ room_after(Size free, Size consume)
 	return (uint16) (free > consume ? free - consume : 0);
 }
 
-/* Room on a page we only know to be new or empty */
-#define EMPTY_PAGE_ROOM (BLCKSZ - SizeOfPageHeaderData)
-
 /*
  * The owner's current page is full (or no longer its own): first a page of
  * the owner's where VACUUM freed room, else an empty page of its own.
@@ -395,7 +416,7 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 			 */
 			release_claim(p);
 			if (free == EMPTY_PAGE_ROOM)
-				RecordPageWithFreeSpace(rel, block, EMPTY_PAGE_ROOM);
+				offer_empty_page(rel, block);
 			block = current.block;
 		}
 	}
@@ -466,7 +487,7 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 
 void
 placement_begin(Relation rel, const char *owner, int owner_len, Size len,
-				int nrows, bool allow_claim, Placement *p)
+				int nrows, bool allow_claim, bool bulk, Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	uint32		generation = owner_map_vacuum_generation();
@@ -476,6 +497,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	BlockNumber nblocks;
 	OwnerHint	hint;
 	bool		found;
+	Size		taken;
 	PageInfo	info;
 	BlockNumber last;
 	int64		rows;
@@ -484,17 +506,43 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	p->block = InvalidBlockNumber;
 	p->shared = false;
 	p->claimed = false;
+	p->bulk = bulk;
 	p->recent_buffer = InvalidBuffer;
+	p->need = need;
+	p->free_estimate = -1;
+	p->generation = generation;
+
+	/* A bulk insert's owner page in this backend: see owner_page_cache.c */
+	if (bulk)
+	{
+		CachedOwnerPage page;
+
+		p->storage_epoch = owner_map_storage_epoch();
+		if (owner_page_cache_take(&storage, owner, owner_len, generation, p->storage_epoch,
+								  need, consume, &page))
+		{
+			set_target(rel, p, page.block, false);
+			p->recent_buffer = page.buffer;
+			p->free_estimate = page.free_estimate;
+			return;
+		}
+	}
 
 	/*
 	 * The common case: the owner's own page, validated since the last
 	 * VACUUM anywhere (so it is still the owner's), with room left by the
-	 * map's own count.  No page is read here.
+	 * map's own count.  No page is read here.  A bulk insert takes a lease
+	 * on more room than this row needs, for its next rows of the owner to
+	 * use through the cache: other sessions' rows of the owner see the
+	 * room as taken and use the page only up to what is left.
 	 */
-	if (owner_map_reserve(&storage, owner, owner_len, generation, need, consume, &hint, &found))
+	if (owner_map_reserve(&storage, owner, owner_len, generation, need,
+						  bulk ? Max(consume, BULK_LEASE_BYTES) : consume, &hint, &found, &taken))
 	{
 		set_target(rel, p, hint.block, false);
 		p->recent_buffer = hint.recent_buffer;
+		if (bulk)
+			p->free_estimate = (int32) (taken - Min(consume, taken));
 		return;
 	}
 
@@ -625,7 +673,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 }
 
 void
-placement_note_buffer(Relation rel, const char *owner, int owner_len, const Placement *p,
+placement_note_buffer(Relation rel, const char *owner, int owner_len, Placement *p,
 					  Buffer buffer)
 {
 	if (buffer != p->recent_buffer && BufferIsValid(buffer) && !p->shared &&
@@ -634,7 +682,39 @@ placement_note_buffer(Relation rel, const char *owner, int owner_len, const Plac
 		KalamRelStorage storage = KalamRelStorageOf(rel);
 
 		owner_map_set_recent_buffer(&storage, owner, owner_len, p->block, buffer);
+		p->recent_buffer = buffer;
 	}
+}
+
+void
+placement_drop_lease(Relation rel, const char *owner, int owner_len, const Placement *p)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+
+	owner_page_cache_put(&storage, owner, owner_len, NULL);
+	owner_map_mark_full(&storage, owner, owner_len, p->block);
+}
+
+/* A bulk insert's row is on its target: keep the page in this backend */
+static void
+remember_bulk_page(Relation rel, const char *owner, int owner_len, const Placement *p,
+				   BlockNumber used_block)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+
+	if (used_block == p->block && !p->shared && p->free_estimate >= 0)
+	{
+		CachedOwnerPage page;
+
+		page.block = p->block;
+		page.buffer = p->recent_buffer;
+		page.generation = p->generation;
+		page.storage_epoch = p->storage_epoch;
+		page.free_estimate = (uint32) p->free_estimate;
+		owner_page_cache_put(&storage, owner, owner_len, &page);
+	}
+	else
+		owner_page_cache_put(&storage, owner, owner_len, NULL);
 }
 
 void
@@ -644,6 +724,8 @@ placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	OwnerHint	hint;
 
+	if (p->bulk)
+		remember_bulk_page(rel, owner, owner_len, p, used_block);
 	if (p->claimed)
 	{
 		release_claim(p);

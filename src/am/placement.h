@@ -25,7 +25,14 @@ typedef struct Placement
 	BlockNumber block;			/* target page */
 	bool		shared;			/* the target is a shared page */
 	bool		claimed;		/* claim_tag is held: an empty page is being taken */
+	bool		bulk;			/* this backend's owner page cache is used */
 	Buffer		recent_buffer;	/* the buffer that last held block, if known */
+	Size		need;			/* room the first row needs (heap's test) */
+	int32		free_estimate;	/* bulk: an own page validated in generation,
+								 * with this much room left of this backend's
+								 * lease; -1: not leased */
+	uint32		generation;		/* vacuum generation at placement_begin() */
+	uint32		storage_epoch;	/* storage epoch, likewise (bulk only) */
 	LOCKTAG		claim_tag;
 } Placement;
 
@@ -38,10 +45,22 @@ extern void placement_define_gucs(void);
  * and make it the relation's insertion target.  With allow_claim, an
  * empty page may be taken under a lock that is held until
  * placement_finish(); callers that can wait for row locks (updates) pass
- * false.
+ * false.  Bulk inserts (a BulkInsertState: COPY) pass bulk, which puts
+ * this backend's owner page cache in front of the shared map.
  */
 extern void placement_begin(Relation rel, const char *owner, int owner_len,
-							Size len, int nrows, bool allow_claim, Placement *p);
+							Size len, int nrows, bool allow_claim, bool bulk,
+							Placement *p);
+
+/*
+ * The page of a lease (free_estimate >= 0) turned out full: another
+ * session of the owner used the room this backend had leased.  Forget the
+ * lease and the map's estimate of the page, so that placement_begin()
+ * looks at the page and moves the owner on to a new one, the same one as
+ * the other session.
+ */
+extern void placement_drop_lease(Relation rel, const char *owner, int owner_len,
+								 const Placement *p);
 
 /* The last row landed on used_block: release the claim, remember the page. */
 extern void placement_finish(Relation rel, const char *owner, int owner_len,
@@ -49,6 +68,6 @@ extern void placement_finish(Relation rel, const char *owner, int owner_len,
 
 /* The target page is in buffer: tell the owner map, for next time. */
 extern void placement_note_buffer(Relation rel, const char *owner, int owner_len,
-								  const Placement *p, Buffer buffer);
+								  Placement *p, Buffer buffer);
 
 #endif							/* KALAM_PLACEMENT_H */

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * owner_page_cache.h
+ *	  This backend's memory of the own pages its bulk inserts (COPY) used
+ *	  last, in front of the shared owner map.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef KALAM_OWNER_PAGE_CACHE_H
+#define KALAM_OWNER_PAGE_CACHE_H
+
+#include "storage/block.h"
+#include "storage/buf.h"
+#include "am/am_compat.h"
+
+/*
+ * An own page of the owner, validated in vacuum generation `generation`
+ * and storage epoch `storage_epoch` (owner_map.h), with free_estimate
+ * bytes left as this backend's inserts count them.
+ */
+typedef struct CachedOwnerPage
+{
+	BlockNumber block;
+	Buffer		buffer;			/* the buffer that last held block */
+	uint32		generation;
+	uint32		storage_epoch;
+	uint32		free_estimate;
+} CachedOwnerPage;
+
+/*
+ * The owner's cached page if it is still valid (generation and
+ * storage_epoch are the current ones) and has need bytes left; consume
+ * bytes are then counted as used.
+ */
+extern bool owner_page_cache_take(const KalamRelStorage *storage, const char *owner,
+								  int owner_len, uint32 generation, uint32 storage_epoch,
+								  Size need, Size consume, CachedOwnerPage *page);
+
+/* Remember the owner's page, or forget the owner (page NULL). */
+extern void owner_page_cache_put(const KalamRelStorage *storage, const char *owner,
+								 int owner_len, const CachedOwnerPage *page);
+
+#endif							/* KALAM_OWNER_PAGE_CACHE_H */
