@@ -8,6 +8,10 @@
 #   (b) pgbench, 8 clients, random owners (as many rows as (a))
 #   (c) COPY of (a)'s rows, in (a)'s order (owners interleaved row by row)
 #   (c') ("g") the same COPY with the rows grouped by owner
+#   (c'') ("f") COPY of (a)'s rows with every column given (row ids and
+#       times too, as a dump has them): COPY then inserts in batches
+#       (multi_insert), where (c) and (g) go row by row because of the
+#       row id's volatile default
 #   (d) (b), then delete a third of the rows, VACUUM, insert as many again
 #   (e) owners with 5 rows each, round-robin
 # For each: pages per owner (and the minimum its rows need), owners per
@@ -97,6 +101,9 @@ load() {
 			# server-side time: a COPY is short, client start-up would blur it
 			sql "SELECT round(timed(\$\$COPY $t (owner, body) FROM '$KALAM_TMP/data/$load.copy'\$\$))"
 			return ;;
+		f)
+			sql "SELECT round(timed(\$\$COPY $t FROM '$KALAM_TMP/data/f.copy'\$\$))"
+			return ;;
 		e) roundrobin_insert "$t" "$SMALL_OWNERS" 5 ;;
 	esac
 	t1=$(now_ms)
@@ -142,20 +149,22 @@ sql "CREATE TABLE copy_source (owner kalam.user_id, body text)"
 sql "INSERT INTO copy_source SELECT ('u' || (i % $OWNERS + 1))::kalam.user_id, repeat('b', 100) FROM generate_series(0, $((OWNERS * ROWS - 1))) i"
 sql "COPY copy_source TO '$KALAM_TMP/data/c.copy'"
 sql "COPY (SELECT * FROM copy_source ORDER BY owner) TO '$KALAM_TMP/data/g.copy'"
+sql "COPY (SELECT owner, kalam.new_row_id(), body, now() FROM copy_source) TO '$KALAM_TMP/data/f.copy'"
 
 declare -A MS MIXED
-for load in a b c g e; do
+for load in a b c g f e; do
 	case $load in
 		a) log "(a) $OWNERS owners x $ROWS rows, round-robin, one session (pgbench -M prepared, 1 client)" ;;
 		b) log "(b) pgbench -M prepared, 8 clients, random owners" ;;
 		c) log "(c) COPY of (a)'s rows in (a)'s order" ;;
 		g) log "(c') COPY of the same rows grouped by owner, as a dump of a kalamdb table has them" ;;
+		f) log "(c'') COPY of (a)'s rows in (a)'s order with every column given: batches (multi_insert)" ;;
 		e) log "(e) $SMALL_OWNERS owners x 5 rows, round-robin, one session" ;;
 	esac
 	rows=$((OWNERS * ROWS)); [ $load = e ] && rows=$((SMALL_OWNERS * 5))
 	# throughput: fresh tables, $ROUNDS rounds (more for the short COPYs),
 	# layouts in rotating order
-	rounds=$ROUNDS; case $load in c | g) rounds=$((ROUNDS * 3)) ;; esac
+	rounds=$ROUNDS; case $load in c | g | f) rounds=$((ROUNDS * 3)) ;; esac
 	set -- $LAYOUTS
 	for round in $(seq "$rounds"); do
 		for l in "$@"; do
@@ -194,7 +203,8 @@ sort -t'|' -k1,1 -s "$RESULTS" -o "$RESULTS"
 
 echo
 echo "bench/locality: rows of ~150 bytes; (a) $OWNERS owners x $ROWS rows round-robin, (b) pgbench 8 clients random owners,"
-echo "(c) COPY in (a)'s order, (g) = (c') COPY grouped by owner, (d) (b) + delete 1/3 + VACUUM + insert 1/3,"
+echo "(c) COPY in (a)'s order, (g) = (c') COPY grouped by owner, (f) = (c'') COPY of every column (batches),"
+echo "(d) (b) + delete 1/3 + VACUUM + insert 1/3,"
 echo "(e) $SMALL_OWNERS owners x 5 rows round-robin; inserts/s: median of $ROUNDS loads into fresh tables"
 echo "pages/owner: average (minimum the rows need); worst: most extra pages of any owner; buffers: per-owner query"
 printf '%-4s %-17s %8s %15s %6s %12s %9s %10s %12s\n' load layout pages "pages/owner" worst "owners/page" buffers "size MB" "inserts/s"
@@ -215,7 +225,7 @@ echo "$MIXED_RUNS runs of ${MIXED_SECONDS}s inserting into a heap and a kalamdb 
 echo "picking one: heap latency / kalamdb latency, median (range) over the runs):"
 printf '%-4s %22s %12s %16s %24s %24s\n' load "buffers: heap/kalamdb" "size ratio" "inserts ratio" "per round: median (range)" \
 	"same runs: median (range)"
-for load in a b c g d e; do
+for load in a b c g f d e; do
 	h=$(grep "^$load|heap|" "$RESULTS")
 	k=$(grep "^$load|kalamdb|" "$RESULTS")
 	hb=$(echo "$h" | cut -d'|' -f11); kb=$(echo "$k" | cut -d'|' -f11)

@@ -38,11 +38,13 @@
 #include "catalog/pg_am_d.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
 #include "am/am_compat.h"
 #include "am/owner_map.h"
+#include "am/owner_page_cache.h"
 #include "am/placement.h"
 #include "am/rel_cache.h"
 #include "kalamdb.h"
@@ -309,6 +311,49 @@ same_owner(const SlotOwner *x, const SlotOwner *y)
 	return x->owner_len == y->owner_len && memcmp(x->owner, y->owner, x->owner_len) == 0;
 }
 
+/*
+ * A batch of interleaved owners has as many groups as rows, each going to
+ * a page not in the CPU cache.  The page a later group will most likely
+ * go to is known from this backend's owner page cache: while the groups
+ * before it are inserted, fetch its buffer header and page header (two
+ * groups ahead), then the lines where its row will go (one group ahead,
+ * from the page header fetched before; the last PREFETCH_ROW_BYTES below
+ * pd_upper, a row of average size).  The buffer is not pinned: only
+ * addresses to prefetch come of reading it.
+ */
+#define PREFETCH_ROW_BYTES	(3 * PG_CACHE_LINE_SIZE)
+
+static void
+prefetch_group_page(Relation rel, const SlotOwner *o, bool insertion_point)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+	Buffer		buffer;
+	char	   *page;
+	LocationIndex lower;
+	LocationIndex upper;
+
+	if (o->owner_len < 0)
+		return;
+	buffer = owner_page_cache_peek(&storage, o->owner, o->owner_len);
+	if (!BufferIsValid(buffer) || BufferIsLocal(buffer) || buffer > NBuffers)
+		return;
+	page = BufferGetBlock(buffer);
+	if (!insertion_point)
+	{
+		prefetch_for_write(GetBufferDescriptor(buffer - 1));
+		prefetch_for_write(page);
+		return;
+	}
+	lower = ((PageHeader) page)->pd_lower;
+	upper = ((PageHeader) page)->pd_upper;
+	if (lower < upper && upper <= BLCKSZ && upper > PREFETCH_ROW_BYTES)
+	{
+		prefetch_for_write(page + lower);
+		for (Size off = PG_CACHE_LINE_SIZE; off <= PREFETCH_ROW_BYTES; off += PG_CACHE_LINE_SIZE)
+			prefetch_for_write(page + upper - off);
+	}
+}
+
 static void
 kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 					 CommandId cid, int options, BulkInsertState bistate)
@@ -316,7 +361,8 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	SlotOwner  *order;
 	char	   *owners;			/* the owners' bytes, back to back */
 	TupleTableSlot **group;
-	int			start = 0;
+	int		   *starts;			/* where each group starts in order */
+	int			ngroups = 0;
 	BulkInsertStateData no_ring;	/* pins pages, without a ring */
 
 	if (kalam_rel_cache(rel)->owner_attno == 0)
@@ -339,16 +385,24 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			order[i].owner_len = -1;
 	}
 	qsort(order, nslots, sizeof(SlotOwner), slot_owner_cmp);
+	starts = palloc((nslots + 1) * sizeof(int));
+	for (int i = 0; i < nslots; i++)
+		if (i == 0 || !same_owner(&order[i], &order[i - 1]))
+			starts[ngroups++] = i;
+	starts[ngroups] = nslots;
 
-	while (start < nslots)
+	for (int g = 0; g < ngroups; g++)
 	{
-		int			end = start + 1;
+		int			start = starts[g];
+		int			end = starts[g + 1];
 		int			n = 0;
 
-		while (end < nslots && same_owner(&order[end], &order[start]))
-			end++;
 		for (int i = start; i < end; i++)
 			group[n++] = slots[order[i].index];
+		if (g + 2 < ngroups)
+			prefetch_group_page(rel, &order[starts[g + 2]], false);
+		if (g + 1 < ngroups)
+			prefetch_group_page(rel, &order[starts[g + 1]], true);
 
 		if (order[start].owner_len < 0)
 			heap_methods->multi_insert(rel, group, n, cid, options, bistate);
@@ -375,12 +429,12 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			placement_finish(rel, owner, owner_len, &p, n,
 							 ItemPointerGetBlockNumber(&group[n - 1]->tts_tid));
 		}
-		start = end;
 	}
 	ReleaseBulkInsertStatePin(&no_ring);
 	pfree(order);
 	pfree(owners);
 	pfree(group);
+	pfree(starts);
 }
 
 /*

@@ -332,34 +332,52 @@ owner_map_put(const KalamRelStorage *node, const char *owner, int owner_len, con
 	SpinLockRelease(&set->head.mutex);
 }
 
+/*
+ * The owner's entry, with its set locked, if its page is block; else NULL,
+ * and nothing locked.
+ */
+static OwnerMapEntry *
+lock_entry_of_page(const KalamRelStorage *node, const char *owner, int owner_len,
+				   BlockNumber block, OwnerMapSet **set)
+{
+	uint32		hash = key_hash(node, owner, owner_len);
+	OwnerMapEntry *e;
+
+	*set = set_for(hash);
+	SpinLockAcquire(&(*set)->head.mutex);
+	e = find_entry(*set, hash, node, owner, owner_len, false);
+	if (e != NULL && e->hint.owner.block == block)
+		return e;
+	SpinLockRelease(&(*set)->head.mutex);
+	return NULL;
+}
+
 void
 owner_map_mark_full(const KalamRelStorage *node, const char *owner, int owner_len,
 					BlockNumber block)
 {
-	uint32		hash = key_hash(node, owner, owner_len);
-	OwnerMapSet *set = set_for(hash);
-	OwnerMapEntry *e;
+	OwnerMapSet *set;
+	OwnerMapEntry *e = lock_entry_of_page(node, owner, owner_len, block, &set);
 
-	SpinLockAcquire(&set->head.mutex);
-	e = find_entry(set, hash, node, owner, owner_len, false);
-	if (e != NULL && e->hint.owner.block == block)
+	if (e != NULL)
+	{
 		e->hint.owner.free_estimate = 0;
-	SpinLockRelease(&set->head.mutex);
+		SpinLockRelease(&set->head.mutex);
+	}
 }
 
 void
 owner_map_set_recent_buffer(const KalamRelStorage *node, const char *owner, int owner_len,
 							BlockNumber block, Buffer buffer)
 {
-	uint32		hash = key_hash(node, owner, owner_len);
-	OwnerMapSet *set = set_for(hash);
-	OwnerMapEntry *e;
+	OwnerMapSet *set;
+	OwnerMapEntry *e = lock_entry_of_page(node, owner, owner_len, block, &set);
 
-	SpinLockAcquire(&set->head.mutex);
-	e = find_entry(set, hash, node, owner, owner_len, false);
-	if (e != NULL && e->hint.owner.block == block)
+	if (e != NULL)
+	{
 		e->hint.owner.recent_buffer = buffer;
-	SpinLockRelease(&set->head.mutex);
+		SpinLockRelease(&set->head.mutex);
+	}
 }
 
 bool

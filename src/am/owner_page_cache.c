@@ -116,6 +116,17 @@ owner_page_cache_take(const KalamRelStorage *storage, const char *owner, int own
 	return true;
 }
 
+Buffer
+owner_page_cache_peek(const KalamRelStorage *storage, const char *owner, int owner_len)
+{
+	CacheEntry *e;
+
+	if (cache == NULL || owner_len > CACHED_OWNER_MAX)
+		return InvalidBuffer;
+	e = find_entry(set_for(key_hash(storage, owner, owner_len)), storage, owner, owner_len);
+	return e ? e->page.buffer : InvalidBuffer;
+}
+
 /* The cache lives as long as the backend, its entries cache-line aligned */
 static void
 allocate_cache(void)

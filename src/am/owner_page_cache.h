@@ -36,6 +36,13 @@ extern bool owner_page_cache_take(const KalamRelStorage *storage, const char *ow
 								  int owner_len, uint32 generation, uint32 storage_epoch,
 								  Size need, Size consume, CachedOwnerPage *page);
 
+/*
+ * The buffer that last held the owner's cached page, unchecked (Invalid if
+ * none): where its next rows will likely go, for prefetching.
+ */
+extern Buffer owner_page_cache_peek(const KalamRelStorage *storage, const char *owner,
+									int owner_len);
+
 /* Remember the owner's page, or forget the owner (page NULL). */
 extern void owner_page_cache_put(const KalamRelStorage *storage, const char *owner,
 								 int owner_len, const CachedOwnerPage *page);
