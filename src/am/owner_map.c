@@ -525,7 +525,11 @@ unlist_my_vacuums(int code, Datum arg)
 	if (owner_map_header == NULL)
 		return;
 	if (my_vacuum_running)
+	{
+		/* it may have emptied pages: what was validated before is not */
+		pg_atomic_fetch_add_u32(&owner_map_header->vacuum_generation, 1);
 		unlist_vacuum(my_vacuum_slot);
+	}
 	my_vacuum_running = false;
 }
 

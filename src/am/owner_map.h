@@ -101,17 +101,19 @@ extern void owner_map_open_admission(const KalamRelStorage *node, BlockNumber bl
 /*
  * Vacuum generations: a global one, bumped by every VACUUM of a kalamdb
  * table, and one per relation.  A hint validated in the current global
- * generation needs no second look: only VACUUM empties pages, and only an
- * empty page can change owner.  The per-relation generation tells, on the
+ * generation needs no second look: a page changes owner only when the
+ * free space map offers it as empty, which it does once a VACUUM found it
+ * so (placement.c).  The per-relation generation tells, on the
  * slow path, whether the VACUUM was of this relation at all.
  */
 extern uint32 owner_map_vacuum_generation(void);
 
 /*
  * The storage epoch, bumped whenever the map forgets a relation's storage
- * (new storage, a dropped relation or database): what was learnt about
- * pages before may be about a storage that is gone, whose file number a
- * new relation may one day have again.
+ * (new storage, TRUNCATE, VACUUM shrinking the relation, a dropped
+ * database): what was learnt about pages before may be about storage that
+ * is gone.  A relation that one day gets the file number of a dropped one
+ * gets it as new storage, which bumps the epoch too.
  */
 extern uint32 owner_map_storage_epoch(void);
 

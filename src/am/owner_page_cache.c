@@ -9,10 +9,12 @@
  * behind a spinlock per set, a few cache misses per row; this cache is
  * small, private and lock-free.  It holds only what the shared map's fast
  * path would have answered: an own page of the owner, validated in the
- * current vacuum generation.  Only VACUUM empties pages, and only an empty
- * page can change owner, so such a page stays the owner's until the
- * generation moves or the relation's storage is replaced (the storage
- * epoch, which also guards against a file number being reused).
+ * current vacuum generation.  A page changes owner only when it is taken
+ * as empty from the free space map, which offers a page as empty only
+ * once a VACUUM found it so (or when a session gives up, unused, a page
+ * no hint names); so such a page stays the owner's until the generation
+ * moves or the relation's storage is replaced (the storage epoch, which
+ * also guards against a file number being reused).
  *
  * The room this backend uses through the cache is leased from the shared
  * map's estimate a quarter page at a time (placement_begin()), so that

@@ -216,11 +216,14 @@ claim_tag(Relation rel, BlockNumber block, LOCKTAG *tag)
 
 /*
  * Take an empty page: re-check under its claim lock that it is still
- * empty, and keep the lock until the row is on it.
+ * empty, and keep the lock until the row is on it.  The free space map
+ * stops offering it as empty at once: the owner map names it as the
+ * owner's from now on, even if the statement fails before the row is on
+ * it (*was_empty: it was empty, not already the owner's).
  */
 static bool
 claim_if_empty(Relation rel, BlockNumber block, const char *owner, int owner_len,
-			   Placement *p)
+			   Placement *p, bool *was_empty)
 {
 	LOCKTAG		tag;
 	PageInfo	info;
@@ -232,6 +235,8 @@ claim_if_empty(Relation rel, BlockNumber block, const char *owner, int owner_len
 	{
 		p->claim_tag = tag;
 		p->claimed = true;
+		*was_empty = info.empty;
+		RecordPageWithFreeSpace(rel, block, BLCKSZ / 2);
 		return true;
 	}
 	LockRelease(&tag, ExclusiveLock, false);
@@ -260,10 +265,14 @@ offer_empty_page(Relation rel, BlockNumber block)
 	FreeSpaceMapVacuumRange(rel, block, block + 1);
 }
 
-/* An empty page: from the free space map if it knows one, else a new one. */
+/*
+ * An empty page: from the free space map if it knows one, else a new one
+ * (*is_empty: false if the map offered a page that turned out to be the
+ * owner's already).
+ */
 static BlockNumber
 empty_page(Relation rel, const char *owner, int owner_len, BlockNumber nblocks,
-		   bool allow_claim, Placement *p)
+		   bool allow_claim, Placement *p, bool *is_empty)
 {
 	if (allow_claim)
 	{
@@ -273,10 +282,11 @@ empty_page(Relation rel, const char *owner, int owner_len, BlockNumber nblocks,
 
 			if (!BlockNumberIsValid(block) || block >= nblocks)
 				break;
-			if (claim_if_empty(rel, block, owner, owner_len, p))
+			if (claim_if_empty(rel, block, owner, owner_len, p, is_empty))
 				return block;
 		}
 	}
+	*is_empty = true;
 	return extend_by_one_page(rel);
 }
 
@@ -366,6 +376,7 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	BlockNumber block = InvalidBlockNumber;
 	Size		free = EMPTY_PAGE_ROOM;
+	bool		is_empty = false;
 
 	if (hint->may_reuse)
 	{
@@ -398,7 +409,7 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 	}
 
 	if (!BlockNumberIsValid(block))
-		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p);
+		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p, &is_empty);
 
 	{
 		BlockNumber old_block = hint->block;
@@ -411,12 +422,13 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 		{
 			/*
 			 * Another session of this owner moved it to a new page while we
-			 * chose ours: go there too, and leave ours (untouched) to the
-			 * free space map for whoever needs a page next.
+			 * chose ours: go there too, and leave ours, if it is empty, to
+			 * the free space map for whoever needs a page next (before the
+			 * claim goes: no one can have used it yet).
 			 */
-			release_claim(p);
-			if (free == EMPTY_PAGE_ROOM)
+			if (is_empty)
 				offer_empty_page(rel, block);
+			release_claim(p);
 			block = current.block;
 		}
 	}
@@ -459,7 +471,9 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 		Size		per_owner = Max(1, kalam_small_owner_rows) *
 			(MAXALIGN(len) + sizeof(ItemIdData));
 
-		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p);
+		bool		is_empty;
+
+		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p, &is_empty);
 		owner_map_open_admission(&storage, block,
 								 (uint16) Min(Max(usable / per_owner, 1), PG_UINT16_MAX));
 	}
@@ -471,12 +485,8 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 		 * Another session admitted this owner meanwhile: join it there, so
 		 * that the owner's first rows do not start out on two pages.
 		 */
-		if (p->claimed)
-		{
-			/* still the admission page: not to be offered as empty */
-			RecordPageWithFreeSpace(rel, block, BLCKSZ / 2);
-			release_claim(p);
-		}
+		/* the page stays the admission page (the claim took it off the FSM) */
+		release_claim(p);
 		if (current.kind == HINT_SHARED)
 			current.shared_rows += nrows;
 		owner_map_put(&storage, owner, owner_len, &current);
@@ -518,8 +528,12 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		CachedOwnerPage page;
 
 		p->storage_epoch = owner_map_storage_epoch();
+		/*
+		 * The lease is room for rows: the fillfactor's reserve is left to
+		 * prepare_target()'s look at the page, and to heap.
+		 */
 		if (owner_page_cache_take(&storage, owner, owner_len, generation, p->storage_epoch,
-								  need, consume, &page))
+								  consume, consume, &page))
 		{
 			set_target(rel, p, page.block, false);
 			p->recent_buffer = page.buffer;
@@ -588,8 +602,10 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 				 * its own, where VACUUM may have freed room: filling those
 				 * first keeps the owner on as few pages as its rows need.
 				 */
+				bool		was_empty;
+
 				if (info.free >= need && allow_claim && (shared || !hint.may_reuse) &&
-					claim_if_empty(rel, hint.block, owner, owner_len, p))
+					claim_if_empty(rel, hint.block, owner, owner_len, p, &was_empty))
 				{
 					hint.free_estimate = shared ? 0 : room_after(info.free, consume);
 					hint.shared_rows += shared ? nrows : 0;
@@ -726,13 +742,7 @@ placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
 
 	if (p->bulk)
 		remember_bulk_page(rel, owner, owner_len, p, used_block);
-	if (p->claimed)
-	{
-		release_claim(p);
-		/* no longer empty: keep it from being offered as such again */
-		if (BlockNumberIsValid(used_block) && used_block == p->block)
-			RecordPageWithFreeSpace(rel, used_block, BLCKSZ / 2);
-	}
+	release_claim(p);
 	if (!BlockNumberIsValid(p->block) || !BlockNumberIsValid(used_block) ||
 		used_block == p->block)
 		return;
