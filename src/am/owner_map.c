@@ -83,9 +83,12 @@ int			kalam_owner_map_entries = 65536;
  * do not even look at the list while no VACUUM runs.  Another database's
  * relation of the same number only costs a slow path.  A VACUUM that finds
  * the list full counts as unlisted, and while one is, every relation is
- * treated as being vacuumed.
+ * treated as being vacuumed.  A bit per relation file number modulo 64
+ * tells inserts into other relations, mostly, that theirs is not in the
+ * list without reading it (autovacuum runs often).
  */
 #define VACUUM_SLOTS 64
+#define VACUUM_BIT(number)	(UINT64CONST(1) << ((number) % 64))
 
 typedef struct OwnerMapHeader
 {
@@ -97,6 +100,8 @@ typedef struct OwnerMapHeader
 	slock_t		vacuum_mutex;	/* serializes changes of the list */
 	uint32		vacuuming_count[VACUUM_SLOTS];	/* VACUUMs per slot, under mutex */
 	pg_atomic_uint32 vacuuming[VACUUM_SLOTS];	/* relation file number; 0: free */
+	uint32		bit_count[64];	/* listed VACUUMs per bit, under mutex */
+	pg_atomic_uint64 vacuuming_bits;	/* VACUUM_BIT of each listed number */
 } OwnerMapHeader;
 
 /*
@@ -160,6 +165,7 @@ owner_map_shmem_init(void)
 		SpinLockInit(&owner_map_header->vacuum_mutex);
 		for (int i = 0; i < VACUUM_SLOTS; i++)
 			pg_atomic_init_u32(&owner_map_header->vacuuming[i], 0);
+		pg_atomic_init_u64(&owner_map_header->vacuuming_bits, 0);
 		for (uint32 i = 0; i < owner_map_sets; i++)
 			SpinLockInit(&owner_map[i].head.mutex);
 	}
@@ -281,6 +287,8 @@ owner_map_relation_being_vacuumed(const KalamRelStorage *node)
 	pg_read_barrier();
 	if (pg_atomic_read_u32(&owner_map_header->vacuums_unlisted) > 0)
 		return true;
+	if ((pg_atomic_read_u64(&owner_map_header->vacuuming_bits) & VACUUM_BIT(number)) == 0)
+		return false;
 	for (int i = 0; i < VACUUM_SLOTS; i++)
 		if (pg_atomic_read_u32(&owner_map_header->vacuuming[i]) == number)
 			return true;
@@ -498,6 +506,8 @@ list_vacuum(const KalamRelStorage *node)
 	{
 		owner_map_header->vacuuming_count[slot]++;
 		pg_atomic_write_u32(&owner_map_header->vacuuming[slot], number);
+		if (owner_map_header->bit_count[number % 64]++ == 0)
+			pg_atomic_fetch_or_u64(&owner_map_header->vacuuming_bits, VACUUM_BIT(number));
 	}
 	else
 		pg_atomic_fetch_add_u32(&owner_map_header->vacuums_unlisted, 1);
@@ -513,8 +523,15 @@ unlist_vacuum(int slot)
 	SpinLockAcquire(&owner_map_header->vacuum_mutex);
 	if (slot < 0)
 		pg_atomic_fetch_sub_u32(&owner_map_header->vacuums_unlisted, 1);
-	else if (--owner_map_header->vacuuming_count[slot] == 0)
-		pg_atomic_write_u32(&owner_map_header->vacuuming[slot], 0);
+	else
+	{
+		uint32		number = pg_atomic_read_u32(&owner_map_header->vacuuming[slot]);
+
+		if (--owner_map_header->bit_count[number % 64] == 0)
+			pg_atomic_fetch_and_u64(&owner_map_header->vacuuming_bits, ~VACUUM_BIT(number));
+		if (--owner_map_header->vacuuming_count[slot] == 0)
+			pg_atomic_write_u32(&owner_map_header->vacuuming[slot], 0);
+	}
 	SpinLockRelease(&owner_map_header->vacuum_mutex);
 	pg_atomic_fetch_sub_u32(&owner_map_header->vacuums_running, 1);
 }
