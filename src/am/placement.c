@@ -470,7 +470,6 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 		Size		usable = BLCKSZ - SizeOfPageHeaderData;
 		Size		per_owner = Max(1, kalam_small_owner_rows) *
 			(MAXALIGN(len) + sizeof(ItemIdData));
-
 		bool		is_empty;
 
 		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p, &is_empty);
@@ -483,9 +482,9 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 	{
 		/*
 		 * Another session admitted this owner meanwhile: join it there, so
-		 * that the owner's first rows do not start out on two pages.
+		 * that the owner's first rows do not start out on two pages.  Ours
+		 * stays the admission page (its claim took it off the FSM's list).
 		 */
-		/* the page stays the admission page (the claim took it off the FSM) */
 		release_claim(p);
 		if (current.kind == HINT_SHARED)
 			current.shared_rows += nrows;
