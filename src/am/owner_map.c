@@ -340,6 +340,38 @@ owner_map_put(const KalamRelStorage *node, const char *owner, int owner_len, con
 	SpinLockRelease(&set->head.mutex);
 }
 
+bool
+owner_map_put_shared(const KalamRelStorage *node, const char *owner, int owner_len,
+					 const OwnerHint *hint, int nrows, int limit)
+{
+	uint32		hash = key_hash(node, owner, owner_len);
+	OwnerMapSet *set = set_for(hash);
+	OwnerMapEntry *e;
+	int			rows = hint->shared_rows + nrows;
+	bool		put = false;
+
+	Assert(hint->kind == HINT_SHARED);
+	SpinLockAcquire(&set->head.mutex);
+	e = find_entry(set, hash, node, owner, owner_len, false);
+	if (e != NULL)
+	{
+		if (e->hint.owner.kind == HINT_SHARED && e->hint.owner.block == hint->block)
+			rows = e->hint.owner.shared_rows + nrows;
+		else
+			rows = INT_MAX;		/* moved on meanwhile */
+	}
+	if (rows <= limit)
+	{
+		if (e == NULL)
+			e = find_entry(set, hash, node, owner, owner_len, true);
+		e->hint.owner = *hint;
+		e->hint.owner.shared_rows = (uint16) rows;
+		put = true;
+	}
+	SpinLockRelease(&set->head.mutex);
+	return put;
+}
+
 /*
  * The owner's entry, with its set locked, if its page is block; else NULL,
  * and nothing locked.

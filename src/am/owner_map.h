@@ -77,6 +77,16 @@ extern void owner_map_put(const KalamRelStorage *node, const char *owner, int ow
 extern bool owner_map_reserve(const KalamRelStorage *node, const char *owner, int owner_len,
 							  uint32 generation, Size need, Size consume,
 							  OwnerHint *hint, bool *found, Size *taken);
+/*
+ * Put the hint of an owner on shared page hint->block and count nrows more
+ * of its rows there, unless the map has meanwhile moved the owner
+ * elsewhere or that would make more than limit rows: then false.  The
+ * rows are counted in the map, not in *hint, so that two sessions adding
+ * rows of one owner at once cannot both count from the same number.
+ */
+extern bool owner_map_put_shared(const KalamRelStorage *node, const char *owner, int owner_len,
+								 const OwnerHint *hint, int nrows, int limit);
+
 /* The owner's page block is full, if it is still the owner's page. */
 extern void owner_map_mark_full(const KalamRelStorage *node, const char *owner, int owner_len,
 								BlockNumber block);

@@ -486,9 +486,17 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 		 * stays the admission page (its claim took it off the FSM's list).
 		 */
 		release_claim(p);
-		if (current.kind == HINT_SHARED)
-			current.shared_rows += nrows;
-		owner_map_put(&storage, owner, owner_len, &current);
+		if (current.kind != HINT_SHARED)
+			owner_map_put(&storage, owner, owner_len, &current);
+		else if (!owner_map_put_shared(&storage, owner, owner_len, &current, nrows,
+									   kalam_small_owner_rows))
+		{
+			/* its quota there is full already: a page of its own */
+			move_to_own_page(rel, owner, owner_len, need,
+							 nrows * (MAXALIGN(len) + sizeof(ItemIdData)), &current, nblocks,
+							 allow_claim, p);
+			return;
+		}
 		*hint = current;
 	}
 	set_target(rel, p, hint->block, hint->kind == HINT_SHARED);
@@ -615,16 +623,40 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 			}
 			else if (info.free >= need && (shared ? info.any_mine : info.first_mine))
 			{
+				bool		placed = true;
+
 				hint.free_estimate = shared ? 0 : room_after(info.free, consume);
-				hint.shared_rows += shared ? nrows : 0;
-				owner_map_put(&storage, owner, owner_len, &hint);
-				set_target(rel, p, hint.block, shared);
-				return;
+				if (shared)
+					placed = owner_map_put_shared(&storage, owner, owner_len, &hint, nrows,
+												  kalam_small_owner_rows);
+				else
+					owner_map_put(&storage, owner, owner_len, &hint);
+				if (placed)
+				{
+					set_target(rel, p, hint.block, shared);
+					return;
+				}
+				/* another session filled the owner's quota there meanwhile */
 			}
 			else if (shared && !info.any_mine)
 			{
-				/* its rows there are gone (rolled back, vacuumed): a new owner */
-				if (nrows <= kalam_small_owner_rows)
+				/*
+				 * None of its rows there: another session's are on their
+				 * way (placed, not inserted yet), or they are gone (rolled
+				 * back, vacuumed).  Where there is room, stay, counted
+				 * with the others; where there is none, it starts over
+				 * on the admission page, as a new owner.
+				 */
+				if (info.free >= need)
+				{
+					if (owner_map_put_shared(&storage, owner, owner_len, &hint, nrows,
+											 kalam_small_owner_rows))
+					{
+						set_target(rel, p, hint.block, true);
+						return;
+					}
+				}
+				else if (nrows <= kalam_small_owner_rows)
 				{
 					BlockNumber old_block = hint.block;
 
@@ -660,13 +692,18 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		hint.kind = info.all_mine ? HINT_OWN : HINT_SHARED;
 		hint.shared_rows = info.all_mine ? 0 : Min(rows, PG_UINT16_MAX);
 		hint.may_reuse = true;	/* who knows what VACUUM did before */
-		if (info.any_mine && info.free >= need &&
-			(info.all_mine || rows + nrows <= kalam_small_owner_rows))
+		if (info.any_mine && info.free >= need && info.all_mine)
 		{
-			hint.free_estimate = info.all_mine ? room_after(info.free, consume) : 0;
-			hint.shared_rows += info.all_mine ? 0 : nrows;
+			hint.free_estimate = room_after(info.free, consume);
 			owner_map_put(&storage, owner, owner_len, &hint);
-			set_target(rel, p, last, !info.all_mine);
+			set_target(rel, p, last, false);
+			return;
+		}
+		if (info.any_mine && info.free >= need &&
+			owner_map_put_shared(&storage, owner, owner_len, &hint, nrows,
+								 kalam_small_owner_rows))
+		{
+			set_target(rel, p, last, true);
 			return;
 		}
 		if (info.any_mine)
