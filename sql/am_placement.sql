@@ -213,6 +213,25 @@ COPY recopied (owner, body, at) FROM :'recopyfile';
 SELECT * FROM layout('recopied');
 DROP TABLE recopied;
 
+-- an owner with rows on a shared page only, all of them deleted; VACUUM
+-- empties the page and another owner takes it as its own: the first
+-- owner's next row must not follow its old hint onto it
+CREATE TABLE shared_gone (owner kalam.user_id NOT NULL, id int, body text) USING kalamdb;
+CREATE INDEX ON shared_gone (owner);
+INSERT INTO shared_gone SELECT 'big', i, repeat('m', 100) FROM generate_series(1, 200) i;
+INSERT INTO shared_gone SELECT 'tiny', i, repeat('m', 100) FROM generate_series(1, 2) i;
+DELETE FROM shared_gone WHERE (ctid::text::point)[0] =
+	(SELECT (ctid::text::point)[0] FROM shared_gone WHERE owner = 'tiny' LIMIT 1);
+VACUUM shared_gone;
+-- big fills its last page, and takes the emptied one for a few rows more
+INSERT INTO shared_gone SELECT 'big', i, repeat('m', 100) FROM generate_series(201, 247) i;
+INSERT INTO shared_gone VALUES ('tiny', 3, repeat('m', 100));
+SELECT count(*) AS big_rows_beside_tiny FROM shared_gone
+WHERE owner = 'big' AND (ctid::text::point)[0] =
+	(SELECT (ctid::text::point)[0] FROM shared_gone WHERE owner = 'tiny');
+SELECT * FROM layout('shared_gone');
+DROP TABLE shared_gone;
+
 -- 10. TOAST: 1 MB values; the TOAST table stays heap
 INSERT INTO single VALUES ('user1', 100001, repeat(md5('x'), 32768), '2026-01-01');
 SELECT length(body) FROM single WHERE id = 100001;

@@ -394,8 +394,9 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 				if (blocks[i] == hint->block || blocks[i] >= nblocks ||
 					GetRecordedFreeSpace(rel, blocks[i]) < need)
 					continue;
-				inspect_page(rel, blocks[i], owner, owner_len, INSPECT_FIRST, &info);
-				if (info.first_mine && info.free >= need)
+				/* every row the owner's: not a shared page it opened */
+				inspect_page(rel, blocks[i], owner, owner_len, INSPECT_ALL, &info);
+				if (info.all_mine && info.free >= need)
 				{
 					block = blocks[i];
 					free = info.free;
@@ -418,18 +419,29 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 		hint->block = block;
 		hint->kind = HINT_OWN;
 		hint->free_estimate = room_after(free, consume);
-		if (!owner_map_replace(&storage, owner, owner_len, old_block, hint, &current))
+		for (int attempt = 0;
+			 !owner_map_replace(&storage, owner, owner_len, old_block, hint, &current);
+			 attempt++)
 		{
 			/*
-			 * Another session of this owner moved it to a new page while we
-			 * chose ours: go there too, and leave ours, if it is empty, to
-			 * the free space map for whoever needs a page next (before the
-			 * claim goes: no one can have used it yet).
+			 * Another session of this owner moved it to a page of its own
+			 * while we chose ours: go there too, and leave ours, if it is
+			 * empty, to the free space map for whoever needs a page next
+			 * (before the claim goes: no one can have used it yet).  If it
+			 * put the owner on a shared page instead, ours is still wanted
+			 * (after a few such turns, ours is used without the map).
 			 */
-			if (is_empty)
-				offer_empty_page(rel, block);
-			release_claim(p);
-			block = current.block;
+			if (current.kind == HINT_OWN)
+			{
+				if (is_empty)
+					offer_empty_page(rel, block);
+				release_claim(p);
+				block = current.block;
+				break;
+			}
+			if (attempt == 3)
+				break;
+			old_block = current.block;
 		}
 	}
 	set_target(rel, p, block, false);
@@ -590,9 +602,10 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	{
 		bool		shared = (hint.kind == HINT_SHARED);
 		bool		over_quota = shared && hint.shared_rows + nrows > kalam_small_owner_rows;
+		bool		vacuumed_since = (hint.seen_relation_generation != rel_hint.vacuum_generation);
 
-		if (hint.seen_relation_generation != rel_hint.vacuum_generation)
-			hint.may_reuse = true;	/* this relation was vacuumed since */
+		if (vacuumed_since)
+			hint.may_reuse = true;
 		hint_seen(&hint, generation, rel_hint.vacuum_generation);
 
 		/* Look at the page: is it still the owner's, with room? */
@@ -643,11 +656,12 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 				/*
 				 * None of its rows there: another session's are on their
 				 * way (placed, not inserted yet), or they are gone (rolled
-				 * back, vacuumed).  Where there is room, stay, counted
-				 * with the others; where there is none, it starts over
+				 * back, vacuumed).  Unless the relation was vacuumed since
+				 * (the page may be another owner's own by now), stay where
+				 * there is room, counted with the others; else start over
 				 * on the admission page, as a new owner.
 				 */
-				if (info.free >= need)
+				if (!vacuumed_since && info.free >= need)
 				{
 					if (owner_map_put_shared(&storage, owner, owner_len, &hint, nrows,
 											 kalam_small_owner_rows))
@@ -797,8 +811,8 @@ placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
 	{
 		PageInfo	info;
 
-		inspect_page(rel, used_block, owner, owner_len, INSPECT_FIRST, &info);
-		if (!info.first_mine)
+		inspect_page(rel, used_block, owner, owner_len, INSPECT_ALL, &info);
+		if (!info.all_mine)
 			return;
 	}
 	if (hint.block != p->block && hint.kind == HINT_OWN)
