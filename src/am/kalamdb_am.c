@@ -115,6 +115,23 @@ slot_tuple_length(Relation rel, TupleTableSlot *slot)
 #endif
 
 /*
+ * Prefetch where a row of len bytes will go on a page read without its
+ * content lock (pd_lower and pd_upper are only a hint, checked for sense):
+ * the new line pointer at pd_lower, the row just below pd_upper.
+ */
+static inline void
+prefetch_insertion_point(char *page, LocationIndex lower, LocationIndex upper, Size len)
+{
+	if (lower < upper && upper <= BLCKSZ && upper > len)
+	{
+		prefetch_for_write(page + lower);
+		for (Size off = upper - len; off < upper; off += PG_CACHE_LINE_SIZE)
+			prefetch_for_write(page + off);
+		prefetch_for_write(page + upper - 1);
+	}
+}
+
+/*
  * Before heap inserts len bytes on the target page: a bulk-insert pin on
  * another page would override the target, so drop it; and where the
  * owner map knows the buffer that holds the target page, pin it for heap
@@ -145,21 +162,11 @@ prepare_target(Relation rel, BulkInsertState bistate, const Placement *p, Size l
 		return true;
 	bistate->current_buf = p->recent_buffer;
 
-	/*
-	 * Read without the content lock: only a hint of where the row will go.
-	 * The new line pointer sits at pd_lower, the row just below pd_upper.
-	 */
 	page = BufferGetPage(p->recent_buffer);
 	header = (PageHeader) page;
 	lower = header->pd_lower;
 	upper = header->pd_upper;
-	if (lower < upper && upper <= BLCKSZ && upper > len)
-	{
-		prefetch_for_write(page + lower);
-		for (Size off = upper - len; off < upper; off += PG_CACHE_LINE_SIZE)
-			prefetch_for_write(page + off);
-		prefetch_for_write(page + upper - 1);
-	}
+	prefetch_insertion_point(page, lower, upper, len);
 
 	/*
 	 * A lease whose room another session used: heap would give the row a
@@ -329,8 +336,6 @@ prefetch_group_page(Relation rel, const SlotOwner *o, bool insertion_point)
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	Buffer		buffer;
 	char	   *page;
-	LocationIndex lower;
-	LocationIndex upper;
 
 	if (o->owner_len < 0)
 		return;
@@ -344,14 +349,8 @@ prefetch_group_page(Relation rel, const SlotOwner *o, bool insertion_point)
 		prefetch_for_write(page);
 		return;
 	}
-	lower = ((PageHeader) page)->pd_lower;
-	upper = ((PageHeader) page)->pd_upper;
-	if (lower < upper && upper <= BLCKSZ && upper > PREFETCH_ROW_BYTES)
-	{
-		prefetch_for_write(page + lower);
-		for (Size off = PG_CACHE_LINE_SIZE; off <= PREFETCH_ROW_BYTES; off += PG_CACHE_LINE_SIZE)
-			prefetch_for_write(page + upper - off);
-	}
+	prefetch_insertion_point(page, ((PageHeader) page)->pd_lower, ((PageHeader) page)->pd_upper,
+							 PREFETCH_ROW_BYTES);
 }
 
 static void

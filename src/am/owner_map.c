@@ -88,7 +88,8 @@ int			kalam_owner_map_entries = 65536;
  * list without reading it (autovacuum runs often).
  */
 #define VACUUM_SLOTS 64
-#define VACUUM_BIT(number)	(UINT64CONST(1) << ((number) % 64))
+#define VACUUM_BITS 64
+#define VACUUM_BIT(number)	(UINT64CONST(1) << ((number) % VACUUM_BITS))
 
 typedef struct OwnerMapHeader
 {
@@ -100,7 +101,7 @@ typedef struct OwnerMapHeader
 	slock_t		vacuum_mutex;	/* serializes changes of the list */
 	uint32		vacuuming_count[VACUUM_SLOTS];	/* VACUUMs per slot, under mutex */
 	pg_atomic_uint32 vacuuming[VACUUM_SLOTS];	/* relation file number; 0: free */
-	uint32		bit_count[64];	/* listed VACUUMs per bit, under mutex */
+	uint32		bit_count[VACUUM_BITS];	/* listed VACUUMs per bit, under mutex */
 	pg_atomic_uint64 vacuuming_bits;	/* VACUUM_BIT of each listed number */
 } OwnerMapHeader;
 
@@ -538,7 +539,7 @@ list_vacuum(const KalamRelStorage *node)
 	{
 		owner_map_header->vacuuming_count[slot]++;
 		pg_atomic_write_u32(&owner_map_header->vacuuming[slot], number);
-		if (owner_map_header->bit_count[number % 64]++ == 0)
+		if (owner_map_header->bit_count[number % VACUUM_BITS]++ == 0)
 			pg_atomic_fetch_or_u64(&owner_map_header->vacuuming_bits, VACUUM_BIT(number));
 	}
 	else
@@ -559,7 +560,7 @@ unlist_vacuum(int slot)
 	{
 		uint32		number = pg_atomic_read_u32(&owner_map_header->vacuuming[slot]);
 
-		if (--owner_map_header->bit_count[number % 64] == 0)
+		if (--owner_map_header->bit_count[number % VACUUM_BITS] == 0)
 			pg_atomic_fetch_and_u64(&owner_map_header->vacuuming_bits, ~VACUUM_BIT(number));
 		if (--owner_map_header->vacuuming_count[slot] == 0)
 			pg_atomic_write_u32(&owner_map_header->vacuuming[slot], 0);

@@ -365,6 +365,23 @@ room_after(Size free, Size consume)
 }
 
 /*
+ * Put nrows more rows of the owner on its shared page hint->block, if the
+ * owner stays within kalam.small_owner_rows there (counted in the map: see
+ * owner_map_put_shared()).
+ */
+static bool
+stay_on_shared_page(Relation rel, const char *owner, int owner_len, const OwnerHint *hint,
+					int nrows, Placement *p)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+
+	if (!owner_map_put_shared(&storage, owner, owner_len, hint, nrows, kalam_small_owner_rows))
+		return false;
+	set_target(rel, p, hint->block, true);
+	return true;
+}
+
+/*
  * The owner's current page is full (or no longer its own): first a page of
  * the owner's where VACUUM freed room, else an empty page of its own.
  */
@@ -498,17 +515,16 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 		 * stays the admission page (its claim took it off the FSM's list).
 		 */
 		release_claim(p);
-		if (current.kind != HINT_SHARED)
-			owner_map_put(&storage, owner, owner_len, &current);
-		else if (!owner_map_put_shared(&storage, owner, owner_len, &current, nrows,
-									   kalam_small_owner_rows))
+		if (current.kind == HINT_SHARED)
 		{
-			/* its quota there is full already: a page of its own */
-			move_to_own_page(rel, owner, owner_len, need,
-							 nrows * (MAXALIGN(len) + sizeof(ItemIdData)), &current, nblocks,
-							 allow_claim, p);
+			/* unless its quota there is full already: a page of its own */
+			if (!stay_on_shared_page(rel, owner, owner_len, &current, nrows, p))
+				move_to_own_page(rel, owner, owner_len, need,
+								 nrows * (MAXALIGN(len) + sizeof(ItemIdData)), &current, nblocks,
+								 allow_claim, p);
 			return;
 		}
+		owner_map_put(&storage, owner, owner_len, &current);
 		*hint = current;
 	}
 	set_target(rel, p, hint->block, hint->kind == HINT_SHARED);
@@ -536,6 +552,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	p->shared = false;
 	p->claimed = false;
 	p->bulk = bulk;
+	p->cached = false;
 	p->recent_buffer = InvalidBuffer;
 	p->need = need;
 	p->free_estimate = -1;
@@ -555,6 +572,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 								  consume, consume, &page))
 		{
 			set_target(rel, p, page.block, false);
+			p->cached = true;
 			p->recent_buffer = page.buffer;
 			p->free_estimate = page.free_estimate;
 			return;
@@ -634,22 +652,18 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 					return;
 				}
 			}
-			else if (info.free >= need && (shared ? info.any_mine : info.first_mine))
+			else if (info.free >= need && shared && info.any_mine)
 			{
-				bool		placed = true;
-
-				hint.free_estimate = shared ? 0 : room_after(info.free, consume);
-				if (shared)
-					placed = owner_map_put_shared(&storage, owner, owner_len, &hint, nrows,
-												  kalam_small_owner_rows);
-				else
-					owner_map_put(&storage, owner, owner_len, &hint);
-				if (placed)
-				{
-					set_target(rel, p, hint.block, shared);
+				if (stay_on_shared_page(rel, owner, owner_len, &hint, nrows, p))
 					return;
-				}
 				/* another session filled the owner's quota there meanwhile */
+			}
+			else if (info.free >= need && !shared && info.first_mine)
+			{
+				hint.free_estimate = room_after(info.free, consume);
+				owner_map_put(&storage, owner, owner_len, &hint);
+				set_target(rel, p, hint.block, false);
+				return;
 			}
 			else if (shared && !info.any_mine)
 			{
@@ -663,12 +677,8 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 				 */
 				if (!vacuumed_since && info.free >= need)
 				{
-					if (owner_map_put_shared(&storage, owner, owner_len, &hint, nrows,
-											 kalam_small_owner_rows))
-					{
-						set_target(rel, p, hint.block, true);
+					if (stay_on_shared_page(rel, owner, owner_len, &hint, nrows, p))
 						return;
-					}
 				}
 				else if (nrows <= kalam_small_owner_rows)
 				{
@@ -706,23 +716,18 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		hint.kind = info.all_mine ? HINT_OWN : HINT_SHARED;
 		hint.shared_rows = info.all_mine ? 0 : Min(rows, PG_UINT16_MAX);
 		hint.may_reuse = true;	/* who knows what VACUUM did before */
-		if (info.any_mine && info.free >= need && info.all_mine)
-		{
-			hint.free_estimate = room_after(info.free, consume);
-			owner_map_put(&storage, owner, owner_len, &hint);
-			set_target(rel, p, last, false);
-			return;
-		}
-		if (info.any_mine && info.free >= need &&
-			owner_map_put_shared(&storage, owner, owner_len, &hint, nrows,
-								 kalam_small_owner_rows))
-		{
-			set_target(rel, p, last, true);
-			return;
-		}
 		if (info.any_mine)
 		{
-			move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
+			if (info.free >= need && info.all_mine)
+			{
+				hint.free_estimate = room_after(info.free, consume);
+				owner_map_put(&storage, owner, owner_len, &hint);
+				set_target(rel, p, last, false);
+			}
+			else if (info.free < need ||
+					 !stay_on_shared_page(rel, owner, owner_len, &hint, nrows, p))
+				move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks,
+								 allow_claim, p);
 			return;
 		}
 	}
@@ -749,6 +754,7 @@ placement_note_buffer(Relation rel, const char *owner, int owner_len, Placement 
 
 		owner_map_set_recent_buffer(&storage, owner, owner_len, p->block, buffer);
 		p->recent_buffer = buffer;
+		p->cached = false;		/* the cache is to learn the buffer too */
 	}
 }
 
@@ -761,13 +767,18 @@ placement_drop_lease(Relation rel, const char *owner, int owner_len, const Place
 	owner_map_mark_full(&storage, owner, owner_len, p->block);
 }
 
-/* A bulk insert's row is on its target: keep the page in this backend */
+/*
+ * A bulk insert's row is on its target: keep the page in this backend
+ * (unless the cache has it as it is already).
+ */
 static void
 remember_bulk_page(Relation rel, const char *owner, int owner_len, const Placement *p,
 				   BlockNumber used_block)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 
+	if (used_block == p->block && p->cached)
+		return;
 	if (used_block == p->block && !p->shared && p->free_estimate >= 0)
 	{
 		CachedOwnerPage page;

@@ -26,6 +26,8 @@ typedef struct Placement
 	bool		shared;			/* the target is a shared page */
 	bool		claimed;		/* claim_tag is held: an empty page is being taken */
 	bool		bulk;			/* this backend's owner page cache is used */
+	bool		cached;			/* the target came from that cache, which
+								 * has counted the row already */
 	Buffer		recent_buffer;	/* the buffer that last held block, if known */
 	Size		need;			/* room the first row needs (heap's test) */
 	int32		free_estimate;	/* bulk: an own page validated in generation,
