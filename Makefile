@@ -15,7 +15,7 @@ DATA_built = kalamdb--$(EXTVERSION).sql
 SQL_PARTS = $(sort $(wildcard src/sql/[0-9]*.sql src/sql/[0-9]*.sh))
 
 # pg_regress tests (sql/*.sql, expected/*.out), in a fixed order
-REGRESS = keys_io keys_order keys_binary keys_index keys_functions keys_parallel system_catalog am_placement
+REGRESS = keys_io keys_order keys_binary keys_index keys_functions keys_parallel system_catalog am_placement am_compact
 REGRESS_OPTS = --inputdir=. --load-extension=kalamdb
 
 # Warnings are errors unless WERROR=0 is given.

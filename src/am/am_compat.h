@@ -36,4 +36,16 @@ typedef RelFileNode KalamRelStorage;
 #define KalamInitBulkInsertPins(b) memset((b), 0, sizeof(BulkInsertStateData))
 #endif
 
+/* Ownership of a relation; a new row version's index entries (no update) */
+#if PG_VERSION_NUM >= 160000
+#define KalamRelationOwnerCheck(relid, role) \
+	object_ownercheck(RelationRelationId, (relid), (role))
+#define KalamInsertIndexTuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, false)
+#else
+#define KalamRelationOwnerCheck(relid, role) pg_class_ownercheck((relid), (role))
+#define KalamInsertIndexTuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
+#endif
+
 #endif							/* KALAM_AM_COMPAT_H */

@@ -43,6 +43,7 @@
 #include "utils/rel.h"
 
 #include "am/am_compat.h"
+#include "am/kalamdb_am.h"
 #include "am/owner_map.h"
 #include "am/owner_page_cache.h"
 #include "am/page_prefetch.h"
@@ -53,38 +54,6 @@
 
 static TableAmRoutine kalamdb_methods;
 static const TableAmRoutine *heap_methods = NULL;
-
-/*
- * The owner of the row in slot, copied to buf (USER_ID_MAX_LEN bytes), or
- * false: no owner column (temporary tables have none, see rel_cache.c).
- * A NULL owner is NULL_OWNER.
- */
-static bool
-slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len)
-{
-	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;
-	bool		isnull;
-	Datum		value;
-	struct varlena *v;
-	int			len;
-
-	if (attno == 0)
-		return false;
-	value = slot_getattr(slot, attno, &isnull);
-	if (isnull)
-	{
-		memcpy(buf, NULL_OWNER, NULL_OWNER_LEN);
-		*owner_len = NULL_OWNER_LEN;
-		return true;
-	}
-	v = PG_DETOAST_DATUM_PACKED(value);
-	len = VARSIZE_ANY_EXHDR(v);
-	if (len <= 0 || len > USER_ID_MAX_LEN)
-		return false;
-	memcpy(buf, VARDATA_ANY(v), len);
-	*owner_len = len;
-	return true;
-}
 
 /*
  * The length of the heap tuple the slot will become, computed from its
@@ -221,7 +190,7 @@ begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, RowPlacem
 {
 	Size		len;
 
-	if (!slot_owner(rel, slot, row->owner, &row->owner_len))
+	if (!kalam_slot_owner(rel, slot, row->owner, &row->owner_len))
 		return false;
 	if (bistate == NULL)
 		prefetch_owner(rel, row->owner, row->owner_len);
@@ -361,7 +330,7 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	{
 		order[i].index = i;
 		order[i].owner = owners + used;
-		if (slot_owner(rel, slots[i], owners + used, &order[i].owner_len))
+		if (kalam_slot_owner(rel, slots[i], owners + used, &order[i].owner_len))
 			used += order[i].owner_len;
 		else
 			order[i].owner_len = -1;
@@ -454,7 +423,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	TM_Result	result;
 	Size		len;
 
-	if (!slot_owner(rel, slot, owner, &owner_len) ||
+	if (!kalam_slot_owner(rel, slot, owner, &owner_len) ||
 		fits_on_page(rel, ItemPointerGetBlockNumber(otid), len = slot_tuple_length(rel, slot)))
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
@@ -666,4 +635,10 @@ kalam_kalamdb_am_handler(PG_FUNCTION_ARGS)
 		kalamdb_methods.relation_copy_data = kalamdb_relation_copy_data;
 	}
 	PG_RETURN_POINTER(&kalamdb_methods);
+}
+
+bool
+kalamdb_relation(Relation rel)
+{
+	return heap_methods != NULL && rel->rd_tableam == &kalamdb_methods;
 }

@@ -12,14 +12,6 @@
 #include "storage/lock.h"
 #include "utils/rel.h"
 
-/*
- * The owner key of rows whose owner column is NULL: they get pages of
- * their own too, rather than land on some owner's.  No user id has this
- * byte.
- */
-#define NULL_OWNER		"\x01"
-#define NULL_OWNER_LEN	1
-
 typedef struct Placement
 {
 	BlockNumber block;			/* target page */

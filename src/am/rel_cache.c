@@ -19,12 +19,14 @@
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "fmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "am/rel_cache.h"
 #include "kalamdb.h"
+#include "keys/key_kind.h"
 
 Oid
 kalam_user_id_type(void)
@@ -118,4 +120,31 @@ kalam_owner_index(Relation rel)
 	cache->owner_eq_proc = eq_proc;
 	cache->owner_index_known = true;
 	return found;
+}
+
+bool
+kalam_slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len)
+{
+	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;
+	bool		isnull;
+	Datum		value;
+	struct varlena *v;
+	int			len;
+
+	if (attno == 0)
+		return false;
+	value = slot_getattr(slot, attno, &isnull);
+	if (isnull)
+	{
+		memcpy(buf, NULL_OWNER, NULL_OWNER_LEN);
+		*owner_len = NULL_OWNER_LEN;
+		return true;
+	}
+	v = PG_DETOAST_DATUM_PACKED(value);
+	len = VARSIZE_ANY_EXHDR(v);
+	if (len <= 0 || len > USER_ID_MAX_LEN)
+		return false;
+	memcpy(buf, VARDATA_ANY(v), len);
+	*owner_len = len;
+	return true;
 }

@@ -9,7 +9,16 @@
 #ifndef KALAM_REL_CACHE_H
 #define KALAM_REL_CACHE_H
 
+#include "executor/tuptable.h"
 #include "utils/rel.h"
+
+/*
+ * The owner key of rows whose owner column is NULL: they get pages of
+ * their own too, rather than land on some owner's.  No user id has this
+ * byte.
+ */
+#define NULL_OWNER		"\x01"
+#define NULL_OWNER_LEN	1
 
 typedef struct KalamRelCache
 {
@@ -25,6 +34,13 @@ extern KalamRelCache *kalam_rel_cache(Relation rel);
 
 /* The owner index, looked up on first use; InvalidOid if there is none. */
 extern Oid	kalam_owner_index(Relation rel);
+
+/*
+ * The owner of the row in slot, copied to buf (USER_ID_MAX_LEN bytes), or
+ * false: no owner column (temporary tables have none).  A NULL owner is
+ * NULL_OWNER.
+ */
+extern bool kalam_slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len);
 
 /* The OID of type kalam.user_id, or InvalidOid if the extension is absent. */
 extern Oid	kalam_user_id_type(void);

@@ -15,7 +15,8 @@
  *
  * The work itself is SQL (the kalam._job_* functions of the install
  * script); this file drives it, one transaction per step: user cleanup
- * takes one transaction per user, STREAM eviction one per table.
+ * takes one transaction per user, STREAM eviction and compaction one per
+ * table.
  *
  *-------------------------------------------------------------------------
  */
@@ -280,6 +281,52 @@ job_live_query_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	appendStringInfo(&out->result, "\"live_queries\": %s", n);
 }
 
+/*
+ * compact: kalam.compact() on the table the parameter "table" names, or on
+ * every registered table stored by kalamdb; one transaction per table.
+ */
+static void
+job_compact(Job *job, JobOutcome *out, MemoryContext cxt)
+{
+	const char *args[1] = {job->parameters};
+	List	   *tables;
+	ListCell   *lc;
+	int64		rows = 0;
+	int			done = 0;
+	bool		cancelled = false;
+
+	worker_begin("compact: listing tables");
+	tables = spi_text_column("SELECT ($1::jsonb ->> 'table')::regclass::text WHERE $1::jsonb ? 'table' "
+							 "UNION ALL "
+							 "SELECT t.relation::text FROM system.tables t "
+							 "JOIN pg_catalog.pg_class c ON c.oid = t.relation "
+							 "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
+							 "WHERE NOT $1::jsonb ? 'table' AND a.amname = 'kalamdb' "
+							 "ORDER BY 1",
+							 1, args, cxt);
+	worker_commit();
+
+	foreach(lc, tables)
+	{
+		const char *table[1] = {(char *) lfirst(lc)};
+		char	   *n;
+
+		if (job_cancelled(job))
+		{
+			cancelled = true;
+			break;
+		}
+		worker_begin("compact");
+		n = spi_text("SELECT kalam.compact($1::regclass)::text", 1, table);
+		worker_commit();
+		rows += n ? strtoll(n, NULL, 10) : 0;
+		done++;
+	}
+	appendStringInfo(&out->message, "moved " INT64_FORMAT " rows in %d tables%s",
+					 rows, done, cancelled ? " before being cancelled" : "");
+	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d", rows, done);
+}
+
 static void
 run_job(Job *job, JobOutcome *out, MemoryContext cxt)
 {
@@ -291,11 +338,13 @@ run_job(Job *job, JobOutcome *out, MemoryContext cxt)
 		job_stream_eviction(job, out, cxt);
 	else if (strcmp(job->job_type, "live_query_cleanup") == 0)
 		job_live_query_cleanup(job, out, cxt);
+	else if (strcmp(job->job_type, "compact") == 0)
+		job_compact(job, out, cxt);
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("job type %s is not run by this server", job->job_type),
-				 errdetail("kalamdb runs user_cleanup, job_cleanup, stream_eviction and live_query_cleanup jobs.")));
+				 errdetail("kalamdb runs user_cleanup, job_cleanup, stream_eviction, live_query_cleanup and compact jobs.")));
 }
 
 bool

@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(30);
+SELECT plan(35);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -140,14 +140,45 @@ SELECT kalam.submit_job('stream_eviction') AS j7 \gset
 SELECT is(pg_temp.wait_for_job(:'j7', '{completed,failed}'), 'completed', 'stream eviction completes');
 SELECT is((SELECT string_agg(what, ',') FROM jobs_test.typing), 'new,new', 'rows past the TTL are removed, the others stay');
 
+-- compaction: of the table named, or of every registered kalamdb table.
+-- The index expression insists on running as the table's owner, not as
+-- the superuser worker.  Owner alpha's first 5 rows share a page with
+-- beta's, its next 90 fill pages of its own: the 5 move.
+CREATE FUNCTION jobs_test.as_owner(v int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF current_user <> 'kalam_jobs_owner' THEN
+		RAISE EXCEPTION 'index expression run as %', current_user;
+	END IF;
+	RETURN v;
+END $$;
+CREATE TABLE jobs_test.scattered (owner kalam.user_id NOT NULL, n int NOT NULL, body text NOT NULL) USING kalamdb;
+INSERT INTO jobs_test.scattered SELECT 'alpha', i, repeat('a', 150) FROM generate_series(1, 5) i;
+INSERT INTO jobs_test.scattered SELECT 'beta', 100 + i, repeat('b', 150) FROM generate_series(1, 5) i;
+INSERT INTO jobs_test.scattered SELECT 'alpha', 10 + i, repeat('a', 150) FROM generate_series(1, 90) i;
+ALTER TABLE jobs_test.scattered OWNER TO kalam_jobs_owner;
+CREATE INDEX scattered_n ON jobs_test.scattered (jobs_test.as_owner(n));
+SELECT kalam.submit_job('compact', '{"table": "jobs_test.scattered"}') AS j8 \gset
+SELECT is(pg_temp.wait_for_job(:'j8', '{completed,failed}'), 'completed', 'a compact job completes');
+SELECT is((SELECT message FROM system.jobs WHERE job_id = :'j8'), 'moved 5 rows in 1 tables',
+		  'it moved the 5 rows of the shared page, running the index expression as the table''s owner');
+SELECT is((SELECT count(DISTINCT (ctid::text::point)[0]) FROM jobs_test.scattered WHERE owner = 'alpha'), 3::bigint,
+		  'the owner is on the 3 pages its rows need');
+SELECT kalam.submit_job('compact') AS j9 \gset
+SELECT is(pg_temp.wait_for_job(:'j9', '{completed,failed}'), 'completed', 'so does one without a table');
+SELECT matches((SELECT message FROM system.jobs WHERE job_id = :'j9'),
+			   format('^moved \d+ rows in %s tables$',
+					  (SELECT count(*) FROM system.tables t JOIN pg_class c ON c.oid = t.relation
+					   JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'kalamdb')),
+			   'without a table, every registered kalamdb table is compacted');
+
 -- scheduled jobs: the worker submits them with idempotency keys
 SELECT ok((SELECT count(DISTINCT job_type) FROM system.jobs WHERE idempotency_key LIKE 'schedule:%') = 4,
 		  'user cleanup, job retention, stream eviction and stale live query removal are scheduled');
 
 SELECT * FROM finish();
 
-DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.typing, jobs_test.purge_seen;
-DROP FUNCTION jobs_test.note_purge();
+DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.typing, jobs_test.purge_seen, jobs_test.scattered;
+DROP FUNCTION jobs_test.note_purge(), jobs_test.as_owner(int);
 DROP ROLE kalam_jobs_owner;
 SELECT kalam.drop_namespace('jobs_test');
 DELETE FROM system.users WHERE user_id <> 'root';

@@ -1,0 +1,450 @@
+/*-------------------------------------------------------------------------
+ *
+ * compaction.c
+ *	  kalam.compact(regclass): gathers the rows of each owner whose rows
+ *	  lie on more pages than they need onto the fullest pages of its own.
+ *
+ * Placement keeps an owner's new rows together, but deletes leave holes
+ * that VACUUM frees where they are: after a delete/VACUUM/insert cycle an
+ * owner can keep rows on its first, shared page and on a page it has
+ * barely used, beyond what its rows need.  No placement of new rows can
+ * undo that; moving the old ones can.  For each such owner, its sparsest
+ * pages are emptied, one whole page at a time and only while the owner's
+ * rows on it fit into the room left on its other pages of its own (pages
+ * holding only its rows), fullest first.
+ *
+ * A row moves as heap's delete of the old version and heap's insert of a
+ * copy on the chosen page, with its index entries; no trigger fires and
+ * no constraint is checked again, as the row's values do not change.
+ * The table is locked in EXCLUSIVE mode for the call: reads go on, writes
+ * wait (as for REFRESH MATERIALIZED VIEW CONCURRENTLY).  Readers with an
+ * older snapshot still see the old versions, as after an UPDATE; a
+ * REPEATABLE READ transaction that then changes a moved row gets a
+ * serialization failure, as after an UPDATE.  The pages emptied hold the
+ * old versions until VACUUM frees them for other owners.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/hio.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "am/am_compat.h"
+#include "am/kalamdb_am.h"
+#include "am/owner_map.h"
+#include "am/rel_cache.h"
+#include "keys/key_kind.h"
+
+/* A live row: whose, where, and the room it takes on a page */
+typedef struct RowRef
+{
+	uint32		owner;			/* index into the owners seen */
+	BlockNumber block;
+	OffsetNumber offset;
+	uint16		room;			/* MAXALIGN(t_len) + a line pointer */
+} RowRef;
+
+/* Key of the owners' hash table: an owner id, zero-padded */
+typedef struct OwnerKey
+{
+	int			len;
+	char		bytes[USER_ID_MAX_LEN];
+} OwnerKey;
+
+typedef struct OwnerEntry
+{
+	OwnerKey	key;
+	uint32		index;
+} OwnerEntry;
+
+/* A page holding rows of the owner being compacted */
+typedef struct OwnerPage
+{
+	BlockNumber block;
+	Size		used;			/* room the owner's rows take there */
+	int			first_row;		/* its rows: rows[first_row .. +nrows) */
+	int			nrows;
+	bool		own;			/* no other owner's rows there */
+	bool		emptied;		/* its rows of the owner moved away */
+	bool		received;		/* rows moved here */
+	Size		free;			/* own pages: room left, as planned */
+} OwnerPage;
+
+#define MIXED_PAGE	PG_UINT32_MAX	/* page_owner[] of a page of several owners */
+#define NO_OWNER	(PG_UINT32_MAX - 1) /* page_owner[] of a page with no live row */
+
+typedef struct Compaction
+{
+	Relation	rel;
+	Snapshot	snapshot;
+	CommandId	cid;
+	EState	   *estate;
+	ResultRelInfo *result_rel;
+	TupleTableSlot *slot;
+	Size		page_room;		/* room for rows on an empty page */
+	RowRef	   *rows;
+	int64		nrows;
+	uint32	   *page_owner;		/* per block: owner index, MIXED_PAGE, NO_OWNER */
+	BlockNumber nblocks;
+	int64		moved;
+} Compaction;
+
+/* The room a page offers rows, keeping the fillfactor's reserve */
+static Size
+page_free_room(Compaction *c, BlockNumber block)
+{
+	Buffer		buffer = ReadBuffer(c->rel, block);
+	Size		free;
+	Size		reserve = RelationGetTargetPageFreeSpace(c->rel, HEAP_DEFAULT_FILLFACTOR);
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	free = PageGetHeapFreeSpace(BufferGetPage(buffer));
+	UnlockReleaseBuffer(buffer);
+	/* PageGetHeapFreeSpace() already left out one line pointer */
+	free += sizeof(ItemIdData);
+	return free > reserve ? free - reserve : 0;
+}
+
+/* Every live row of the relation, with its owner; page_owner filled in */
+static void
+collect_rows(Compaction *c)
+{
+	HASHCTL		ctl;
+	HTAB	   *owners;
+	TableScanDesc scan;
+	int64		allocated = 1024;
+	uint32		nowners = 0;
+
+	ctl.keysize = sizeof(OwnerKey);
+	ctl.entrysize = sizeof(OwnerEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	owners = hash_create("kalamdb compaction owners", 1024, &ctl,
+						 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	c->nblocks = RelationGetNumberOfBlocks(c->rel);
+	c->page_owner = palloc_extended(Max(c->nblocks, 1) * sizeof(uint32), MCXT_ALLOC_HUGE);
+	for (BlockNumber b = 0; b < c->nblocks; b++)
+		c->page_owner[b] = NO_OWNER;
+	c->rows = palloc_extended(allocated * sizeof(RowRef), MCXT_ALLOC_HUGE);
+	c->nrows = 0;
+
+	scan = table_beginscan(c->rel, c->snapshot, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, c->slot))
+	{
+		OwnerKey	key;
+		OwnerEntry *entry;
+		bool		found;
+		RowRef	   *row;
+		bool		should_free;
+		HeapTuple	tuple;
+
+		CHECK_FOR_INTERRUPTS();
+		memset(&key, 0, sizeof(key));
+		if (!kalam_slot_owner(c->rel, c->slot, key.bytes, &key.len))
+			continue;
+		entry = hash_search(owners, &key, HASH_ENTER, &found);
+		if (!found)
+			entry->index = nowners++;
+
+		if (c->nrows == allocated)
+		{
+			allocated *= 2;
+			c->rows = repalloc_huge(c->rows, allocated * sizeof(RowRef));
+		}
+		tuple = ExecFetchSlotHeapTuple(c->slot, false, &should_free);
+		row = &c->rows[c->nrows++];
+		row->owner = entry->index;
+		row->block = ItemPointerGetBlockNumber(&c->slot->tts_tid);
+		row->offset = ItemPointerGetOffsetNumber(&c->slot->tts_tid);
+		row->room = (uint16) Min(MAXALIGN(tuple->t_len) + sizeof(ItemIdData), PG_UINT16_MAX);
+		if (should_free)
+			heap_freetuple(tuple);
+
+		if (row->block < c->nblocks)
+		{
+			uint32	   *page_owner = &c->page_owner[row->block];
+
+			if (*page_owner == NO_OWNER)
+				*page_owner = row->owner;
+			else if (*page_owner != row->owner)
+				*page_owner = MIXED_PAGE;
+		}
+	}
+	table_endscan(scan);
+	ExecClearTuple(c->slot);
+	hash_destroy(owners);
+}
+
+static int
+row_ref_cmp(const void *a, const void *b)
+{
+	const RowRef *x = (const RowRef *) a;
+	const RowRef *y = (const RowRef *) b;
+
+	if (x->owner != y->owner)
+		return x->owner < y->owner ? -1 : 1;
+	if (x->block != y->block)
+		return x->block < y->block ? -1 : 1;
+	return (int) x->offset - (int) y->offset;
+}
+
+/* fullest first */
+static int
+page_used_desc_cmp(const void *a, const void *b)
+{
+	const OwnerPage *x = *(OwnerPage *const *) a;
+	const OwnerPage *y = *(OwnerPage *const *) b;
+
+	if (x->used != y->used)
+		return x->used > y->used ? -1 : 1;
+	return x->block < y->block ? -1 : (x->block > y->block);
+}
+
+/* Move one row to target; false if it changed since the snapshot */
+static bool
+move_row(Compaction *c, const RowRef *row, BlockNumber target)
+{
+	const TableAmRoutine *heap = GetHeapamTableAmRoutine();
+	ItemPointerData tid;
+	TM_FailureData tmfd;
+
+	ItemPointerSet(&tid, row->block, row->offset);
+	if (!table_tuple_fetch_row_version(c->rel, &tid, c->snapshot, c->slot))
+		return false;
+	ExecMaterializeSlot(c->slot);
+
+	/* delete first: a row someone changed since the snapshot stays put */
+	if (heap->tuple_delete(c->rel, &tid, c->cid, c->snapshot, InvalidSnapshot,
+						   true, &tmfd, false) != TM_Ok)
+		return false;
+
+	/* heap tries the target page first, and has been told it has room */
+	RelationSetTargetBlock(c->rel, target);
+	heap->tuple_insert(c->rel, c->slot, c->cid, HEAP_INSERT_SKIP_FSM, NULL);
+	if (c->result_rel->ri_NumIndices > 0)
+		list_free(KalamInsertIndexTuples(c->result_rel, c->slot, c->estate));
+	ResetPerTupleExprContext(c->estate);
+	ExecClearTuple(c->slot);
+	c->moved++;
+	return true;
+}
+
+/*
+ * Where the owner's rows on source would go: the fullest own pages with
+ * room, each row on the first that takes it.  False (nothing planned) if
+ * they do not all fit.
+ */
+static bool
+plan_page(OwnerPage **by_fullness, int npages, const OwnerPage *source,
+		  const RowRef *rows, BlockNumber *targets)
+{
+	Size	   *taken = palloc0(npages * sizeof(Size));
+	bool		fits = true;
+
+	for (int r = 0; r < source->nrows && fits; r++)
+	{
+		const RowRef *row = &rows[source->first_row + r];
+		int			t;
+
+		for (t = 0; t < npages; t++)
+		{
+			OwnerPage  *p = by_fullness[t];
+
+			if (p != source && p->own && !p->emptied &&
+				p->free >= taken[t] + row->room)
+			{
+				taken[t] += row->room;
+				targets[r] = p->block;
+				break;
+			}
+		}
+		fits = (t < npages);
+	}
+	if (fits)
+		for (int t = 0; t < npages; t++)
+		{
+			by_fullness[t]->free -= taken[t];
+			by_fullness[t]->used += taken[t];
+			by_fullness[t]->received |= (taken[t] > 0);
+		}
+	pfree(taken);
+	return fits;
+}
+
+/* The owner's rows rows[first .. first + n), sorted by block */
+static void
+compact_owner(Compaction *c, int64 first, int64 n)
+{
+	OwnerPage  *pages;
+	OwnerPage **by_fullness;
+	int			npages = 0;
+	Size		total = 0;
+	int			needed;
+	int			holding;
+	BlockNumber *targets;
+
+	pages = palloc(n * sizeof(OwnerPage));
+	for (int64 i = first; i < first + n; i++)
+	{
+		const RowRef *row = &c->rows[i];
+
+		if (npages == 0 || pages[npages - 1].block != row->block)
+		{
+			OwnerPage  *p = &pages[npages++];
+
+			p->block = row->block;
+			p->used = 0;
+			p->first_row = (int) (i - first);
+			p->nrows = 0;
+			p->own = (row->block < c->nblocks && c->page_owner[row->block] == row->owner);
+			p->emptied = false;
+			p->received = false;
+			p->free = 0;
+		}
+		pages[npages - 1].used += row->room;
+		pages[npages - 1].nrows++;
+		total += row->room;
+	}
+	needed = (int) ((total + c->page_room - 1) / c->page_room);
+	if (npages <= needed)
+	{
+		pfree(pages);
+		return;
+	}
+
+	for (int i = 0; i < npages; i++)
+		if (pages[i].own)
+			pages[i].free = page_free_room(c, pages[i].block);
+	by_fullness = palloc(npages * sizeof(OwnerPage *));
+	for (int i = 0; i < npages; i++)
+		by_fullness[i] = &pages[i];
+	qsort(by_fullness, npages, sizeof(OwnerPage *), page_used_desc_cmp);
+	targets = palloc(n * sizeof(BlockNumber));
+
+	/* empty the sparsest pages, one whole page at a time */
+	holding = npages;
+	for (int s = npages - 1; s >= 0 && holding > needed; s--)
+	{
+		OwnerPage  *source = by_fullness[s];
+		const RowRef *rows = &c->rows[first];
+
+		/* the rest are fuller, or took rows in */
+		if (source->received || !plan_page(by_fullness, npages, source, rows, targets))
+			break;
+		for (int r = 0; r < source->nrows; r++)
+			move_row(c, &rows[source->first_row + r], targets[r]);
+		source->emptied = true;
+		holding--;
+	}
+	pfree(targets);
+	pfree(by_fullness);
+	pfree(pages);
+}
+
+PG_FUNCTION_INFO_V1(kalam_compact);
+Datum
+kalam_compact(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	MemoryContext cxt;
+	MemoryContext old;
+	Compaction	c;
+	Relation	rel;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+
+	PreventCommandIfReadOnly("kalam.compact()");
+	PreventCommandIfParallelMode("kalam.compact()");
+
+	rel = table_open(relid, ExclusiveLock);
+	if (!KalamRelationOwnerCheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+	if (rel->rd_rel->relkind != RELKIND_RELATION || !kalamdb_relation(rel) ||
+		kalam_rel_cache(rel)->owner_attno == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a kalamdb table with an owner column",
+						RelationGetRelationName(rel)),
+				 errdetail("kalam.compact() gathers each owner's rows of a table USING kalamdb "
+						   "whose first kalam.user_id column names the owner; temporary "
+						   "tables have none.")));
+
+	/*
+	 * Index expressions run as the table's owner, in a security-restricted
+	 * operation, as in CLUSTER: a superuser (the kalamdb worker's compact
+	 * job) must not run them with its own rights.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(rel->rd_rel->relowner,
+						   save_sec_context | SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "kalamdb compaction",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	memset(&c, 0, sizeof(c));
+	c.rel = rel;
+	c.snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	c.cid = GetCurrentCommandId(true);
+	c.page_room = BLCKSZ - SizeOfPageHeaderData -
+		RelationGetTargetPageFreeSpace(rel, HEAP_DEFAULT_FILLFACTOR);
+	c.slot = table_slot_create(rel, NULL);
+	c.estate = CreateExecutorState();
+	c.result_rel = makeNode(ResultRelInfo);
+	InitResultRelInfo(c.result_rel, rel, 1, NULL, 0);
+	ExecOpenIndices(c.result_rel, false);
+
+	collect_rows(&c);
+	qsort(c.rows, c.nrows, sizeof(RowRef), row_ref_cmp);
+	for (int64 first = 0, i = 1; i <= c.nrows; i++)
+	{
+		if (i == c.nrows || c.rows[i].owner != c.rows[first].owner)
+		{
+			CHECK_FOR_INTERRUPTS();
+			compact_owner(&c, first, i - first);
+			first = i;
+		}
+	}
+
+	/* the owner map's room and pages no longer hold: start over */
+	if (c.moved > 0)
+		owner_map_forget_relation(&KalamRelStorageOf(rel));
+
+	ExecCloseIndices(c.result_rel);
+	FreeExecutorState(c.estate);
+	ExecDropSingleTupleTableSlot(c.slot);
+	UnregisterSnapshot(c.snapshot);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+
+	/* on error, transaction abort undoes both */
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	table_close(rel, NoLock);
+	PG_RETURN_INT64(c.moved);
+}
