@@ -181,15 +181,41 @@ job_parameter(Job *job, const char *name, const char *type, const char *fallback
 	return spi_text(sql, 3, args);
 }
 
+/*
+ * Run sql, whose $1 is an item of items, for each item in a transaction of
+ * its own, stopping early if the job is cancelled: adds the counts sql
+ * returns to *rows and the items done to *done.  True if cancelled.
+ */
+static bool
+run_per_item(Job *job, List *items, const char *activity, const char *sql,
+			 int64 *rows, int *done)
+{
+	ListCell   *lc;
+
+	foreach(lc, items)
+	{
+		const char *item[1] = {(char *) lfirst(lc)};
+		char	   *n;
+
+		if (job_cancelled(job))
+			return true;
+		worker_begin(activity);
+		n = spi_text(sql, 1, item);
+		worker_commit();
+		*rows += n ? strtoll(n, NULL, 10) : 0;
+		(*done)++;
+	}
+	return false;
+}
+
 static void
 job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 {
 	List	   *users = NIL;
-	ListCell   *lc;
 	const char *args[2];
-	int64		purged = 0;
+	int			purged = 0;
 	int64		rows = 0;
-	bool		cancelled = false;
+	bool		cancelled;
 
 	worker_begin("user cleanup: finding expired users");
 	args[0] = job_parameter(job, "grace_period", "interval",
@@ -200,26 +226,13 @@ job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	worker_commit();
 
 	/* one transaction per user */
-	foreach(lc, users)
-	{
-		const char *uid[1] = {(char *) lfirst(lc)};
-		char	   *n;
+	cancelled = run_per_item(job, users, "user cleanup: purging a user",
+							 "SELECT kalam._job_purge_user($1::kalam.user_id)::text",
+							 &rows, &purged);
 
-		if (job_cancelled(job))
-		{
-			cancelled = true;
-			break;
-		}
-		worker_begin("user cleanup: purging a user");
-		n = spi_text("SELECT kalam._job_purge_user($1::kalam.user_id)::text", 1, uid);
-		worker_commit();
-		purged++;
-		rows += n ? strtoll(n, NULL, 10) : 0;
-	}
-
-	appendStringInfo(&out->message, "purged " INT64_FORMAT " users and " INT64_FORMAT " rows%s",
+	appendStringInfo(&out->message, "purged %d users and " INT64_FORMAT " rows%s",
 					 purged, rows, cancelled ? " before being cancelled" : "");
-	appendStringInfo(&out->result, "\"users\": " INT64_FORMAT ", \"rows\": " INT64_FORMAT
+	appendStringInfo(&out->result, "\"users\": %d, \"rows\": " INT64_FORMAT
 					 ", \"grace_period\": \"%s\"", purged, rows, args[0]);
 }
 
@@ -243,30 +256,23 @@ job_job_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 static void
 job_stream_eviction(Job *job, JobOutcome *out, MemoryContext cxt)
 {
-	List	   *tables = NIL;
-	ListCell   *lc;
+	List	   *tables;
 	int64		rows = 0;
+	int			done = 0;
+	bool		cancelled;
 
 	worker_begin("stream eviction: listing stream tables");
 	tables = spi_text_column("SELECT table_id::text FROM system.tables WHERE table_type = 'stream' ORDER BY 1",
 							 0, NULL, cxt);
 	worker_commit();
 
-	foreach(lc, tables)
-	{
-		const char *args[1] = {(char *) lfirst(lc)};
-		char	   *n;
-
-		worker_begin("stream eviction");
-		n = spi_text("SELECT kalam._job_evict_stream(t)::text FROM system.tables t "
-					 "WHERE t.table_id = $1::kalam.table_id", 1, args);
-		worker_commit();
-		rows += n ? strtoll(n, NULL, 10) : 0;
-	}
-	appendStringInfo(&out->message, "evicted " INT64_FORMAT " rows from %d stream tables",
-					 rows, list_length(tables));
-	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d",
-					 rows, list_length(tables));
+	cancelled = run_per_item(job, tables, "stream eviction",
+							 "SELECT kalam._job_evict_stream(t)::text FROM system.tables t "
+							 "WHERE t.table_id = $1::kalam.table_id",
+							 &rows, &done);
+	appendStringInfo(&out->message, "evicted " INT64_FORMAT " rows from %d stream tables%s",
+					 rows, done, cancelled ? " before being cancelled" : "");
+	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d", rows, done);
 }
 
 static void
@@ -290,10 +296,9 @@ job_compact(Job *job, JobOutcome *out, MemoryContext cxt)
 {
 	const char *args[1] = {job->parameters};
 	List	   *tables;
-	ListCell   *lc;
 	int64		rows = 0;
 	int			done = 0;
-	bool		cancelled = false;
+	bool		cancelled;
 
 	worker_begin("compact: listing tables");
 	tables = spi_text_column("SELECT ($1::jsonb ->> 'table')::regclass::text WHERE $1::jsonb ? 'table' "
@@ -306,22 +311,8 @@ job_compact(Job *job, JobOutcome *out, MemoryContext cxt)
 							 1, args, cxt);
 	worker_commit();
 
-	foreach(lc, tables)
-	{
-		const char *table[1] = {(char *) lfirst(lc)};
-		char	   *n;
-
-		if (job_cancelled(job))
-		{
-			cancelled = true;
-			break;
-		}
-		worker_begin("compact");
-		n = spi_text("SELECT kalam.compact($1::regclass)::text", 1, table);
-		worker_commit();
-		rows += n ? strtoll(n, NULL, 10) : 0;
-		done++;
-	}
+	cancelled = run_per_item(job, tables, "compact", "SELECT kalam.compact($1::regclass)::text",
+							 &rows, &done);
 	appendStringInfo(&out->message, "moved " INT64_FORMAT " rows in %d tables%s",
 					 rows, done, cancelled ? " before being cancelled" : "");
 	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d", rows, done);

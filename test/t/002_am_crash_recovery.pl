@@ -26,6 +26,11 @@ $node->safe_psql('postgres', q{
 	CREATE UNIQUE INDEX ON app.messages (id);
 });
 
+# every index agrees with the table
+my $indexes_checked = q{
+	SELECT count(*) FROM (SELECT bt_index_check(indexrelid, true) FROM pg_index
+						  WHERE indrelid = 'app.messages'::regclass) s};
+
 my $script = "$PostgreSQL::Test::Utils::tmp_check/insert.pgbench";
 open my $fh, '>', $script or die;
 print $fh q{\set o random(1, 200)
@@ -49,9 +54,7 @@ ok($committed > 100, "pgbench committed $committed inserts before the stop");
 $node->start;
 my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM app.messages');
 cmp_ok($rows, '>=', $committed, "after the restart all $committed acknowledged rows are there ($rows rows)");
-is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM (SELECT bt_index_check(indexrelid, true) FROM pg_index
-						  WHERE indrelid = 'app.messages'::regclass) s}),
+is($node->safe_psql('postgres', $indexes_checked),
 	'2', 'bt_index_check(heapallindexed) passes on both indexes');
 
 # placement after the restart: the map is empty, the owner index finds
@@ -69,36 +72,34 @@ is($node->safe_psql('postgres', q{
 		WHERE id > (SELECT max(id) - 4000 FROM app.messages)
 		GROUP BY 1 HAVING count(DISTINCT owner) > 1) s}),
 	'0', 'the rows inserted after the restart share no page with other owners');
-is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM (SELECT bt_index_check(indexrelid, true) FROM pg_index
-						  WHERE indrelid = 'app.messages'::regclass) s}),
+is($node->safe_psql('postgres', $indexes_checked),
 	'2', 'indexes still check out');
 
 # kalam.compact() and a crash: rows moved by a committed compaction, and by
 # one the stop interrupts, come back exactly as they were, indexes agreeing
 my $digest = q{SELECT md5(string_agg(m::text, ',' ORDER BY id)) FROM app.messages m};
-$node->safe_psql('postgres', q{
-	DELETE FROM app.messages WHERE id % 3 = 0;
-	VACUUM app.messages;
-	INSERT INTO app.messages (owner, body)
-	SELECT ('u' || (i % 50 + 1))::kalam.user_id, repeat('c', 100) FROM generate_series(1, 2000) i});
-my $rows_before = $node->safe_psql('postgres', $digest);
+
+# delete every nth row, VACUUM, insert 2000 rows of 50 owners: holes to gather
+sub make_holes
+{
+	my ($nth, $fill) = @_;
+	$node->safe_psql('postgres', qq{
+		DELETE FROM app.messages WHERE id % $nth = 0;
+		VACUUM app.messages;
+		INSERT INTO app.messages (owner, body)
+		SELECT ('u' || (i % 50 + 1))::kalam.user_id, repeat('$fill', 100) FROM generate_series(1, 2000) i});
+	return $node->safe_psql('postgres', $digest);
+}
+
+my $rows_before = make_holes(3, 'c');
 my $moved = $node->safe_psql('postgres', q{SELECT kalam.compact('app.messages')});
 cmp_ok($moved, '>', 0, "a compaction moved $moved rows");
 $node->stop('immediate');
 $node->start;
 is($node->safe_psql('postgres', $digest), $rows_before, 'after a crash, the compacted rows are the same rows');
-is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM (SELECT bt_index_check(indexrelid, true) FROM pg_index
-						  WHERE indrelid = 'app.messages'::regclass) s}),
-	'2', 'and the indexes check out');
+is($node->safe_psql('postgres', $indexes_checked), '2', 'and the indexes check out');
 
-$node->safe_psql('postgres', q{
-	DELETE FROM app.messages WHERE id % 5 = 0;
-	VACUUM app.messages;
-	INSERT INTO app.messages (owner, body)
-	SELECT ('u' || (i % 50 + 1))::kalam.user_id, repeat('d', 100) FROM generate_series(1, 2000) i});
-$rows_before = $node->safe_psql('postgres', $digest);
+$rows_before = make_holes(5, 'd');
 my $open = $node->background_psql('postgres');
 $open->query_safe('BEGIN');
 my $moving = $open->query_safe(q{SELECT kalam.compact('app.messages')});
@@ -107,10 +108,7 @@ $node->stop('immediate');
 eval { $open->quit; };
 $node->start;
 is($node->safe_psql('postgres', $digest), $rows_before, 'after a crash in the middle, the rows are as before it');
-is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM (SELECT bt_index_check(indexrelid, true) FROM pg_index
-						  WHERE indrelid = 'app.messages'::regclass) s}),
-	'2', 'and the indexes check out');
+is($node->safe_psql('postgres', $indexes_checked), '2', 'and the indexes check out');
 
 $node->stop;
 done_testing();
