@@ -46,7 +46,6 @@
 #include "am/kalamdb_am.h"
 #include "am/owner_map.h"
 #include "am/owner_page_cache.h"
-#include "am/page_prefetch.h"
 #include "am/placement.h"
 #include "am/rel_cache.h"
 #include "kalamdb.h"
@@ -76,6 +75,29 @@ slot_tuple_length(Relation rel, TupleTableSlot *slot)
 		}
 	}
 	return MAXALIGN(header) + heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
+}
+
+#ifdef __GNUC__
+#define prefetch_for_write(addr) __builtin_prefetch((addr), 1)
+#else
+#define prefetch_for_write(addr) ((void) 0)
+#endif
+
+/*
+ * Prefetch where a row of len bytes will go on a page read without its
+ * content lock (pd_lower and pd_upper are only a hint, checked for sense):
+ * the new line pointer at pd_lower, the row just below pd_upper.
+ */
+static inline void
+prefetch_insertion_point(char *page, LocationIndex lower, LocationIndex upper, Size len)
+{
+	if (lower < upper && upper <= BLCKSZ && upper > len)
+	{
+		prefetch_for_write(page + lower);
+		for (Size off = upper - len; off < upper; off += PG_CACHE_LINE_SIZE)
+			prefetch_for_write(page + off);
+		prefetch_for_write(page + upper - 1);
+	}
 }
 
 /*
@@ -147,23 +169,6 @@ note_target_buffer(Relation rel, BulkInsertState bistate, const char *owner, int
 		placement_note_buffer(rel, owner, owner_len, p, bistate->current_buf);
 }
 
-/*
- * After placement_finish(): where the owner's next row will go on the page
- * just used, for the owner page cache to prefetch (read without the
- * content lock, as a hint).
- */
-static void
-note_insertion_point(BulkInsertState bistate)
-{
-	PageHeader	header;
-
-	if (bistate == NULL || !BufferIsValid(bistate->current_buf))
-		return;
-	header = (PageHeader) BufferGetPage(bistate->current_buf);
-	owner_page_cache_note_insertion_point(bistate->current_buf, header->pd_lower,
-										  header->pd_upper);
-}
-
 /* The owner map's entry of the owner, wanted soon: see owner_map_prefetch() */
 static inline void
 prefetch_owner(Relation rel, const char *owner, int owner_len)
@@ -206,7 +211,6 @@ end_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, RowPlacemen
 	note_target_buffer(rel, bistate, row->owner, row->owner_len, &row->p);
 	placement_finish(rel, row->owner, row->owner_len, &row->p, 1,
 					 ItemPointerGetBlockNumber(&slot->tts_tid));
-	note_insertion_point(bistate);
 }
 
 static void
@@ -286,23 +290,36 @@ same_owner(const SlotOwner *x, const SlotOwner *y)
 /*
  * A batch of interleaved owners has as many groups as rows, each going to
  * a page not in the CPU cache.  The page a later group will most likely
- * go to, and where on it, is known from this backend's owner page cache:
- * while the groups before it are inserted, fetch the lines its insert will
- * write.  The buffer is not pinned: only addresses to prefetch come of the
- * hint.
+ * go to is known from this backend's owner page cache: while the groups
+ * before it are inserted, fetch its buffer header and page header (two
+ * groups ahead), then the lines where its row will go (one group ahead,
+ * from the page header fetched before; the last PREFETCH_ROW_BYTES below
+ * pd_upper, a row of average size).  The buffer is not pinned: only
+ * addresses to prefetch come of reading it.
  */
+#define PREFETCH_ROW_BYTES	(3 * PG_CACHE_LINE_SIZE)
+
 static void
-prefetch_group_page(Relation rel, const SlotOwner *o)
+prefetch_group_page(Relation rel, const SlotOwner *o, bool insertion_point)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	Buffer		buffer;
-	LocationIndex lower;
-	LocationIndex upper;
+	char	   *page;
 
 	if (o->owner_len < 0)
 		return;
-	buffer = owner_page_cache_peek(&storage, o->owner, o->owner_len, &lower, &upper);
-	prefetch_buffer_for_insert(buffer, lower, upper, PREFETCH_ROW_BYTES);
+	buffer = owner_page_cache_peek(&storage, o->owner, o->owner_len);
+	if (!BufferIsValid(buffer) || BufferIsLocal(buffer) || buffer > NBuffers)
+		return;
+	page = BufferGetBlock(buffer);
+	if (!insertion_point)
+	{
+		prefetch_for_write(GetBufferDescriptor(buffer - 1));
+		prefetch_for_write(page);
+		return;
+	}
+	prefetch_insertion_point(page, ((PageHeader) page)->pd_lower, ((PageHeader) page)->pd_upper,
+							 PREFETCH_ROW_BYTES);
 }
 
 static void
@@ -351,7 +368,9 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		for (int i = start; i < end; i++)
 			group[n++] = slots[order[i].index];
 		if (g + 2 < ngroups)
-			prefetch_group_page(rel, &order[starts[g + 2]]);
+			prefetch_group_page(rel, &order[starts[g + 2]], false);
+		if (g + 1 < ngroups)
+			prefetch_group_page(rel, &order[starts[g + 1]], true);
 
 		if (order[start].owner_len < 0)
 			heap_methods->multi_insert(rel, group, n, cid, options, bistate);
@@ -377,7 +396,6 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			note_target_buffer(rel, group_bistate, owner, owner_len, &p);
 			placement_finish(rel, owner, owner_len, &p, n,
 							 ItemPointerGetBlockNumber(&group[n - 1]->tts_tid));
-			note_insertion_point(group_bistate);
 		}
 	}
 	ReleaseBulkInsertStatePin(&no_ring);

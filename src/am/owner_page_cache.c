@@ -22,13 +22,6 @@
  * left unused when the COPY ends only makes the estimate short, which the
  * next insert of the owner corrects by looking at the page.
  *
- * Each set has a head of one cache line, which stays in the CPU cache: a
- * tag of each way's key, and for each way the buffer of its page and where
- * the owner's next row will go there (this backend's last insert into it).
- * A lookup whose tag matches starts fetching the entry, the buffer header
- * and the page's lines the insert will write, all at once, before the key
- * is checked: their misses overlap instead of adding up.
- *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -38,7 +31,6 @@
 
 #include "am/owner_map.h"
 #include "am/owner_page_cache.h"
-#include "am/page_prefetch.h"
 
 /* owner ids up to this long are cached, which keeps an entry at 64 bytes */
 #define CACHED_OWNER_MAX	31
@@ -68,25 +60,7 @@ typedef union CacheSlot
 	char		pad[PG_CACHE_LINE_SIZE];
 } CacheSlot;
 
-typedef struct CacheSetHead
-{
-	uint16		tag[CACHE_WAYS];	/* 0: empty way */
-	Buffer		buffer[CACHE_WAYS]; /* hints, for prefetching only */
-	LocationIndex next_lower[CACHE_WAYS];	/* 0: not known */
-	LocationIndex next_upper[CACHE_WAYS];
-} CacheSetHead;
-
-typedef union CacheHeadSlot
-{
-	CacheSetHead head;
-	char		pad[PG_CACHE_LINE_SIZE];
-} CacheHeadSlot;
-
 static CacheSlot *cache = NULL;
-static CacheHeadSlot *heads = NULL;
-
-/* The entry the last lookup found (take or put), for note_insertion_point */
-static CacheEntry *last_entry = NULL;
 
 static uint32
 key_hash(const KalamRelStorage *storage, const char *owner, int owner_len)
@@ -95,18 +69,10 @@ key_hash(const KalamRelStorage *storage, const char *owner, int owner_len)
 		((uint32) KalamRelStorageNumber(*storage) * 0x9E3779B1);
 }
 
-static inline uint32
-set_of(uint32 hash)
+static CacheSlot *
+set_for(uint32 hash)
 {
-	return hash % CACHE_SETS;
-}
-
-static inline uint16
-tag_of(uint32 hash)
-{
-	uint16		tag = (uint16) (hash >> 16);
-
-	return tag == 0 ? 1 : tag;
+	return &cache[(hash % CACHE_SETS) * CACHE_WAYS];
 }
 
 static inline bool
@@ -117,42 +83,14 @@ key_matches(const CacheEntry *e, const KalamRelStorage *storage, const char *own
 		KalamRelStorageEquals(e->storage, *storage);
 }
 
-/*
- * The way of the key in set, or -1.  With prefetch_len > 0, a way whose
- * tag matches has its page's insertion point for a row of that many bytes
- * prefetched, with its entry, before the key is compared.
- */
-static int
-find_way(uint32 set, uint16 tag, const KalamRelStorage *storage, const char *owner,
-		 int owner_len, Size prefetch_len)
+/* The entry of the key, or NULL */
+static CacheEntry *
+find_entry(CacheSlot *set, const KalamRelStorage *storage, const char *owner, int owner_len)
 {
-	CacheSetHead *head = &heads[set].head;
-
 	for (int i = 0; i < CACHE_WAYS; i++)
-	{
-		if (head->tag[i] != tag)
-			continue;
-		if (prefetch_len > 0)
-		{
-			prefetch_for_write(&cache[set * CACHE_WAYS + i]);
-			prefetch_buffer_for_insert(head->buffer[i], head->next_lower[i],
-									   head->next_upper[i], prefetch_len);
-		}
-		if (key_matches(&cache[set * CACHE_WAYS + i].entry, storage, owner, owner_len))
-			return i;
-	}
-	return -1;
-}
-
-static void
-forget_way(uint32 set, int way)
-{
-	cache[set * CACHE_WAYS + way].entry.owner_len = 0;
-	heads[set].head.tag[way] = 0;
-	heads[set].head.buffer[way] = InvalidBuffer;
-	heads[set].head.next_lower[way] = 0;
-	if (last_entry == &cache[set * CACHE_WAYS + way].entry)
-		last_entry = NULL;
+		if (key_matches(&set[i].entry, storage, owner, owner_len))
+			return &set[i].entry;
+	return NULL;
 }
 
 bool
@@ -160,84 +98,46 @@ owner_page_cache_take(const KalamRelStorage *storage, const char *owner, int own
 					  uint32 generation, uint32 storage_epoch, Size need, Size consume,
 					  CachedOwnerPage *page)
 {
-	uint32		hash;
-	uint32		set;
-	int			way;
 	CacheEntry *e;
 
-	last_entry = NULL;
 	if (cache == NULL || owner_len > CACHED_OWNER_MAX)
 		return false;
-	hash = key_hash(storage, owner, owner_len);
-	set = set_of(hash);
-	way = find_way(set, tag_of(hash), storage, owner, owner_len, Max(consume, 1));
-	if (way < 0)
+	e = find_entry(set_for(key_hash(storage, owner, owner_len)), storage, owner, owner_len);
+	if (e == NULL)
 		return false;
-	e = &cache[set * CACHE_WAYS + way].entry;
 	if (e->page.generation != generation || e->page.storage_epoch != storage_epoch ||
 		owner_map_relation_being_vacuumed(storage))
 	{
-		forget_way(set, way);
+		e->owner_len = 0;
 		return false;
 	}
 	if (e->page.free_estimate < need)
 		return false;
 	e->page.free_estimate -= Min(consume, e->page.free_estimate);
 	*page = e->page;
-	last_entry = e;
 	return true;
 }
 
 Buffer
-owner_page_cache_peek(const KalamRelStorage *storage, const char *owner, int owner_len,
-					  LocationIndex *next_lower, LocationIndex *next_upper)
+owner_page_cache_peek(const KalamRelStorage *storage, const char *owner, int owner_len)
 {
-	uint32		hash;
-	uint32		set;
-	CacheSetHead *head;
+	CacheEntry *e;
 
 	if (cache == NULL || owner_len > CACHED_OWNER_MAX)
 		return InvalidBuffer;
-	hash = key_hash(storage, owner, owner_len);
-	set = set_of(hash);
-	head = &heads[set].head;
-	for (int i = 0; i < CACHE_WAYS; i++)
-		if (head->tag[i] == tag_of(hash))
-		{
-			*next_lower = head->next_lower[i];
-			*next_upper = head->next_upper[i];
-			return head->buffer[i];
-		}
-	return InvalidBuffer;
+	e = find_entry(set_for(key_hash(storage, owner, owner_len)), storage, owner, owner_len);
+	return e ? e->page.buffer : InvalidBuffer;
 }
 
-void
-owner_page_cache_note_insertion_point(Buffer buffer, LocationIndex lower, LocationIndex upper)
-{
-	uint32		index;
-	CacheSetHead *head;
-	int			way;
-
-	if (last_entry == NULL || last_entry->page.buffer != buffer)
-		return;
-	index = ((CacheSlot *) last_entry) - cache;
-	head = &heads[index / CACHE_WAYS].head;
-	way = index % CACHE_WAYS;
-	head->next_lower[way] = lower;
-	head->next_upper[way] = upper;
-}
-
-/* The cache lives as long as the backend, its lines cache-line aligned */
+/* The cache lives as long as the backend, its entries cache-line aligned */
 static void
 allocate_cache(void)
 {
 	char	   *space = MemoryContextAllocZero(TopMemoryContext,
 											   CACHE_SETS * CACHE_WAYS * sizeof(CacheSlot) +
-											   CACHE_SETS * sizeof(CacheHeadSlot) +
 											   PG_CACHE_LINE_SIZE);
 
 	cache = (CacheSlot *) CACHELINEALIGN(space);
-	heads = (CacheHeadSlot *) (cache + CACHE_SETS * CACHE_WAYS);
 }
 
 void
@@ -245,13 +145,9 @@ owner_page_cache_put(const KalamRelStorage *storage, const char *owner, int owne
 					 const CachedOwnerPage *page)
 {
 	uint32		hash;
-	uint32		set;
-	uint16		tag;
-	CacheSetHead *head;
-	int			way;
+	CacheSlot  *set;
 	CacheEntry *e;
 
-	last_entry = NULL;
 	if (owner_len > CACHED_OWNER_MAX)
 		return;
 	if (cache == NULL)
@@ -261,35 +157,25 @@ owner_page_cache_put(const KalamRelStorage *storage, const char *owner, int owne
 		allocate_cache();
 	}
 	hash = key_hash(storage, owner, owner_len);
-	set = set_of(hash);
-	tag = tag_of(hash);
-	head = &heads[set].head;
-	way = find_way(set, tag, storage, owner, owner_len, 0);
+	set = set_for(hash);
+	e = find_entry(set, storage, owner, owner_len);
 	if (page == NULL)
 	{
-		if (way >= 0)
-			forget_way(set, way);
+		if (e != NULL)
+			e->owner_len = 0;
 		return;
 	}
-	if (way < 0)
+	if (e == NULL)
 	{
 		/* an empty way, else one picked by the hash's high bits */
-		for (int i = 0; i < CACHE_WAYS && way < 0; i++)
-			if (head->tag[i] == 0)
-				way = i;
-		if (way < 0)
-			way = (hash >> 24) % CACHE_WAYS;
-		e = &cache[set * CACHE_WAYS + way].entry;
+		for (int i = 0; i < CACHE_WAYS && e == NULL; i++)
+			if (set[i].entry.owner_len == 0)
+				e = &set[i].entry;
+		if (e == NULL)
+			e = &set[(hash >> 24) % CACHE_WAYS].entry;
 		e->storage = *storage;
 		e->owner_len = (uint8) owner_len;
 		memcpy(e->owner, owner, owner_len);
-		head->tag[way] = tag;
-		head->next_lower[way] = 0;
 	}
-	e = &cache[set * CACHE_WAYS + way].entry;
-	if (e->page.block != page->block || e->page.buffer != page->buffer)
-		head->next_lower[way] = 0;	/* another page: not known yet */
 	e->page = *page;
-	head->buffer[way] = page->buffer;
-	last_entry = e;
 }

@@ -11,7 +11,6 @@
 
 #include "storage/block.h"
 #include "storage/buf.h"
-#include "storage/bufpage.h"
 #include "am/am_compat.h"
 
 /*
@@ -39,20 +38,10 @@ extern bool owner_page_cache_take(const KalamRelStorage *storage, const char *ow
 
 /*
  * The buffer that last held the owner's cached page, unchecked (Invalid if
- * none), and the page's pd_lower and pd_upper after this backend's last
- * insert there (next_lower 0 if not known): where its next rows will
- * likely go, for prefetching.
+ * none): where its next rows will likely go, for prefetching.
  */
 extern Buffer owner_page_cache_peek(const KalamRelStorage *storage, const char *owner,
-									int owner_len, LocationIndex *next_lower,
-									LocationIndex *next_upper);
-
-/*
- * After an insert into the page the last take or put returned: the page's
- * pd_lower and pd_upper now, which the next take of the owner prefetches.
- */
-extern void owner_page_cache_note_insertion_point(Buffer buffer, LocationIndex lower,
-												  LocationIndex upper);
+									int owner_len);
 
 /* Remember the owner's page, or forget the owner (page NULL). */
 extern void owner_page_cache_put(const KalamRelStorage *storage, const char *owner,
