@@ -249,113 +249,129 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
 }
 
 /*
- * Where the owner's rows on source would go: the fullest own pages with
- * room, each row on the first that takes it.  False (nothing planned) if
- * they do not all fit.
+ * Where the owner's rows on source would go: each on the first of the open
+ * pages (own pages with room, fullest first) that takes it.  False, with
+ * nothing planned, if they do not all fit.
  */
 static bool
-plan_page(OwnerPage **by_fullness, int npages, const OwnerPage *source,
-		  const RowRef *rows, BlockNumber *targets)
+plan_page(OwnerPage **open, int nopen, const OwnerPage *source, const RowRef *rows,
+		  BlockNumber *targets, Size *taken)
 {
-	Size	   *taken = palloc0(npages * sizeof(Size));
-	bool		fits = true;
-
-	for (int r = 0; r < source->nrows && fits; r++)
+	memset(taken, 0, nopen * sizeof(Size));
+	for (int r = 0; r < source->nrows; r++)
 	{
 		const RowRef *row = &rows[source->first_row + r];
 		int			t;
 
-		for (t = 0; t < npages; t++)
+		for (t = 0; t < nopen; t++)
 		{
-			OwnerPage  *p = by_fullness[t];
-
-			if (p != source && p->own && !p->emptied &&
-				p->free >= taken[t] + row->room)
+			if (open[t] != source && open[t]->free >= taken[t] + row->room)
 			{
 				taken[t] += row->room;
-				targets[r] = p->block;
+				targets[r] = open[t]->block;
 				break;
 			}
 		}
-		fits = (t < npages);
+		if (t == nopen)
+			return false;
 	}
-	if (fits)
-		for (int t = 0; t < npages; t++)
-		{
-			by_fullness[t]->free -= taken[t];
-			by_fullness[t]->used += taken[t];
-			by_fullness[t]->received |= (taken[t] > 0);
-		}
-	pfree(taken);
-	return fits;
+	for (int t = 0; t < nopen; t++)
+	{
+		open[t]->free -= taken[t];
+		open[t]->used += taken[t];
+		open[t]->received |= (taken[t] > 0);
+	}
+	return true;
+}
+
+/* Keep the open pages that can still take a row of min_room, in order */
+static int
+close_full_pages(OwnerPage **open, int nopen, Size min_room)
+{
+	int			kept = 0;
+
+	for (int t = 0; t < nopen; t++)
+		if (!open[t]->emptied && open[t]->free >= min_room)
+			open[kept++] = open[t];
+	return kept;
 }
 
 /* The owner's rows rows[first .. first + n), sorted by block */
 static void
 compact_owner(Compaction *c, int64 first, int64 n)
 {
+	const RowRef *rows = &c->rows[first];
 	OwnerPage  *pages;
 	OwnerPage **by_fullness;
+	OwnerPage **open;
 	int			npages = 0;
+	int			nopen = 0;
 	Size		total = 0;
+	Size		min_room = BLCKSZ;
 	int			needed;
 	int			holding;
 	BlockNumber *targets;
+	Size	   *taken;
 
-	pages = palloc(n * sizeof(OwnerPage));
-	for (int64 i = first; i < first + n; i++)
+	for (int64 i = 0; i < n; i++)
 	{
-		const RowRef *row = &c->rows[i];
-
-		if (npages == 0 || pages[npages - 1].block != row->block)
-		{
-			OwnerPage  *p = &pages[npages++];
-
-			p->block = row->block;
-			p->used = 0;
-			p->first_row = (int) (i - first);
-			p->nrows = 0;
-			p->own = (row->block < c->nblocks && c->page_owner[row->block] == row->owner);
-			p->emptied = false;
-			p->received = false;
-			p->free = 0;
-		}
-		pages[npages - 1].used += row->room;
-		pages[npages - 1].nrows++;
-		total += row->room;
+		npages += (i == 0 || rows[i].block != rows[i - 1].block);
+		total += rows[i].room;
+		min_room = Min(min_room, rows[i].room);
 	}
 	needed = (int) ((total + c->page_room - 1) / c->page_room);
 	if (npages <= needed)
-	{
-		pfree(pages);
 		return;
-	}
 
-	for (int i = 0; i < npages; i++)
-		if (pages[i].own)
-			pages[i].free = page_free_room(c, pages[i].block);
+	pages = palloc(npages * sizeof(OwnerPage));
+	npages = 0;
+	for (int64 i = 0; i < n; i++)
+	{
+		if (i == 0 || rows[i].block != rows[i - 1].block)
+		{
+			OwnerPage  *p = &pages[npages++];
+
+			p->block = rows[i].block;
+			p->used = 0;
+			p->first_row = (int) i;
+			p->nrows = 0;
+			p->own = (p->block < c->nblocks && c->page_owner[p->block] == rows[i].owner);
+			p->emptied = false;
+			p->received = false;
+			p->free = p->own ? page_free_room(c, p->block) : 0;
+		}
+		pages[npages - 1].used += rows[i].room;
+		pages[npages - 1].nrows++;
+	}
 	by_fullness = palloc(npages * sizeof(OwnerPage *));
 	for (int i = 0; i < npages; i++)
 		by_fullness[i] = &pages[i];
 	qsort(by_fullness, npages, sizeof(OwnerPage *), page_used_desc_cmp);
+	open = palloc(npages * sizeof(OwnerPage *));
+	for (int i = 0; i < npages; i++)
+		if (by_fullness[i]->own && by_fullness[i]->free >= min_room)
+			open[nopen++] = by_fullness[i];
 	targets = palloc(n * sizeof(BlockNumber));
+	taken = palloc(npages * sizeof(Size));
 
 	/* empty the sparsest pages, one whole page at a time */
 	holding = npages;
 	for (int s = npages - 1; s >= 0 && holding > needed; s--)
 	{
 		OwnerPage  *source = by_fullness[s];
-		const RowRef *rows = &c->rows[first];
 
 		/* the rest are fuller, or took rows in */
-		if (source->received || !plan_page(by_fullness, npages, source, rows, targets))
+		if (source->received || !plan_page(open, nopen, source, rows, targets, taken))
 			break;
 		for (int r = 0; r < source->nrows; r++)
 			move_row(c, &rows[source->first_row + r], targets[r]);
 		source->emptied = true;
 		holding--;
+		nopen = close_full_pages(open, nopen, min_room);
 	}
+	pfree(taken);
 	pfree(targets);
+	pfree(open);
 	pfree(by_fullness);
 	pfree(pages);
 }
