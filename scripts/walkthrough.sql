@@ -80,6 +80,15 @@ UNION ALL
 SELECT 'heap', u.username, count(*), count(DISTINCT (m.ctid::text::point)[0])
 FROM heap_messages m JOIN system.users u ON u.user_id = m.owner GROUP BY u.username
 ORDER BY 1, 2;
+-- Deletes leave holes where the rows were, and VACUUM frees them in place;
+-- kalam.compact() gathers each user's rows onto as few pages as they
+-- need (the next VACUUM frees the pages it emptied):
+\set pages_per_user 'SELECT u.username, count(*) AS rows, count(DISTINCT (m.ctid::text::point)[0]) AS pages FROM chat.messages m JOIN system.users u ON u.user_id = m.owner GROUP BY u.username ORDER BY 1'
+DELETE FROM chat.messages WHERE right(body, 1) IN ('1', '2', '3', '4', '5', '6');
+VACUUM chat.messages;
+:pages_per_user;
+SELECT kalam.compact('chat.messages') AS rows_moved;
+:pages_per_user;
 
 -- An application connects as an ordinary role and logs its users in:
 CREATE ROLE demo_app;
