@@ -122,6 +122,28 @@ RESET ROLE;
 BEGIN READ ONLY;
 SELECT compact_error($$SELECT kalam.compact('holes')$$);
 ROLLBACK;
+-- only at READ COMMITTED, with a snapshot taken once the lock is held
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT compact_error($$SELECT kalam.compact('holes')$$);
+ROLLBACK;
+-- not with deferred checks pending, nor with a cursor open on the table
+CREATE TABLE deferred (owner kalam.user_id NOT NULL, n int NOT NULL,
+	UNIQUE (n) DEFERRABLE INITIALLY DEFERRED) USING kalamdb;
+BEGIN;
+INSERT INTO deferred VALUES ('d1', 1), ('d2', 1);
+SELECT compact_error($$SELECT kalam.compact('deferred')$$);
+ROLLBACK;
+BEGIN;
+DECLARE open_rows CURSOR FOR SELECT n FROM holes;
+MOVE NEXT IN open_rows;
+SELECT compact_error($$SELECT kalam.compact('holes')$$);
+ROLLBACK;
+-- nor a published table: subscribers would get the moves as changes
+SET client_min_messages = error;	-- no word on wal_level
+CREATE PUBLICATION compact_pub FOR TABLE toasted WITH (publish = 'insert');
+RESET client_min_messages;
+SELECT compact_error($$SELECT kalam.compact('toasted')$$);
+DROP PUBLICATION compact_pub;
 REVOKE ALL ON FUNCTION compact_error(text) FROM regress_compact_stranger;
 REVOKE USAGE ON SCHEMA kalam FROM regress_compact_stranger;
 DROP ROLE regress_compact_stranger;

@@ -14,14 +14,18 @@
  * holding only its rows), fullest first.
  *
  * A row moves as heap's delete of the old version and heap's insert of a
- * copy on the chosen page, with its index entries; no trigger fires and
- * no constraint is checked again, as the row's values do not change.
- * The table is locked in EXCLUSIVE mode for the call: reads go on, writes
- * wait (as for REFRESH MATERIALIZED VIEW CONCURRENTLY).  Readers with an
- * older snapshot still see the old versions, as after an UPDATE; a
- * REPEATABLE READ transaction that then changes a moved row gets a
- * serialization failure, as after an UPDATE.  The pages emptied hold the
- * old versions until VACUUM frees them for other owners.
+ * copy on the chosen page (its TOASTed values stored anew), with its index
+ * entries; no trigger fires and no constraint is checked again, as the
+ * row's values do not change.  The table is locked in EXCLUSIVE mode for
+ * the call: reads go on, writes (and row locks) wait, as for REFRESH
+ * MATERIALIZED VIEW CONCURRENTLY.  Readers with an older snapshot still
+ * see the old versions; to a transaction that then tries to change or
+ * lock one, the row was deleted (REPEATABLE READ: a serialization
+ * failure).  The call runs at READ COMMITTED, with a snapshot taken once
+ * it holds its lock; it refuses a table with pending trigger events or
+ * open cursors in the session (as TRUNCATE does), and a published one,
+ * whose subscribers would get the moves as changes.  The pages emptied
+ * hold the old versions until VACUUM frees them for other owners.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +37,8 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_publication.h"
+#include "commands/tablecmds.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -87,6 +93,7 @@ typedef struct OwnerPage
 	bool		emptied;		/* its rows of the owner moved away */
 	bool		received;		/* rows moved here */
 	Size		free;			/* own pages: room left, as planned */
+	int			items_left;		/* own pages: line pointers left, as planned */
 } OwnerPage;
 
 #define MIXED_PAGE	PG_UINT32_MAX	/* page_owner[] of a page of several owners */
@@ -108,16 +115,22 @@ typedef struct Compaction
 	int64		moved;
 } Compaction;
 
-/* The room a page offers rows, keeping the fillfactor's reserve */
+/*
+ * The room a page offers rows, keeping the fillfactor's reserve, and how
+ * many more line pointers it can take
+ */
 static Size
-page_free_room(Compaction *c, BlockNumber block)
+page_free_room(Compaction *c, BlockNumber block, int *items_left)
 {
 	Buffer		buffer = ReadBuffer(c->rel, block);
+	Page		page;
 	Size		free;
 	Size		reserve = RelationGetTargetPageFreeSpace(c->rel, HEAP_DEFAULT_FILLFACTOR);
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	free = PageGetHeapFreeSpace(BufferGetPage(buffer));
+	page = BufferGetPage(buffer);
+	free = PageGetHeapFreeSpace(page);
+	*items_left = (int) MaxHeapTuplesPerPage - (int) PageGetMaxOffsetNumber(page);
 	UnlockReleaseBuffer(buffer);
 	/* PageGetHeapFreeSpace() already left out one line pointer */
 	free += sizeof(ItemIdData);
@@ -219,33 +232,61 @@ page_used_desc_cmp(const void *a, const void *b)
 	return x->block < y->block ? -1 : (x->block > y->block);
 }
 
-/* Move one row to target; false if it changed since the snapshot */
-static bool
+typedef enum MoveResult
+{
+	MOVE_DONE,
+	MOVE_SKIPPED,				/* the row changed since the snapshot: left alone */
+	MOVE_ELSEWHERE				/* heap put the copy on another page (a new one) */
+} MoveResult;
+
+/* Move one row to target */
+static MoveResult
 move_row(Compaction *c, const RowRef *row, BlockNumber target)
 {
 	const TableAmRoutine *heap = GetHeapamTableAmRoutine();
 	ItemPointerData tid;
 	TM_FailureData tmfd;
+	List	   *recheck;
+	BlockNumber landed;
 
+	CHECK_FOR_INTERRUPTS();
 	ItemPointerSet(&tid, row->block, row->offset);
 	if (!table_tuple_fetch_row_version(c->rel, &tid, c->snapshot, c->slot))
-		return false;
+		return MOVE_SKIPPED;
 	ExecMaterializeSlot(c->slot);
 
 	/* delete first: a row someone changed since the snapshot stays put */
 	if (heap->tuple_delete(c->rel, &tid, c->cid, c->snapshot, InvalidSnapshot,
 						   true, &tmfd, false) != TM_Ok)
-		return false;
+		return MOVE_SKIPPED;
 
-	/* heap tries the target page first, and has been told it has room */
+	/*
+	 * heap tries the target page first, and has been told it has room; a
+	 * copy that comes out longer (its TOASTed values are stored anew) goes
+	 * to a new page
+	 */
 	RelationSetTargetBlock(c->rel, target);
 	heap->tuple_insert(c->rel, c->slot, c->cid, HEAP_INSERT_SKIP_FSM, NULL);
+	landed = ItemPointerGetBlockNumber(&c->slot->tts_tid);
 	if (c->result_rel->ri_NumIndices > 0)
-		list_free(KalamInsertIndexTuples(c->result_rel, c->slot, c->estate));
+	{
+		/*
+		 * A deferrable constraint's index may ask for a recheck at commit,
+		 * which only the row's trigger queue could do: none is pending on
+		 * the table (checked first), so the only candidate is the old
+		 * version, deleted above, and a recheck would find nothing.
+		 */
+		recheck = KalamInsertIndexTuples(c->result_rel, c->slot, c->estate);
+		if (recheck != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot move a row of \"%s\" whose deferred constraint needs a recheck",
+							RelationGetRelationName(c->rel))));
+	}
 	ResetPerTupleExprContext(c->estate);
 	ExecClearTuple(c->slot);
 	c->moved++;
-	return true;
+	return landed == target ? MOVE_DONE : MOVE_ELSEWHERE;
 }
 
 /*
@@ -255,9 +296,10 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
  */
 static bool
 plan_page(OwnerPage **open, int nopen, const OwnerPage *source, const RowRef *rows,
-		  BlockNumber *targets, Size *taken)
+		  BlockNumber *targets, Size *taken, int *items)
 {
 	memset(taken, 0, nopen * sizeof(Size));
+	memset(items, 0, nopen * sizeof(int));
 	for (int r = 0; r < source->nrows; r++)
 	{
 		const RowRef *row = &rows[source->first_row + r];
@@ -265,9 +307,11 @@ plan_page(OwnerPage **open, int nopen, const OwnerPage *source, const RowRef *ro
 
 		for (t = 0; t < nopen; t++)
 		{
-			if (open[t] != source && open[t]->free >= taken[t] + row->room)
+			if (open[t] != source && open[t]->free >= taken[t] + row->room &&
+				open[t]->items_left > items[t])
 			{
 				taken[t] += row->room;
+				items[t]++;
 				targets[r] = open[t]->block;
 				break;
 			}
@@ -278,6 +322,7 @@ plan_page(OwnerPage **open, int nopen, const OwnerPage *source, const RowRef *ro
 	for (int t = 0; t < nopen; t++)
 	{
 		open[t]->free -= taken[t];
+		open[t]->items_left -= items[t];
 		open[t]->used += taken[t];
 		open[t]->received |= (taken[t] > 0);
 	}
@@ -291,7 +336,7 @@ close_full_pages(OwnerPage **open, int nopen, Size min_room)
 	int			kept = 0;
 
 	for (int t = 0; t < nopen; t++)
-		if (!open[t]->emptied && open[t]->free >= min_room)
+		if (!open[t]->emptied && open[t]->free >= min_room && open[t]->items_left > 0)
 			open[kept++] = open[t];
 	return kept;
 }
@@ -312,6 +357,7 @@ compact_owner(Compaction *c, int64 first, int64 n)
 	int			holding;
 	BlockNumber *targets;
 	Size	   *taken;
+	int		   *items;
 
 	for (int64 i = 0; i < n; i++)
 	{
@@ -323,7 +369,7 @@ compact_owner(Compaction *c, int64 first, int64 n)
 	if (npages <= needed)
 		return;
 
-	pages = palloc(npages * sizeof(OwnerPage));
+	pages = palloc_extended(npages * sizeof(OwnerPage), MCXT_ALLOC_HUGE);
 	npages = 0;
 	for (int64 i = 0; i < n; i++)
 	{
@@ -338,21 +384,24 @@ compact_owner(Compaction *c, int64 first, int64 n)
 			p->own = (p->block < c->nblocks && c->page_owner[p->block] == rows[i].owner);
 			p->emptied = false;
 			p->received = false;
-			p->free = p->own ? page_free_room(c, p->block) : 0;
+			p->items_left = 0;
+			p->free = p->own ? page_free_room(c, p->block, &p->items_left) : 0;
 		}
 		pages[npages - 1].used += rows[i].room;
 		pages[npages - 1].nrows++;
 	}
-	by_fullness = palloc(npages * sizeof(OwnerPage *));
+	by_fullness = palloc_extended(npages * sizeof(OwnerPage *), MCXT_ALLOC_HUGE);
 	for (int i = 0; i < npages; i++)
 		by_fullness[i] = &pages[i];
 	qsort(by_fullness, npages, sizeof(OwnerPage *), page_used_desc_cmp);
-	open = palloc(npages * sizeof(OwnerPage *));
+	open = palloc_extended(npages * sizeof(OwnerPage *), MCXT_ALLOC_HUGE);
 	for (int i = 0; i < npages; i++)
-		if (by_fullness[i]->own && by_fullness[i]->free >= min_room)
+		if (by_fullness[i]->own && by_fullness[i]->free >= min_room &&
+			by_fullness[i]->items_left > 0)
 			open[nopen++] = by_fullness[i];
-	targets = palloc(n * sizeof(BlockNumber));
-	taken = palloc(npages * sizeof(Size));
+	targets = palloc(MaxHeapTuplesPerPage * sizeof(BlockNumber));	/* a page's rows */
+	taken = palloc_extended(npages * sizeof(Size), MCXT_ALLOC_HUGE);
+	items = palloc_extended(npages * sizeof(int), MCXT_ALLOC_HUGE);
 
 	/* empty the sparsest pages, one whole page at a time */
 	holding = npages;
@@ -360,15 +409,23 @@ compact_owner(Compaction *c, int64 first, int64 n)
 	{
 		OwnerPage  *source = by_fullness[s];
 
+		bool		elsewhere = false;
+
 		/* the rest are fuller, or took rows in */
-		if (source->received || !plan_page(open, nopen, source, rows, targets, taken))
+		if (source->received ||
+			!plan_page(open, nopen, source, rows, targets, taken, items))
 			break;
 		for (int r = 0; r < source->nrows; r++)
-			move_row(c, &rows[source->first_row + r], targets[r]);
+			elsewhere |= (move_row(c, &rows[source->first_row + r], targets[r]) ==
+						  MOVE_ELSEWHERE);
+		/* a copy that did not fit where planned: the plan no longer holds */
+		if (elsewhere)
+			break;
 		source->emptied = true;
 		holding--;
 		nopen = close_full_pages(open, nopen, min_room);
 	}
+	pfree(items);
 	pfree(taken);
 	pfree(targets);
 	pfree(open);
@@ -392,6 +449,17 @@ kalam_compact(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("kalam.compact()");
 	PreventCommandIfParallelMode("kalam.compact()");
 
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("kalam.compact() cannot run in a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errdetail("It reads the table with a snapshot taken once it holds its lock, "
+						   "which only READ COMMITTED gives.")));
+
+	/* the owner only, checked before the lock too: a lock queued is felt */
+	if (!KalamRelationOwnerCheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
 	rel = table_open(relid, ExclusiveLock);
 	if (!KalamRelationOwnerCheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
@@ -405,6 +473,27 @@ kalam_compact(PG_FUNCTION_ARGS)
 				 errdetail("kalam.compact() gathers each owner's rows of a table USING kalamdb "
 						   "whose first kalam.user_id column names the owner; temporary "
 						   "tables have none.")));
+
+	/* open cursors of this session, pending deferred checks (as TRUNCATE) */
+	CheckTableNotInUse(rel, "compact");
+
+	/*
+	 * A publication would send the moves to subscribers as changes, and one
+	 * that publishes inserts but not deletes (or filters them otherwise)
+	 * would make them duplicates.
+	 */
+	{
+		PublicationDesc pubdesc;
+
+		RelationBuildPublicationDesc(rel, &pubdesc);
+		if (pubdesc.pubactions.pubinsert || pubdesc.pubactions.pubupdate ||
+			pubdesc.pubactions.pubdelete)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("kalam.compact() does not move rows of \"%s\", which is published",
+							RelationGetRelationName(rel)),
+					 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
+	}
 
 	/*
 	 * Index expressions run as the table's owner, in a security-restricted
@@ -425,6 +514,7 @@ kalam_compact(PG_FUNCTION_ARGS)
 
 	memset(&c, 0, sizeof(c));
 	c.rel = rel;
+	/* READ COMMITTED: a snapshot taken now sees every row (writers wait) */
 	c.snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	c.cid = GetCurrentCommandId(true);
 	c.page_room = BLCKSZ - SizeOfPageHeaderData -

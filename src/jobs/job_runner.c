@@ -289,30 +289,36 @@ job_live_query_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 
 /*
  * compact: kalam.compact() on the table the parameter "table" names, or on
- * every registered table stored by kalamdb; one transaction per table.
+ * every registered table with an owner column stored by kalamdb; one
+ * transaction per table, each waiting at most lock_timeout (1s) for its
+ * lock, since writers queue behind a lock request.
  */
 static void
 job_compact(Job *job, JobOutcome *out, MemoryContext cxt)
 {
 	const char *args[1] = {job->parameters};
+	char	   *lock_timeout;
 	List	   *tables;
 	int64		rows = 0;
 	int			done = 0;
 	bool		cancelled;
+	char	   *sql;
 
 	worker_begin("compact: listing tables");
-	tables = spi_text_column("SELECT ($1::jsonb ->> 'table')::regclass::text WHERE $1::jsonb ? 'table' "
+	lock_timeout = job_parameter(job, "lock_timeout", "text", "1s");
+	tables = spi_text_column("SELECT ($1::jsonb ->> 'table')::regclass::oid::text WHERE $1::jsonb ? 'table' "
 							 "UNION ALL "
-							 "SELECT t.relation::text FROM system.tables t "
+							 "SELECT t.relation::oid::text FROM system.tables t "
 							 "JOIN pg_catalog.pg_class c ON c.oid = t.relation "
 							 "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
 							 "WHERE NOT $1::jsonb ? 'table' AND a.amname = 'kalamdb' "
-							 "ORDER BY 1",
+							 "AND t.owner_column IS NOT NULL ORDER BY 1",
 							 1, args, cxt);
 	worker_commit();
 
-	cancelled = run_per_item(job, tables, "compact", "SELECT kalam.compact($1::regclass)::text",
-							 &rows, &done);
+	sql = psprintf("SELECT kalam._job_compact($1::oid, %s)::text",
+				   quote_literal_cstr(lock_timeout));
+	cancelled = run_per_item(job, tables, "compact", sql, &rows, &done);
 	appendStringInfo(&out->message, "moved " INT64_FORMAT " rows in %d tables%s",
 					 rows, done, cancelled ? " before being cancelled" : "");
 	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d", rows, done);

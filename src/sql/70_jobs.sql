@@ -128,10 +128,23 @@ BEGIN
 		t.ttl::text);
 END $$;
 
+-- Compaction of one table by the worker: gone meanwhile is nothing to do;
+-- the lock is waited for at most lock_timeout.
+CREATE FUNCTION kalam._job_compact(relation oid, lock_timeout text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relation) THEN
+		RETURN 0;
+	END IF;
+	PERFORM set_config('lock_timeout', lock_timeout, true);
+	RETURN kalam.compact(relation::regclass);
+END $$;
+
 REVOKE ALL ON FUNCTION kalam._wake_worker(), kalam._job_expired_users(interval, integer),
 	kalam._execute_as_owner(regclass, text, text),
 	kalam._job_purge_user(kalam.user_id), kalam._job_cleanup_jobs(interval, interval),
-	kalam._job_evict_stream(system.tables) FROM PUBLIC;
+	kalam._job_evict_stream(system.tables), kalam._job_compact(oid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),
 	kalam.cancel_job(kalam.job_id) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),
