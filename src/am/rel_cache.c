@@ -2,7 +2,8 @@
  *
  * rel_cache.c
  *	  The kalamdb access method's per-relation cache, kept in rd_amcache:
- *	  which column holds the owner, and which index finds an owner's rows.
+ *	  which column holds the owner, and which index finds an owner's rows;
+ *	  and a row's owner, read through that column.
  *
  * The relcache frees rd_amcache whenever the entry is invalidated (ALTER
  * TABLE, CREATE INDEX, ...), so both are recomputed after any change.

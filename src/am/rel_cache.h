@@ -2,7 +2,8 @@
  *
  * rel_cache.h
  *	  What the kalamdb access method keeps about a relation in its relcache
- *	  entry: the owner column and the index that finds an owner's pages.
+ *	  entry: the owner column and the index that finds an owner's pages;
+ *	  and a row's owner, read through that column.
  *
  *-------------------------------------------------------------------------
  */

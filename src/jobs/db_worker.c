@@ -31,6 +31,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/guc.h"
 
 #include "jobs/job_runner.h"
 #include "jobs/worker_registry.h"
@@ -140,6 +141,15 @@ kalam_db_worker_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pgstat_report_appname("kalamdb worker");
+
+	/*
+	 * The jobs are written for READ COMMITTED read-write transactions,
+	 * whatever the database's or role's defaults say.
+	 */
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off",
+					PGC_SUSET, PGC_S_OVERRIDE);
 
 	if (!claim_slot())
 		proc_exit(0);			/* another worker serves this database */

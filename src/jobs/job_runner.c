@@ -109,7 +109,7 @@ spi_text(const char *sql, int nargs, const char **args)
 	return value ? MemoryContextStrdup(worker_cxt, value) : NULL;
 }
 
-/* spi_run(); the first column of every row, as a List of strings in cxt. */
+/* spi_run(); the first column of every row but NULLs, as a List of strings in cxt. */
 static List *
 spi_text_column(const char *sql, int nargs, const char **args, MemoryContext cxt)
 {
@@ -119,7 +119,12 @@ spi_text_column(const char *sql, int nargs, const char **args, MemoryContext cxt
 	spi_run(sql, nargs, args);
 	old = MemoryContextSwitchTo(cxt);
 	for (uint64 i = 0; i < SPI_processed; i++)
-		result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		if (value != NULL)
+			result = lappend(result, value);
+	}
 	MemoryContextSwitchTo(old);
 	return result;
 }
@@ -184,11 +189,12 @@ job_parameter(Job *job, const char *name, const char *type, const char *fallback
 /*
  * Run sql, whose $1 is an item of items, for each item in a transaction of
  * its own, stopping early if the job is cancelled: adds the counts sql
- * returns to *rows and the items done to *done.  True if cancelled.
+ * returns to *rows and the items done to *done, or, where it returns NULL,
+ * to *skipped.  True if cancelled.
  */
 static bool
 run_per_item(Job *job, List *items, const char *activity, const char *sql,
-			 int64 *rows, int *done)
+			 int64 *rows, int *done, int *skipped)
 {
 	ListCell   *lc;
 
@@ -202,8 +208,13 @@ run_per_item(Job *job, List *items, const char *activity, const char *sql,
 		worker_begin(activity);
 		n = spi_text(sql, 1, item);
 		worker_commit();
-		*rows += n ? strtoll(n, NULL, 10) : 0;
-		(*done)++;
+		if (n == NULL)
+			(*skipped)++;
+		else
+		{
+			*rows += strtoll(n, NULL, 10);
+			(*done)++;
+		}
 	}
 	return false;
 }
@@ -228,7 +239,7 @@ job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	/* one transaction per user */
 	cancelled = run_per_item(job, users, "user cleanup: purging a user",
 							 "SELECT kalam._job_purge_user($1::kalam.user_id)::text",
-							 &rows, &purged);
+							 &rows, &purged, &purged);
 
 	appendStringInfo(&out->message, "purged %d users and " INT64_FORMAT " rows%s",
 					 purged, rows, cancelled ? " before being cancelled" : "");
@@ -269,7 +280,7 @@ job_stream_eviction(Job *job, JobOutcome *out, MemoryContext cxt)
 	cancelled = run_per_item(job, tables, "stream eviction",
 							 "SELECT kalam._job_evict_stream(t)::text FROM system.tables t "
 							 "WHERE t.table_id = $1::kalam.table_id",
-							 &rows, &done);
+							 &rows, &done, &done);
 	appendStringInfo(&out->message, "evicted " INT64_FORMAT " rows from %d stream tables%s",
 					 rows, done, cancelled ? " before being cancelled" : "");
 	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d", rows, done);
@@ -288,10 +299,11 @@ job_live_query_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 }
 
 /*
- * compact: kalam.compact() on the table the parameter "table" names, or on
- * every registered table with an owner column stored by kalamdb; one
+ * compact: kalam.compact() on the registered USER or STREAM table the
+ * parameter "table" names, or on every one stored by kalamdb; one
  * transaction per table, each waiting at most lock_timeout (1s) for its
- * lock, since writers queue behind a lock request.
+ * lock, since writers queue behind a lock request.  A table that is busy,
+ * published or gone is skipped (kalam._job_compact()).
  */
 static void
 job_compact(Job *job, JobOutcome *out, MemoryContext cxt)
@@ -301,27 +313,25 @@ job_compact(Job *job, JobOutcome *out, MemoryContext cxt)
 	List	   *tables;
 	int64		rows = 0;
 	int			done = 0;
+	int			skipped = 0;
 	bool		cancelled;
 	char	   *sql;
 
 	worker_begin("compact: listing tables");
 	lock_timeout = job_parameter(job, "lock_timeout", "text", "1s");
-	tables = spi_text_column("SELECT ($1::jsonb ->> 'table')::regclass::oid::text WHERE $1::jsonb ? 'table' "
-							 "UNION ALL "
-							 "SELECT t.relation::oid::text FROM system.tables t "
-							 "JOIN pg_catalog.pg_class c ON c.oid = t.relation "
-							 "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
-							 "WHERE NOT $1::jsonb ? 'table' AND a.amname = 'kalamdb' "
-							 "AND t.owner_column IS NOT NULL ORDER BY 1",
+	tables = spi_text_column("SELECT t::text FROM kalam._job_compact_tables($1::jsonb ->> 'table') t",
 							 1, args, cxt);
 	worker_commit();
 
 	sql = psprintf("SELECT kalam._job_compact($1::oid, %s)::text",
 				   quote_literal_cstr(lock_timeout));
-	cancelled = run_per_item(job, tables, "compact", sql, &rows, &done);
-	appendStringInfo(&out->message, "moved " INT64_FORMAT " rows in %d tables%s",
-					 rows, done, cancelled ? " before being cancelled" : "");
-	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d", rows, done);
+	cancelled = run_per_item(job, tables, "compact", sql, &rows, &done, &skipped);
+	appendStringInfo(&out->message, "moved " INT64_FORMAT " rows in %d tables%s%s",
+					 rows, done,
+					 skipped > 0 ? psprintf(", skipped %d busy or published", skipped) : "",
+					 cancelled ? " before being cancelled" : "");
+	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d, \"skipped\": %d",
+					 rows, done, skipped);
 }
 
 static void

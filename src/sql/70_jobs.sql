@@ -128,23 +128,51 @@ BEGIN
 		t.ttl::text);
 END $$;
 
--- Compaction of one table by the worker: gone meanwhile is nothing to do;
--- the lock is waited for at most lock_timeout.
+-- The tables a compact job works on: the registered USER or STREAM table
+-- named (only those: the worker is a superuser, the submitter need not
+-- be), or every one stored by kalamdb.
+CREATE FUNCTION kalam._job_compact_tables(named text) RETURNS SETOF oid
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF named IS NOT NULL AND NOT EXISTS (
+			SELECT 1 FROM system.tables
+			WHERE relation = named::regclass AND owner_column IS NOT NULL) THEN
+		RAISE EXCEPTION '% is not a registered USER or STREAM table', named
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	RETURN QUERY
+		SELECT t.relation::oid FROM system.tables t
+		JOIN pg_class c ON c.oid = t.relation JOIN pg_am a ON a.oid = c.relam
+		WHERE a.amname = 'kalamdb' AND t.owner_column IS NOT NULL
+		  AND (named IS NULL OR t.relation = named::regclass)
+		ORDER BY t.relation::oid;
+END $$;
+
+-- Compaction of one table by the worker, waiting at most lock_timeout for
+-- its lock; NULL (skipped) if the table is busy, published or gone.
 CREATE FUNCTION kalam._job_compact(relation oid, lock_timeout text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relation) THEN
-		RETURN 0;
-	END IF;
 	PERFORM set_config('lock_timeout', lock_timeout, true);
+	IF current_setting('lock_timeout') = '0' THEN
+		RAISE EXCEPTION 'a compact job''s lock_timeout must be more than 0'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relation) THEN
+		RETURN NULL;
+	END IF;
 	RETURN kalam.compact(relation::regclass);
+EXCEPTION WHEN lock_not_available OR object_in_use OR feature_not_supported OR undefined_table THEN
+	RETURN NULL;
 END $$;
 
 REVOKE ALL ON FUNCTION kalam._wake_worker(), kalam._job_expired_users(interval, integer),
 	kalam._execute_as_owner(regclass, text, text),
 	kalam._job_purge_user(kalam.user_id), kalam._job_cleanup_jobs(interval, interval),
-	kalam._job_evict_stream(system.tables), kalam._job_compact(oid, text) FROM PUBLIC;
+	kalam._job_evict_stream(system.tables), kalam._job_compact_tables(text),
+	kalam._job_compact(oid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),
 	kalam.cancel_job(kalam.job_id) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),

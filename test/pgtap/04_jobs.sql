@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(35);
+SELECT plan(37);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -155,6 +155,7 @@ CREATE TABLE jobs_test.scattered (owner kalam.user_id NOT NULL, n int NOT NULL, 
 INSERT INTO jobs_test.scattered SELECT 'alpha', i, repeat('a', 150) FROM generate_series(1, 5) i;
 INSERT INTO jobs_test.scattered SELECT 'beta', 100 + i, repeat('b', 150) FROM generate_series(1, 5) i;
 INSERT INTO jobs_test.scattered SELECT 'alpha', 10 + i, repeat('a', 150) FROM generate_series(1, 90) i;
+SELECT kalam.register_table('jobs_test.scattered', 'user');
 ALTER TABLE jobs_test.scattered OWNER TO kalam_jobs_owner;
 CREATE INDEX scattered_n ON jobs_test.scattered (jobs_test.as_owner(n));
 SELECT kalam.submit_job('compact', '{"table": "jobs_test.scattered"}') AS j8 \gset
@@ -163,13 +164,17 @@ SELECT is((SELECT message FROM system.jobs WHERE job_id = :'j8'), 'moved 5 rows 
 		  'it moved the 5 rows of the shared page, running the index expression as the table''s owner');
 SELECT is((SELECT count(DISTINCT (ctid::text::point)[0]) FROM jobs_test.scattered WHERE owner = 'alpha'), 3::bigint,
 		  'the owner is on the 3 pages its rows need');
-SELECT kalam.submit_job('compact') AS j9 \gset
+SELECT kalam.submit_job('compact', '{"table": "jobs_test.purge_seen"}', NULL, 0) AS j10 \gset
+SELECT is(pg_temp.wait_for_job(:'j10', '{completed,failed}'), 'failed', 'a compact job refuses a table that is not a registered USER or STREAM table');
+SELECT matches((SELECT exception_trace FROM system.jobs WHERE job_id = :'j10'), '^ERROR 42809: jobs_test.purge_seen is not a registered USER or STREAM table',
+			   'saying so (the worker is a superuser, its submitter need not be)');
+SELECT kalam.submit_job('compact', '{"table": null}') AS j9 \gset
 SELECT is(pg_temp.wait_for_job(:'j9', '{completed,failed}'), 'completed', 'so does one without a table');
 SELECT matches((SELECT message FROM system.jobs WHERE job_id = :'j9'),
 			   format('^moved \d+ rows in %s tables$',
 					  (SELECT count(*) FROM system.tables t JOIN pg_class c ON c.oid = t.relation
 					   JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'kalamdb' AND t.owner_column IS NOT NULL)),
-			   'without a table, every registered USER and STREAM table stored by kalamdb is compacted');
+			   'without a table (or a null one), every registered USER and STREAM table stored by kalamdb is compacted');
 
 -- scheduled jobs: the worker submits them with idempotency keys
 SELECT ok((SELECT count(DISTINCT job_type) FROM system.jobs WHERE idempotency_key LIKE 'schedule:%') = 4,
