@@ -237,6 +237,14 @@ INSERT INTO single VALUES ('user1', 100001, repeat(md5('x'), 32768), '2026-01-01
 SELECT length(body) FROM single WHERE id = 100001;
 SELECT a.amname FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid JOIN pg_am a ON a.oid = t.relam
 WHERE c.oid = 'single'::regclass;
+-- rows with values moved out to TOAST are placed by the length they have
+-- then, not by their values': 60 such rows of one owner share its pages
+CREATE TABLE toasted_rows (LIKE single) USING kalamdb;
+INSERT INTO toasted_rows SELECT 'whale', i, string_agg(md5((i * 10000 + j)::text), ''), '2026-01-01'
+FROM generate_series(1, 60) i, generate_series(1, 1000) j GROUP BY i;
+SELECT count(*) AS rows, count(DISTINCT (ctid::text::point)[0]) AS pages,
+	   min(length(body)) AS shortest_value FROM toasted_rows;
+DROP TABLE toasted_rows;
 
 -- 11. CREATE INDEX CONCURRENTLY, VACUUM FULL, CLUSTER, SET ACCESS METHOD
 SELECT count(*) AS n, md5(string_agg(id || body, ',' ORDER BY id)) AS digest FROM single \gset before_

@@ -31,6 +31,8 @@
 
 #include "access/genam.h"
 #include "access/heapam.h"
+#include "access/detoast.h"
+#include "access/heaptoast.h"
 #include "access/htup_details.h"
 #include "access/hio.h"
 #include "access/tableam.h"
@@ -56,14 +58,20 @@ static const TableAmRoutine *heap_methods = NULL;
 
 /*
  * The length of the heap tuple the slot will become, computed from its
- * values without forming the tuple (heap forms it right after).  TOAST
- * may make it shorter, never longer.
+ * values without forming the tuple (heap forms it right after).  A tuple
+ * over TOAST_TUPLE_THRESHOLD is TOASTed before it is placed: values too
+ * long to stay in it move out (or are compressed), leaving a pointer, and
+ * it counts as that: placed by its full length, every row with a large
+ * value would take a page of its own.  A value compressed in place can
+ * come out longer than its pointer; heap then finds the page too full and
+ * gives the row a new one, which is the owner's.
  */
 static Size
 slot_tuple_length(Relation rel, TupleTableSlot *slot)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Size		header = SizeofHeapTupleHeader;
+	Size		len;
 
 	slot_getallattrs(slot);
 	for (int i = 0; i < desc->natts; i++)
@@ -74,7 +82,24 @@ slot_tuple_length(Relation rel, TupleTableSlot *slot)
 			break;
 		}
 	}
-	return MAXALIGN(header) + heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
+	len = MAXALIGN(header) + heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
+	if (len > TOAST_TUPLE_THRESHOLD && OidIsValid(rel->rd_rel->reltoastrelid))
+	{
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+			Size		size;
+
+			if (slot->tts_isnull[i] || att->attlen != -1 ||
+				att->attstorage == TYPSTORAGE_PLAIN)
+				continue;
+			size = VARSIZE_ANY(DatumGetPointer(slot->tts_values[i]));
+			if (size > TOAST_TUPLE_TARGET)
+				len -= size - TOAST_POINTER_SIZE;
+		}
+		len = Min(len, TOAST_TUPLE_TARGET);
+	}
+	return len;
 }
 
 #ifdef __GNUC__
