@@ -107,6 +107,7 @@ typedef struct Compaction
 	EState	   *estate;
 	ResultRelInfo *result_rel;
 	TupleTableSlot *slot;
+	Size		reserve;		/* the fillfactor's, left free on each page */
 	Size		page_room;		/* room for rows on an empty page */
 	RowRef	   *rows;
 	int64		nrows;
@@ -125,7 +126,6 @@ page_free_room(Compaction *c, BlockNumber block, int *items_left)
 	Buffer		buffer = ReadBuffer(c->rel, block);
 	Page		page;
 	Size		free;
-	Size		reserve = RelationGetTargetPageFreeSpace(c->rel, HEAP_DEFAULT_FILLFACTOR);
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buffer);
@@ -134,7 +134,7 @@ page_free_room(Compaction *c, BlockNumber block, int *items_left)
 	UnlockReleaseBuffer(buffer);
 	/* PageGetHeapFreeSpace() already left out one line pointer */
 	free += sizeof(ItemIdData);
-	return free > reserve ? free - reserve : 0;
+	return free > c->reserve ? free - c->reserve : 0;
 }
 
 /* Every live row of the relation, with its owner; page_owner filled in */
@@ -408,7 +408,6 @@ compact_owner(Compaction *c, int64 first, int64 n)
 	for (int s = npages - 1; s >= 0 && holding > needed; s--)
 	{
 		OwnerPage  *source = by_fullness[s];
-
 		bool		elsewhere = false;
 
 		/* the rest are fuller, or took rows in */
@@ -517,8 +516,8 @@ kalam_compact(PG_FUNCTION_ARGS)
 	/* READ COMMITTED: a snapshot taken now sees every row (writers wait) */
 	c.snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	c.cid = GetCurrentCommandId(true);
-	c.page_room = BLCKSZ - SizeOfPageHeaderData -
-		RelationGetTargetPageFreeSpace(rel, HEAP_DEFAULT_FILLFACTOR);
+	c.reserve = RelationGetTargetPageFreeSpace(rel, HEAP_DEFAULT_FILLFACTOR);
+	c.page_room = BLCKSZ - SizeOfPageHeaderData - c.reserve;
 	c.slot = table_slot_create(rel, NULL);
 	c.estate = CreateExecutorState();
 	c.result_rel = makeNode(ResultRelInfo);

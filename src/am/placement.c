@@ -364,6 +364,13 @@ room_after(Size free, Size consume)
 	return (uint16) (free > consume ? free - consume : 0);
 }
 
+/* Room nrows rows of len bytes take on a page, line pointers included */
+static inline Size
+rows_room(Size len, int nrows)
+{
+	return nrows * (MAXALIGN(len) + sizeof(ItemIdData));
+}
+
 /*
  * Put nrows more rows of the owner on its shared page hint->block, if the
  * owner stays within kalam.small_owner_rows there (counted in the map: see
@@ -497,8 +504,7 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 	if (!BlockNumberIsValid(block))
 	{
 		Size		usable = BLCKSZ - SizeOfPageHeaderData;
-		Size		per_owner = Max(1, kalam_small_owner_rows) *
-			(MAXALIGN(len) + sizeof(ItemIdData));
+		Size		per_owner = rows_room(len, Max(1, kalam_small_owner_rows));
 		bool		is_empty;
 
 		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p, &is_empty);
@@ -520,7 +526,7 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 			/* unless its quota there is full already: a page of its own */
 			if (!stay_on_shared_page(rel, owner, owner_len, &current, nrows, p))
 				move_to_own_page(rel, owner, owner_len, need,
-								 nrows * (MAXALIGN(len) + sizeof(ItemIdData)), &current, nblocks,
+								 rows_room(len, nrows), &current, nblocks,
 								 allow_claim, p);
 			return;
 		}
@@ -537,7 +543,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	uint32		generation = owner_map_vacuum_generation();
 	Size		need = space_needed(rel, len);
-	Size		consume = nrows * (MAXALIGN(len) + sizeof(ItemIdData));
+	Size		consume = rows_room(len, nrows);
 	RelationHint rel_hint;
 	BlockNumber nblocks;
 	OwnerHint	hint;

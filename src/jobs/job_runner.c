@@ -189,8 +189,9 @@ job_parameter(Job *job, const char *name, const char *type, const char *fallback
 /*
  * Run sql, whose $1 is an item of items, for each item in a transaction of
  * its own, stopping early if the job is cancelled: adds the counts sql
- * returns to *rows and the items done to *done, or, where it returns NULL,
- * to *skipped.  True if cancelled.
+ * returns to *rows and the items done to *done; where it returns NULL,
+ * the item counts as skipped if skipped is given, else as done.  True if
+ * cancelled.
  */
 static bool
 run_per_item(Job *job, List *items, const char *activity, const char *sql,
@@ -208,11 +209,11 @@ run_per_item(Job *job, List *items, const char *activity, const char *sql,
 		worker_begin(activity);
 		n = spi_text(sql, 1, item);
 		worker_commit();
-		if (n == NULL)
+		if (n == NULL && skipped != NULL)
 			(*skipped)++;
 		else
 		{
-			*rows += strtoll(n, NULL, 10);
+			*rows += n ? strtoll(n, NULL, 10) : 0;
 			(*done)++;
 		}
 	}
@@ -239,7 +240,7 @@ job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	/* one transaction per user */
 	cancelled = run_per_item(job, users, "user cleanup: purging a user",
 							 "SELECT kalam._job_purge_user($1::kalam.user_id)::text",
-							 &rows, &purged, &purged);
+							 &rows, &purged, NULL);
 
 	appendStringInfo(&out->message, "purged %d users and " INT64_FORMAT " rows%s",
 					 purged, rows, cancelled ? " before being cancelled" : "");
@@ -280,7 +281,7 @@ job_stream_eviction(Job *job, JobOutcome *out, MemoryContext cxt)
 	cancelled = run_per_item(job, tables, "stream eviction",
 							 "SELECT kalam._job_evict_stream(t)::text FROM system.tables t "
 							 "WHERE t.table_id = $1::kalam.table_id",
-							 &rows, &done, &done);
+							 &rows, &done, NULL);
 	appendStringInfo(&out->message, "evicted " INT64_FORMAT " rows from %d stream tables%s",
 					 rows, done, cancelled ? " before being cancelled" : "");
 	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d", rows, done);
