@@ -245,6 +245,23 @@ FROM generate_series(1, 60) i, generate_series(1, 1000) j GROUP BY i;
 SELECT count(*) AS rows, count(DISTINCT (ctid::text::point)[0]) AS pages,
 	   min(length(body)) AS shortest_value FROM toasted_rows;
 DROP TABLE toasted_rows;
+-- their TOASTed values use the room VACUUM frees in the TOAST table, as
+-- heap's do: deleting and replacing large values does not grow it
+CREATE TABLE toast_churn (LIKE single) USING kalamdb;
+CREATE INDEX ON toast_churn (owner);
+INSERT INTO toast_churn SELECT ('whale' || i % 2)::kalam.user_id, i, string_agg(md5((i * 10000 + j)::text), ''), '2026-01-01'
+FROM generate_series(1, 40) i, generate_series(1, 1000) j GROUP BY i;
+SELECT pg_relation_size(reltoastrelid) AS toast_before FROM pg_class WHERE oid = 'toast_churn'::regclass \gset
+DELETE FROM toast_churn WHERE id % 4 < 2;
+VACUUM toast_churn;
+INSERT INTO toast_churn SELECT ('whale' || i % 2)::kalam.user_id, i + 100, string_agg(md5((i * 10000 + j)::text), ''), '2026-01-02'
+FROM generate_series(1, 20) i, generate_series(1, 1000) j GROUP BY i;
+SELECT :toast_before > 40 * 32000 AS values_in_toast,
+	pg_relation_size(reltoastrelid) <= :toast_before * 1.05 AS toast_not_grown
+FROM pg_class WHERE oid = 'toast_churn'::regclass;
+SELECT owner, count(*) AS rows, count(DISTINCT (ctid::text::point)[0]) AS pages
+FROM toast_churn GROUP BY owner ORDER BY owner;
+DROP TABLE toast_churn;
 
 -- 11. CREATE INDEX CONCURRENTLY, VACUUM FULL, CLUSTER, SET ACCESS METHOD
 SELECT count(*) AS n, md5(string_agg(id || body, ',' ORDER BY id)) AS digest FROM single \gset before_

@@ -248,11 +248,15 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
 	TM_FailureData tmfd;
 	List	   *recheck;
 	BlockNumber landed;
+	int			options;
 
 	CHECK_FOR_INTERRUPTS();
 	ItemPointerSet(&tid, row->block, row->offset);
 	if (!table_tuple_fetch_row_version(c->rel, &tid, c->snapshot, c->slot))
 		return MOVE_SKIPPED;
+	/* a copy with TOASTed values stores them anew: see row_options() */
+	options = HeapTupleHasExternal(ExecFetchSlotHeapTuple(c->slot, false, NULL)) ?
+		0 : HEAP_INSERT_SKIP_FSM;
 	ExecMaterializeSlot(c->slot);
 
 	/* delete first: a row someone changed since the snapshot stays put */
@@ -261,12 +265,16 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
 		return MOVE_SKIPPED;
 
 	/*
-	 * heap tries the target page first, and has been told it has room; a
-	 * copy that comes out longer (its TOASTed values are stored anew) goes
-	 * to a new page
+	 * heap tries the target page first, which has the room planned for the
+	 * copy: its length is the row's, TOASTing the same values again having
+	 * the same outcome.  Without the free space map, a copy that came out
+	 * longer would go to a new page.  A copy with TOASTed values is
+	 * inserted with the free space map, which heap also uses for the values
+	 * (at the end of the TOAST table otherwise): the table being locked
+	 * against writes, the target keeps its room.
 	 */
 	RelationSetTargetBlock(c->rel, target);
-	heap->tuple_insert(c->rel, c->slot, c->cid, HEAP_INSERT_SKIP_FSM, NULL);
+	heap->tuple_insert(c->rel, c->slot, c->cid, options, NULL);
 	landed = ItemPointerGetBlockNumber(&c->slot->tts_tid);
 	if (c->result_rel->ri_NumIndices > 0)
 	{

@@ -58,21 +58,22 @@ static const TableAmRoutine *heap_methods = NULL;
 
 /*
  * The length of the heap tuple the slot will become, computed from its
- * values without forming the tuple (heap forms it right after).  A tuple
- * over TOAST_TUPLE_THRESHOLD is TOASTed before it is placed: values too
- * long to stay in it move out (or are compressed), leaving a pointer, and
- * it counts as that: placed by its full length, every row with a large
- * value would take a page of its own.  A value compressed in place can
- * come out longer than its pointer; heap then finds the page too full and
- * gives the row a new one, which is the owner's.
+ * values without forming the tuple (heap forms it right after).  *toasts:
+ * heap will TOAST the row (it is over TOAST_TUPLE_THRESHOLD, or holds
+ * values stored out of line elsewhere), storing some of its values in the
+ * TOAST table; the length is then the least it can have once TOASTed,
+ * every value long enough counted as its pointer.
  */
 static Size
-slot_tuple_length(Relation rel, TupleTableSlot *slot)
+slot_tuple_length(Relation rel, TupleTableSlot *slot, bool *toasts)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Size		header = SizeofHeapTupleHeader;
 	Size		len;
+	bool		external = false;
+	Size		movable = 0;	/* bytes TOAST can take out of the row */
 
+	*toasts = false;
 	slot_getallattrs(slot);
 	for (int i = 0; i < desc->natts; i++)
 	{
@@ -83,23 +84,41 @@ slot_tuple_length(Relation rel, TupleTableSlot *slot)
 		}
 	}
 	len = MAXALIGN(header) + heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
-	if (len > TOAST_TUPLE_THRESHOLD && OidIsValid(rel->rd_rel->reltoastrelid))
+	if (!OidIsValid(rel->rd_rel->reltoastrelid))
+		return len;
+	for (int i = 0; i < desc->natts; i++)
 	{
-		for (int i = 0; i < desc->natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-			Size		size;
+		struct varlena *value;
 
-			if (slot->tts_isnull[i] || att->attlen != -1 ||
-				att->attstorage == TYPSTORAGE_PLAIN)
-				continue;
-			size = VARSIZE_ANY(DatumGetPointer(slot->tts_values[i]));
-			if (size > TOAST_TUPLE_TARGET)
-				len -= size - TOAST_POINTER_SIZE;
-		}
-		len = Min(len, TOAST_TUPLE_TARGET);
+		if (slot->tts_isnull[i] || TupleDescAttr(desc, i)->attlen != -1)
+			continue;
+		value = (struct varlena *) DatumGetPointer(slot->tts_values[i]);
+		if (VARATT_IS_EXTERNAL(value) && !VARATT_IS_EXTERNAL_EXPANDED(value))
+			external = true;
+		else if (TupleDescAttr(desc, i)->attstorage != TYPSTORAGE_PLAIN &&
+				 VARSIZE_ANY(value) > TOAST_POINTER_SIZE)
+			movable += VARSIZE_ANY(value) - TOAST_POINTER_SIZE;
 	}
-	return len;
+	if (len <= TOAST_TUPLE_THRESHOLD && !external)
+		return len;
+	*toasts = true;
+	return len - movable;
+}
+
+/*
+ * The length to place a row by: for a row heap will TOAST, the most it can
+ * have once TOASTed (row_options() needs an upper bound).  heap moves its
+ * values out until it is down to the table's toast_tuple_target, or else
+ * all it can; whether compressing a value in place gets it there is for
+ * heap's compression to tell.  Were a row placed by its full length, each
+ * with a large value would take a page of its own.
+ */
+static inline Size
+placement_length(Relation rel, Size len, bool toasts)
+{
+	if (!toasts)
+		return len;
+	return Max(len, (Size) RelationGetToastTupleTarget(rel, TOAST_TUPLE_TARGET));
 }
 
 #ifdef __GNUC__
@@ -174,13 +193,13 @@ prepare_target(Relation rel, BulkInsertState bistate, const Placement *p, Size l
 /* Make p's target heap's, choosing again if a lease turned out stale. */
 static void
 begin_target(Relation rel, BulkInsertState bistate, const char *owner, int owner_len,
-			 Size len, int nrows, Placement *p)
+			 Size len, Size max_len, int nrows, Placement *p)
 {
-	placement_begin(rel, owner, owner_len, len, nrows, true, bistate != NULL, p);
+	placement_begin(rel, owner, owner_len, len, max_len, nrows, true, bistate != NULL, p);
 	if (!prepare_target(rel, bistate, p, len))
 	{
 		placement_drop_lease(rel, owner, owner_len, p);
-		placement_begin(rel, owner, owner_len, len, nrows, true, bistate != NULL, p);
+		placement_begin(rel, owner, owner_len, len, max_len, nrows, true, bistate != NULL, p);
 		prepare_target(rel, bistate, p, len);
 	}
 }
@@ -208,25 +227,62 @@ typedef struct RowPlacement
 {
 	char		owner[USER_ID_MAX_LEN];
 	int			owner_len;
+	bool		toasts;			/* heap will TOAST it */
 	Placement	p;
 } RowPlacement;
 
 /*
- * Choose the page for the row in slot and make it heap's target; false if
- * the relation has no owner column (heap places the row).
+ * The options heap gets for a row placed on p's target.  Without the free
+ * space map: were the target to lack room after all, heap would take a
+ * page from it, which may be another owner's, where a new page of the
+ * end of the relation is the owner's.  But heap hands the option on to
+ * the inserts of the row's TOASTed values, which would then all go to the
+ * end of the TOAST table, never to room VACUUM freed there: replacing
+ * large values would grow the TOAST table without bound.  So a row heap
+ * will TOAST is inserted with the free space map, once its target is
+ * seen to have the room the row takes at most once TOASTed (its placement
+ * length); if it lacks it (the owner map's estimate was off), the owner
+ * is placed again, by a look at its page.  A row whose page fills up
+ * while its values are stored (another session of the owner updating a
+ * row on it in place) may still go where the free space map says.
  */
-static bool
-begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, RowPlacement *row)
+static int
+row_options(Relation rel, BulkInsertState bistate, RowPlacement *row, Size len,
+			Size max_len, int options)
+{
+	if (row->toasts)
+	{
+		if (placement_target_has_room(rel, &row->p))
+			return options;
+		placement_finish(rel, row->owner, row->owner_len, &row->p, 1, InvalidBlockNumber);
+		placement_drop_lease(rel, row->owner, row->owner_len, &row->p);
+		begin_target(rel, bistate, row->owner, row->owner_len, len, max_len, 1, &row->p);
+		if (placement_target_has_room(rel, &row->p))
+			return options;
+	}
+	return options | HEAP_INSERT_SKIP_FSM;
+}
+
+/*
+ * Choose the page for the row in slot, make it heap's target, and return
+ * the options to insert it with; -1 if the relation has no owner column
+ * (heap places the row).
+ */
+static int
+begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, int options,
+		  RowPlacement *row)
 {
 	Size		len;
+	Size		max_len;
 
 	if (!kalam_slot_owner(rel, slot, row->owner, &row->owner_len))
-		return false;
+		return -1;
 	if (bistate == NULL)
 		prefetch_owner(rel, row->owner, row->owner_len);
-	len = slot_tuple_length(rel, slot);
-	begin_target(rel, bistate, row->owner, row->owner_len, len, 1, &row->p);
-	return true;
+	len = slot_tuple_length(rel, slot, &row->toasts);
+	max_len = placement_length(rel, len, row->toasts);
+	begin_target(rel, bistate, row->owner, row->owner_len, len, max_len, 1, &row->p);
+	return row_options(rel, bistate, row, len, max_len, options);
 }
 
 /* heap has put the row: see where */
@@ -243,13 +299,14 @@ kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 					 int options, BulkInsertState bistate)
 {
 	RowPlacement row;
+	int			row_opts = begin_row(rel, slot, bistate, options, &row);
 
-	if (!begin_row(rel, slot, bistate, &row))
+	if (row_opts < 0)
 	{
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		return;
 	}
-	heap_methods->tuple_insert(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
+	heap_methods->tuple_insert(rel, slot, cid, row_opts, bistate);
 	end_row(rel, slot, bistate, &row);
 }
 
@@ -258,14 +315,14 @@ kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId c
 								 int options, BulkInsertState bistate, uint32 specToken)
 {
 	RowPlacement row;
+	int			row_opts = begin_row(rel, slot, bistate, options, &row);
 
-	if (!begin_row(rel, slot, bistate, &row))
+	if (row_opts < 0)
 	{
 		heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
 		return;
 	}
-	heap_methods->tuple_insert_speculative(rel, slot, cid, options | HEAP_INSERT_SKIP_FSM,
-										   bistate, specToken);
+	heap_methods->tuple_insert_speculative(rel, slot, cid, row_opts, bistate, specToken);
 	end_row(rel, slot, bistate, &row);
 }
 
@@ -347,6 +404,48 @@ prefetch_group_page(Relation rel, const SlotOwner *o, bool insertion_point)
 							 PREFETCH_ROW_BYTES);
 }
 
+/*
+ * Rows of one owner, in order: runs of rows heap will not TOAST go to heap
+ * in batches, each placed as a whole; a row heap will TOAST goes alone, as
+ * a single insert does it (see row_options()).
+ */
+static void
+insert_owner_rows(Relation rel, const char *owner, int owner_len, TupleTableSlot **rows,
+				  int nrows, CommandId cid, int options, BulkInsertState bistate)
+{
+	int			first = 0;
+
+	while (first < nrows)
+	{
+		bool		toasts;
+		Size		len = slot_tuple_length(rel, rows[first], &toasts);
+		int			n = 1;
+		Placement	p;
+
+		if (toasts)
+		{
+			kalamdb_tuple_insert(rel, rows[first++], cid, options, bistate);
+			continue;
+		}
+		while (first + n < nrows)
+		{
+			bool		next_toasts;
+
+			(void) slot_tuple_length(rel, rows[first + n], &next_toasts);
+			if (next_toasts)
+				break;
+			n++;
+		}
+		begin_target(rel, bistate, owner, owner_len, len, len, n, &p);
+		heap_methods->multi_insert(rel, rows + first, n, cid, options | HEAP_INSERT_SKIP_FSM,
+								   bistate);
+		note_target_buffer(rel, bistate, owner, owner_len, &p);
+		placement_finish(rel, owner, owner_len, &p, n,
+						 ItemPointerGetBlockNumber(&rows[first + n - 1]->tts_tid));
+		first += n;
+	}
+}
+
 static void
 kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 					 CommandId cid, int options, BulkInsertState bistate)
@@ -401,11 +500,6 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			heap_methods->multi_insert(rel, group, n, cid, options, bistate);
 		else
 		{
-			const char *owner = order[start].owner;
-			int			owner_len = order[start].owner_len;
-			Size		len = slot_tuple_length(rel, group[0]);
-			Placement	p;
-
 			/*
 			 * A bulk-write ring only pays for long runs of one owner: rows
 			 * of interleaved owners go to as many pages, which a ring
@@ -415,12 +509,8 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 
 			if (group_bistate != bistate && bistate != NULL)
 				ReleaseBulkInsertStatePin(bistate);
-			begin_target(rel, group_bistate, owner, owner_len, len, n, &p);
-			heap_methods->multi_insert(rel, group, n, cid, options | HEAP_INSERT_SKIP_FSM,
-									   group_bistate);
-			note_target_buffer(rel, group_bistate, owner, owner_len, &p);
-			placement_finish(rel, owner, owner_len, &p, n,
-							 ItemPointerGetBlockNumber(&group[n - 1]->tts_tid));
+			insert_owner_rows(rel, order[start].owner, order[start].owner_len, group, n,
+							  cid, options, group_bistate);
 		}
 	}
 	ReleaseBulkInsertStatePin(&no_ring);
@@ -465,13 +555,18 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	Placement	p;
 	TM_Result	result;
 	Size		len;
+	bool		toasts;
 
+	/* heap keeps the new version on its page if it fits once TOASTed */
 	if (!kalam_slot_owner(rel, slot, owner, &owner_len) ||
-		fits_on_page(rel, ItemPointerGetBlockNumber(otid), len = slot_tuple_length(rel, slot)))
+		fits_on_page(rel, ItemPointerGetBlockNumber(otid),
+					 len = slot_tuple_length(rel, slot, &toasts)))
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
 
-	placement_begin(rel, owner, owner_len, len, 1, false, false, &p);
+	/* else heap tries the target before the free space map */
+	placement_begin(rel, owner, owner_len, len, placement_length(rel, len, toasts), 1,
+					false, false, &p);
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										wait, tmfd, lockmode, update_indexes);
 	placement_finish(rel, owner, owner_len, &p, 1,

@@ -537,12 +537,12 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 }
 
 void
-placement_begin(Relation rel, const char *owner, int owner_len, Size len,
+placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size max_len,
 				int nrows, bool allow_claim, bool bulk, Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	uint32		generation = owner_map_vacuum_generation();
-	Size		need = space_needed(rel, len);
+	Size		need = space_needed(rel, Max(len, max_len));
 	Size		consume = rows_room(len, nrows);
 	RelationHint rel_hint;
 	BlockNumber nblocks;
@@ -575,7 +575,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 		 * prepare_target()'s look at the page, and to heap.
 		 */
 		if (owner_page_cache_take(&storage, owner, owner_len, generation, p->storage_epoch,
-								  consume, consume, &page))
+								  Max(consume, rows_room(max_len, 1)), consume, &page))
 		{
 			set_target(rel, p, page.block, false);
 			p->cached = true;
@@ -747,6 +747,23 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len,
 	}
 	admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim,
 		  InvalidBlockNumber, &hint, p);
+}
+
+bool
+placement_target_has_room(Relation rel, const Placement *p)
+{
+	Buffer		buffer;
+	Page		page;
+	bool		room;
+
+	if (!BlockNumberIsValid(p->block))
+		return false;
+	buffer = ReadBuffer(rel, p->block);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	room = PageIsNew(page) || PageGetHeapFreeSpace(page) >= p->need;
+	UnlockReleaseBuffer(buffer);
+	return room;
 }
 
 void

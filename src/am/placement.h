@@ -35,16 +35,17 @@ extern int	kalam_small_owner_rows;
 extern void placement_define_gucs(void);
 
 /*
- * Choose the page for nrows rows of this owner, the first of length len,
- * and make it the relation's insertion target.  With allow_claim, an
- * empty page may be taken under a lock that is held until
- * placement_finish(); callers that can wait for row locks (updates) pass
- * false.  Bulk inserts (a BulkInsertState: COPY) pass bulk, which puts
- * this backend's owner page cache in front of the shared map.
+ * Choose the page for nrows rows of this owner, of length len each but
+ * the first, which must find room for up to max_len on the page, and make
+ * it the relation's insertion target.  With allow_claim, an empty page may
+ * be taken under a lock that is held until placement_finish(); callers
+ * that can wait for row locks (updates) pass false.  Bulk inserts (a
+ * BulkInsertState: COPY) pass bulk, which puts this backend's owner page
+ * cache in front of the shared map.
  */
 extern void placement_begin(Relation rel, const char *owner, int owner_len,
-							Size len, int nrows, bool allow_claim, bool bulk,
-							Placement *p);
+							Size len, Size max_len, int nrows, bool allow_claim,
+							bool bulk, Placement *p);
 
 /*
  * The page of a lease (free_estimate >= 0) turned out full: another
@@ -59,6 +60,13 @@ extern void placement_drop_lease(Relation rel, const char *owner, int owner_len,
 /* The last row landed on used_block: release the claim, remember the page. */
 extern void placement_finish(Relation rel, const char *owner, int owner_len,
 							 Placement *p, int nrows, BlockNumber used_block);
+
+/*
+ * Whether the target page has now the room heap will ask of it for the
+ * first row: looked at, where placement_begin() may have trusted the
+ * owner map's estimate.
+ */
+extern bool placement_target_has_room(Relation rel, const Placement *p);
 
 /* The target page is in buffer: tell the owner map, for next time. */
 extern void placement_note_buffer(Relation rel, const char *owner, int owner_len,
