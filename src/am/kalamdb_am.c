@@ -68,41 +68,35 @@ static Size
 slot_tuple_length(Relation rel, TupleTableSlot *slot, bool *toasts)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	Size		header = SizeofHeapTupleHeader;
-	Size		len;
+	bool		has_nulls = false;
 	bool		external = false;
 	Size		movable = 0;	/* bytes TOAST can take out of the row */
+	Size		len;
 
-	*toasts = false;
 	slot_getallattrs(slot);
 	for (int i = 0; i < desc->natts; i++)
 	{
-		if (slot->tts_isnull[i])
-		{
-			header += BITMAPLEN(desc->natts);
-			break;
-		}
-	}
-	len = MAXALIGN(header) + heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
-	if (!OidIsValid(rel->rd_rel->reltoastrelid))
-		return len;
-	for (int i = 0; i < desc->natts; i++)
-	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
 		struct varlena *value;
 
-		if (slot->tts_isnull[i] || TupleDescAttr(desc, i)->attlen != -1)
+		if (slot->tts_isnull[i])
+		{
+			has_nulls = true;
+			continue;
+		}
+		if (att->attlen != -1)
 			continue;
 		value = (struct varlena *) DatumGetPointer(slot->tts_values[i]);
 		if (VARATT_IS_EXTERNAL(value) && !VARATT_IS_EXTERNAL_EXPANDED(value))
 			external = true;
-		else if (TupleDescAttr(desc, i)->attstorage != TYPSTORAGE_PLAIN &&
-				 VARSIZE_ANY(value) > TOAST_POINTER_SIZE)
+		else if (att->attstorage != TYPSTORAGE_PLAIN && VARSIZE_ANY(value) > TOAST_POINTER_SIZE)
 			movable += VARSIZE_ANY(value) - TOAST_POINTER_SIZE;
 	}
-	if (len <= TOAST_TUPLE_THRESHOLD && !external)
-		return len;
-	*toasts = true;
-	return len - movable;
+	len = MAXALIGN(SizeofHeapTupleHeader + (has_nulls ? BITMAPLEN(desc->natts) : 0)) +
+		heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
+	*toasts = OidIsValid(rel->rd_rel->reltoastrelid) &&
+		(len > TOAST_TUPLE_THRESHOLD || external);
+	return *toasts ? len - movable : len;
 }
 
 /*
