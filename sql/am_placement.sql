@@ -112,6 +112,27 @@ SELECT * FROM layout('upserted');
 UPDATE single SET body = repeat('g', 400) WHERE id % 3 = 0;
 SELECT * FROM layout('single');
 
+-- the page chosen for a new version is looked at first: here in-place
+-- updates filled owner a's current page behind the owner map's back, and
+-- heap, finding no room there, would have taken a page from the free space
+-- map (VACUUM filled it), shared with b
+CREATE TABLE stale_room (owner kalam.user_id NOT NULL, id int NOT NULL, body text NOT NULL) USING kalamdb;
+CREATE INDEX ON stale_room (owner);
+INSERT INTO stale_room SELECT 'a', i, repeat('a', 120) FROM generate_series(1, 58) i;
+INSERT INTO stale_room SELECT 'b', 100 + i, repeat('b', 120) FROM generate_series(1, 10) i;
+VACUUM stale_room;
+INSERT INTO stale_room VALUES ('a', 59, repeat('a', 120));
+UPDATE stale_room SET body = repeat('A', 1500)
+WHERE id IN (SELECT id FROM stale_room
+			 WHERE (ctid::text::point)[0] = (SELECT (ctid::text::point)[0] FROM stale_room WHERE id = 59)
+			 ORDER BY id LIMIT 4);
+SELECT count(*) AS rows_on_a_full_page FROM stale_room
+WHERE (ctid::text::point)[0] = (SELECT (ctid::text::point)[0] FROM stale_room WHERE id = 20);
+UPDATE stale_room SET body = repeat('A', 1500) WHERE id = 20;
+SELECT count(DISTINCT owner) AS owners_on_its_page FROM stale_room
+WHERE (ctid::text::point)[0] = (SELECT (ctid::text::point)[0] FROM stale_room WHERE id = 20);
+DROP TABLE stale_room;
+
 -- 6. owners with few rows share pages instead of wasting one each
 CREATE TABLE small_owners (LIKE single) USING kalamdb;
 CREATE TABLE small_owners_heap (LIKE single) USING heap;

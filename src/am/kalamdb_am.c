@@ -226,6 +226,17 @@ typedef struct RowPlacement
 } RowPlacement;
 
 /*
+ * The target turned out to lack the room the row needs: release it, and
+ * make the owner map look at the page next time.
+ */
+static void
+forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
+{
+	placement_finish(rel, owner, owner_len, p, 1, InvalidBlockNumber);
+	placement_drop_lease(rel, owner, owner_len, p);
+}
+
+/*
  * The options heap gets for a row placed on p's target.  Without the free
  * space map: were the target to lack room after all, heap would take a
  * page from it, which may be another owner's, where a new page of the
@@ -248,8 +259,7 @@ row_options(Relation rel, BulkInsertState bistate, RowPlacement *row, Size len,
 	{
 		if (placement_target_has_room(rel, &row->p))
 			return options;
-		placement_finish(rel, row->owner, row->owner_len, &row->p, 1, InvalidBlockNumber);
-		placement_drop_lease(rel, row->owner, row->owner_len, &row->p);
+		forget_target(rel, row->owner, row->owner_len, &row->p);
 		begin_target(rel, bistate, row->owner, row->owner_len, len, max_len, 1, &row->p);
 		if (placement_target_has_room(rel, &row->p))
 			return options;
@@ -549,6 +559,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	Placement	p;
 	TM_Result	result;
 	Size		len;
+	Size		max_len;
 	bool		toasts;
 
 	/* heap keeps the new version on its page if it fits once TOASTed */
@@ -558,9 +569,17 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
 
-	/* else heap tries the target before the free space map */
-	placement_begin(rel, owner, owner_len, len, placement_length(rel, len, toasts), 1,
-					false, false, &p);
+	/*
+	 * else heap tries the target before the free space map, which may name
+	 * another owner's page: the target is looked at first
+	 */
+	max_len = placement_length(rel, len, toasts);
+	placement_begin(rel, owner, owner_len, len, max_len, 1, false, false, &p);
+	if (!placement_target_has_room(rel, &p))
+	{
+		forget_target(rel, owner, owner_len, &p);
+		placement_begin(rel, owner, owner_len, len, max_len, 1, false, false, &p);
+	}
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										wait, tmfd, lockmode, update_indexes);
 	placement_finish(rel, owner, owner_len, &p, 1,
