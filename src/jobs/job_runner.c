@@ -148,17 +148,19 @@ fail_interrupted_jobs(void)
 void
 schedule_jobs(void)
 {
-	const char *args[4];
+	const char *args[5];
 
 	args[0] = seconds(kalam_user_cleanup_interval);
 	args[1] = seconds(kalam_job_cleanup_interval);
 	args[2] = seconds(kalam_stream_eviction_interval);
 	args[3] = seconds(kalam_live_query_cleanup_interval);
+	args[4] = seconds(kalam_compact_interval);
 	worker_begin("scheduling jobs");
 	spi_text("SELECT kalam._job_schedule(jsonb_build_object("
 			 "'user_cleanup', $1::int, 'job_cleanup', $2::int, "
-			 "'stream_eviction', $3::int, 'live_query_cleanup', $4::int))",
-			 4, args);
+			 "'stream_eviction', $3::int, 'live_query_cleanup', $4::int, "
+			 "'compact', $5::int))",
+			 5, args);
 	worker_commit();
 }
 

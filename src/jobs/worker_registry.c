@@ -37,6 +37,7 @@ int			kalam_job_retention_completed = 30 * 24 * 3600;
 int			kalam_job_retention_failed = 90 * 24 * 3600;
 int			kalam_stream_eviction_interval = 60;
 int			kalam_live_query_cleanup_interval = 60;
+int			kalam_compact_interval = 0;
 
 static bool start_worker_at_commit = false;
 
@@ -146,6 +147,12 @@ define_worker_gucs(void)
 							"How often stale live queries are looked for (0: never).",
 							NULL, &kalam_live_query_cleanup_interval,
 							60, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.compact_interval",
+							"How often a compact job is scheduled on every kalamdb USER and STREAM table (0: never).",
+							"Compaction holds each table's lock in EXCLUSIVE mode while it works: "
+							"writes to the table wait.",
+							&kalam_compact_interval,
+							0, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 }
 
 /*

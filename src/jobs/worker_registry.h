@@ -54,5 +54,6 @@ extern int	kalam_job_retention_completed;
 extern int	kalam_job_retention_failed;
 extern int	kalam_stream_eviction_interval;
 extern int	kalam_live_query_cleanup_interval;
+extern int	kalam_compact_interval;
 
 #endif							/* KALAM_WORKER_REGISTRY_H */

@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(37);
+SELECT plan(40);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -180,9 +180,37 @@ SELECT matches((SELECT message FROM system.jobs WHERE job_id = :'j9'),
 SELECT ok((SELECT count(DISTINCT job_type) FROM system.jobs WHERE idempotency_key LIKE 'schedule:%') = 4,
 		  'user cleanup, job retention, stream eviction and stale live query removal are scheduled');
 
+-- compaction on a schedule: kalam.compact_interval, 0 (never) by default
+CREATE TABLE jobs_test.scattered_again (owner kalam.user_id NOT NULL, n int NOT NULL, body text NOT NULL) USING kalamdb;
+INSERT INTO jobs_test.scattered_again SELECT 'alpha', i, repeat('a', 150) FROM generate_series(1, 5) i;
+INSERT INTO jobs_test.scattered_again SELECT 'beta', 100 + i, repeat('b', 150) FROM generate_series(1, 5) i;
+INSERT INTO jobs_test.scattered_again SELECT 'alpha', 10 + i, repeat('a', 150) FROM generate_series(1, 90) i;
+SELECT kalam.register_table('jobs_test.scattered_again', 'user');
+SELECT ok(NOT EXISTS (SELECT 1 FROM system.jobs WHERE idempotency_key = 'schedule:compact'),
+		  'no compact job is scheduled by default');
+ALTER SYSTEM SET kalam.compact_interval = '1h';
+SELECT pg_reload_conf();
+CREATE FUNCTION pg_temp.scheduled_compact_done() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..300 LOOP
+		IF EXISTS (SELECT 1 FROM system.jobs WHERE idempotency_key = 'schedule:compact'
+				   AND status = 'completed') THEN
+			RETURN true;
+		END IF;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+	RETURN false;
+END $$;
+SELECT ok(pg_temp.scheduled_compact_done(), 'with kalam.compact_interval set, the worker schedules a compact job');
+SELECT is((SELECT count(DISTINCT (ctid::text::point)[0]) FROM jobs_test.scattered_again WHERE owner = 'alpha'), 3::bigint,
+		  'which compacts every kalamdb USER and STREAM table');
+ALTER SYSTEM RESET kalam.compact_interval;
+SELECT pg_reload_conf();
+
 SELECT * FROM finish();
 
-DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.typing, jobs_test.purge_seen, jobs_test.scattered;
+DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.typing, jobs_test.purge_seen, jobs_test.scattered,
+	jobs_test.scattered_again;
 DROP FUNCTION jobs_test.note_purge(), jobs_test.as_owner(int);
 DROP ROLE kalam_jobs_owner;
 SELECT kalam.drop_namespace('jobs_test');
