@@ -133,6 +133,22 @@ SELECT count(DISTINCT owner) AS owners_on_its_page FROM stale_room
 WHERE (ctid::text::point)[0] = (SELECT (ctid::text::point)[0] FROM stale_room WHERE id = 20);
 DROP TABLE stale_room;
 
+-- a new version is placed by the most it can take once TOASTed: this
+-- row's value b stays in it (the row is within the TOAST target with a out
+-- of line), so it no longer fits on its page; heap must not be left to
+-- take whatever page it was told last (owner y's)
+CREATE TABLE upd_bound (owner kalam.user_id NOT NULL, n int NOT NULL, note text NOT NULL, a text, b text) USING kalamdb;
+CREATE INDEX ON upd_bound (owner);
+INSERT INTO upd_bound (owner, n, note) SELECT 'x', i, 'f' FROM generate_series(1, 5) i;
+INSERT INTO upd_bound SELECT 'x', 100, 'r', string_agg(md5(i::text), ''), left(string_agg(md5((i + 1000)::text), ''), 1000)
+FROM generate_series(1, 38) i;
+INSERT INTO upd_bound (owner, n, note) SELECT 'x', 5 + i, repeat('f', 370) FROM generate_series(1, 20) i;
+INSERT INTO upd_bound (owner, n, note) VALUES ('y', 200, 'y');
+UPDATE upd_bound SET note = 'r2' WHERE n = 100;
+SELECT count(DISTINCT owner) AS owners_on_its_page FROM upd_bound
+WHERE (ctid::text::point)[0] = (SELECT (ctid::text::point)[0] FROM upd_bound WHERE n = 100);
+DROP TABLE upd_bound;
+
 -- 6. owners with few rows share pages instead of wasting one each
 CREATE TABLE small_owners (LIKE single) USING kalamdb;
 CREATE TABLE small_owners_heap (LIKE single) USING heap;
@@ -283,6 +299,29 @@ FROM pg_class WHERE oid = 'toast_churn'::regclass;
 SELECT owner, count(*) AS rows, count(DISTINCT (ctid::text::point)[0]) AS pages
 FROM toast_churn GROUP BY owner ORDER BY owner;
 DROP TABLE toast_churn;
+
+-- heap keeps a MAIN value in the row up to a page's worth: such a row is
+-- placed by its full length (were it placed as if the value went out, heap
+-- would find no room, and with the free space map go to owner y's page)
+CREATE TABLE main_bound (owner kalam.user_id NOT NULL, n int NOT NULL, note text NOT NULL, m text) USING kalamdb;
+ALTER TABLE main_bound ALTER m SET STORAGE MAIN;
+CREATE INDEX ON main_bound (owner);
+INSERT INTO main_bound (owner, n, note) SELECT 'x', i, 'f' FROM generate_series(1, 5) i;
+INSERT INTO main_bound (owner, n, note) SELECT 'y', 100 + i, 'f' FROM generate_series(1, 8) i;
+INSERT INTO main_bound (owner, n, note) SELECT 'x', 5 + i, repeat('f', 370) FROM generate_series(1, 12) i;
+VACUUM main_bound;
+INSERT INTO main_bound SELECT 'x', 50, 'm', string_agg(md5(i::text), '') FROM generate_series(1, 156) i;
+SELECT pg_column_size(m) AS kept_in_row FROM main_bound WHERE n = 50;
+SELECT count(DISTINCT owner) AS owners_on_its_page FROM main_bound
+WHERE (ctid::text::point)[0] = (SELECT (ctid::text::point)[0] FROM main_bound WHERE n = 50);
+DROP TABLE main_bound;
+-- with toast_tuple_target above a row's length, heap TOASTs nothing: rows
+-- of 3 kB are placed by their length, two to a page
+CREATE TABLE big_target (owner kalam.user_id NOT NULL, n int NOT NULL, body text NOT NULL) USING kalamdb
+WITH (toast_tuple_target = 8160);
+INSERT INTO big_target SELECT 'x', i, string_agg(md5((i * 1000 + j)::text), '') FROM generate_series(1, 20) i, generate_series(1, 90) j GROUP BY i;
+SELECT count(*) AS rows, count(DISTINCT (ctid::text::point)[0]) AS pages FROM big_target;
+DROP TABLE big_target;
 
 -- 11. CREATE INDEX CONCURRENTLY, VACUUM FULL, CLUSTER, SET ACCESS METHOD
 SELECT count(*) AS n, md5(string_agg(id || body, ',' ORDER BY id)) AS digest FROM single \gset before_

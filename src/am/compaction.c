@@ -58,6 +58,7 @@
 #include "am/kalamdb_am.h"
 #include "am/owner_map.h"
 #include "am/rel_cache.h"
+#include "am/row_length.h"
 #include "keys/key_kind.h"
 
 /* A live row: whose, where, and the room it takes on a page */
@@ -248,15 +249,27 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
 	TM_FailureData tmfd;
 	List	   *recheck;
 	BlockNumber landed;
+	RowLength	length;
+	int			items_left;
 	int			options;
 
 	CHECK_FOR_INTERRUPTS();
 	ItemPointerSet(&tid, row->block, row->offset);
 	if (!table_tuple_fetch_row_version(c->rel, &tid, c->snapshot, c->slot))
 		return MOVE_SKIPPED;
-	/* a copy with TOASTed values stores them anew: see row_options() */
-	options = HeapTupleHasExternal(ExecFetchSlotHeapTuple(c->slot, false, NULL)) ?
-		0 : HEAP_INSERT_SKIP_FSM;
+	/*
+	 * A copy with TOASTed values stores them anew, and can come out longer
+	 * than the row (a value whose pointer an update kept comes back in if
+	 * it fits): it is inserted with the free space map, which heap also
+	 * uses for the values (see row_options()), if the target has room for
+	 * the most it can take.
+	 */
+	options = HEAP_INSERT_SKIP_FSM;
+	row_length(c->rel, c->slot, &length);
+	if (length.toasts && length.max_known &&
+		page_free_room(c, target, &items_left) >= MAXALIGN(length.max_len) + sizeof(ItemIdData) &&
+		items_left > 0)
+		options = 0;
 	ExecMaterializeSlot(c->slot);
 
 	/* delete first: a row someone changed since the snapshot stays put */
@@ -266,12 +279,9 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
 
 	/*
 	 * heap tries the target page first, which has the room planned for the
-	 * copy: its length is the row's, TOASTing the same values again having
-	 * the same outcome.  Without the free space map, a copy that came out
-	 * longer would go to a new page.  A copy with TOASTed values is
-	 * inserted with the free space map, which heap also uses for the values
-	 * (at the end of the TOAST table otherwise): the table being locked
-	 * against writes, the target keeps its room.
+	 * copy; one that comes out longer goes to a new page, without the free
+	 * space map (with it, the target has room: the table is locked against
+	 * writes)
 	 */
 	RelationSetTargetBlock(c->rel, target);
 	heap->tuple_insert(c->rel, c->slot, c->cid, options, NULL);

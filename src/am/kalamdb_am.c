@@ -31,8 +31,6 @@
 
 #include "access/genam.h"
 #include "access/heapam.h"
-#include "access/detoast.h"
-#include "access/heaptoast.h"
 #include "access/htup_details.h"
 #include "access/hio.h"
 #include "access/tableam.h"
@@ -50,70 +48,12 @@
 #include "am/owner_page_cache.h"
 #include "am/placement.h"
 #include "am/rel_cache.h"
+#include "am/row_length.h"
 #include "kalamdb.h"
 #include "keys/key_kind.h"
 
 static TableAmRoutine kalamdb_methods;
 static const TableAmRoutine *heap_methods = NULL;
-
-/*
- * The length of the heap tuple the slot will become, computed from its
- * values without forming the tuple (heap forms it right after).  *toasts:
- * heap will TOAST the row (it is over TOAST_TUPLE_THRESHOLD, or holds
- * values stored out of line elsewhere), storing some of its values in the
- * TOAST table; the length is then the least it can have once TOASTed,
- * every value long enough counted as its pointer.
- */
-static Size
-slot_tuple_length(Relation rel, TupleTableSlot *slot, bool *toasts)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	bool		has_nulls = false;
-	bool		external = false;
-	Size		movable = 0;	/* bytes TOAST can take out of the row */
-	Size		len;
-
-	slot_getallattrs(slot);
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		struct varlena *value;
-
-		if (slot->tts_isnull[i])
-		{
-			has_nulls = true;
-			continue;
-		}
-		if (att->attlen != -1)
-			continue;
-		value = (struct varlena *) DatumGetPointer(slot->tts_values[i]);
-		if (VARATT_IS_EXTERNAL(value) && !VARATT_IS_EXTERNAL_EXPANDED(value))
-			external = true;
-		else if (att->attstorage != TYPSTORAGE_PLAIN && VARSIZE_ANY(value) > TOAST_POINTER_SIZE)
-			movable += VARSIZE_ANY(value) - TOAST_POINTER_SIZE;
-	}
-	len = MAXALIGN(SizeofHeapTupleHeader + (has_nulls ? BITMAPLEN(desc->natts) : 0)) +
-		heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
-	*toasts = OidIsValid(rel->rd_rel->reltoastrelid) &&
-		(len > TOAST_TUPLE_THRESHOLD || external);
-	return *toasts ? len - movable : len;
-}
-
-/*
- * The length to place a row by: for a row heap will TOAST, the most it can
- * have once TOASTed (row_options() needs an upper bound).  heap moves its
- * values out until it is down to the table's toast_tuple_target, or else
- * all it can; whether compressing a value in place gets it there is for
- * heap's compression to tell.  Were a row placed by its full length, each
- * with a large value would take a page of its own.
- */
-static inline Size
-placement_length(Relation rel, Size len, bool toasts)
-{
-	if (!toasts)
-		return len;
-	return Max(len, (Size) RelationGetToastTupleTarget(rel, TOAST_TUPLE_TARGET));
-}
 
 #ifdef __GNUC__
 #define prefetch_for_write(addr) __builtin_prefetch((addr), 1)
@@ -221,7 +161,7 @@ typedef struct RowPlacement
 {
 	char		owner[USER_ID_MAX_LEN];
 	int			owner_len;
-	bool		toasts;			/* heap will TOAST it */
+	RowLength	length;
 	Placement	p;
 } RowPlacement;
 
@@ -245,22 +185,24 @@ forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
  * end of the TOAST table, never to room VACUUM freed there: replacing
  * large values would grow the TOAST table without bound.  So a row heap
  * will TOAST is inserted with the free space map, once its target is
- * seen to have the room the row takes at most once TOASTed (its placement
- * length); if it lacks it (the owner map's estimate was off), the owner
- * is placed again, by a look at its page.  A row whose page fills up
- * while its values are stored (another session of the owner updating a
- * row on it in place) may still go where the free space map says.
+ * seen to have the room the row takes at most once TOASTed
+ * (row_length.h; a row whose most is not known keeps to the end of the
+ * TOAST table); if it lacks it (the owner map's estimate was off), the
+ * owner is placed again, by a look at its page.  A row whose page fills
+ * up while its values are stored (another session of the owner updating
+ * a row on it in place, or using room the map counted as free) may still
+ * go where the free space map says.
  */
 static int
-row_options(Relation rel, BulkInsertState bistate, RowPlacement *row, Size len,
-			Size max_len, int options)
+row_options(Relation rel, BulkInsertState bistate, RowPlacement *row, int options)
 {
-	if (row->toasts)
+	if (row->length.toasts && row->length.max_known)
 	{
 		if (placement_target_has_room(rel, &row->p))
 			return options;
 		forget_target(rel, row->owner, row->owner_len, &row->p);
-		begin_target(rel, bistate, row->owner, row->owner_len, len, max_len, 1, &row->p);
+		begin_target(rel, bistate, row->owner, row->owner_len, row->length.len,
+					 row->length.max_len, 1, &row->p);
 		if (placement_target_has_room(rel, &row->p))
 			return options;
 	}
@@ -276,17 +218,14 @@ static int
 begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, int options,
 		  RowPlacement *row)
 {
-	Size		len;
-	Size		max_len;
-
 	if (!kalam_slot_owner(rel, slot, row->owner, &row->owner_len))
 		return -1;
 	if (bistate == NULL)
 		prefetch_owner(rel, row->owner, row->owner_len);
-	len = slot_tuple_length(rel, slot, &row->toasts);
-	max_len = placement_length(rel, len, row->toasts);
-	begin_target(rel, bistate, row->owner, row->owner_len, len, max_len, 1, &row->p);
-	return row_options(rel, bistate, row, len, max_len, options);
+	row_length(rel, slot, &row->length);
+	begin_target(rel, bistate, row->owner, row->owner_len, row->length.len,
+				 row->length.max_len, 1, &row->p);
+	return row_options(rel, bistate, row, options);
 }
 
 /* heap has put the row: see where */
@@ -408,46 +347,56 @@ prefetch_group_page(Relation rel, const SlotOwner *o, bool insertion_point)
 							 PREFETCH_ROW_BYTES);
 }
 
+/* A batch of rows of one owner, none of which heap will TOAST */
+static void
+insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **rows,
+			 int nrows, Size len, CommandId cid, int options, BulkInsertState bistate)
+{
+	Placement	p;
+
+	if (nrows == 0)
+		return;
+	begin_target(rel, bistate, owner, owner_len, len, len, nrows, &p);
+	heap_methods->multi_insert(rel, rows, nrows, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
+	note_target_buffer(rel, bistate, owner, owner_len, &p);
+	placement_finish(rel, owner, owner_len, &p, nrows,
+					 ItemPointerGetBlockNumber(&rows[nrows - 1]->tts_tid));
+}
+
 /*
- * Rows of one owner, in order: runs of rows heap will not TOAST go to heap
- * in batches, each placed as a whole; a row heap will TOAST goes alone, as
- * a single insert does it (see row_options()).
+ * Rows of one owner, in order: those heap will not TOAST go to heap in
+ * batches, each placed by the length of its first row; a row heap will
+ * TOAST goes alone, as a single insert does it (see row_options()).  COPY
+ * FREEZE then does not mark the page all-frozen, as heap's batches do.
  */
 static void
 insert_owner_rows(Relation rel, const char *owner, int owner_len, TupleTableSlot **rows,
 				  int nrows, CommandId cid, int options, BulkInsertState bistate)
 {
-	int			first = 0;
+	bool		may_toast = OidIsValid(rel->rd_rel->reltoastrelid);
+	int			first = 0;		/* the batch being gathered */
+	Size		first_len = 0;
 
-	while (first < nrows)
+	for (int i = 0; i < nrows; i++)
 	{
-		bool		toasts;
-		Size		len = slot_tuple_length(rel, rows[first], &toasts);
-		int			n = 1;
-		Placement	p;
+		RowLength	length;
 
-		if (toasts)
-		{
-			kalamdb_tuple_insert(rel, rows[first++], cid, options, bistate);
+		/* without a TOAST table, only the batch's first row is measured */
+		if (!may_toast && i > first)
 			continue;
-		}
-		while (first + n < nrows)
+		row_length(rel, rows[i], &length);
+		if (i == first)
+			first_len = length.len;
+		if (length.toasts)
 		{
-			bool		next_toasts;
-
-			(void) slot_tuple_length(rel, rows[first + n], &next_toasts);
-			if (next_toasts)
-				break;
-			n++;
+			insert_batch(rel, owner, owner_len, rows + first, i - first, first_len,
+						 cid, options, bistate);
+			kalamdb_tuple_insert(rel, rows[i], cid, options, bistate);
+			first = i + 1;
 		}
-		begin_target(rel, bistate, owner, owner_len, len, len, n, &p);
-		heap_methods->multi_insert(rel, rows + first, n, cid, options | HEAP_INSERT_SKIP_FSM,
-								   bistate);
-		note_target_buffer(rel, bistate, owner, owner_len, &p);
-		placement_finish(rel, owner, owner_len, &p, n,
-						 ItemPointerGetBlockNumber(&rows[first + n - 1]->tts_tid));
-		first += n;
 	}
+	insert_batch(rel, owner, owner_len, rows + first, nrows - first, first_len,
+				 cid, options, bistate);
 }
 
 static void
@@ -558,14 +507,17 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	int			owner_len;
 	Placement	p;
 	TM_Result	result;
-	Size		len;
-	Size		max_len;
-	bool		toasts;
+	RowLength	length;
 
-	/* heap keeps the new version on its page if it fits once TOASTed */
-	if (!kalam_slot_owner(rel, slot, owner, &owner_len) ||
-		fits_on_page(rel, ItemPointerGetBlockNumber(otid),
-					 len = slot_tuple_length(rel, slot, &toasts)))
+	/*
+	 * heap keeps the new version on its page if it fits there (once
+	 * TOASTed): it then needs no other page
+	 */
+	if (!kalam_slot_owner(rel, slot, owner, &owner_len))
+		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
+										  wait, tmfd, lockmode, update_indexes);
+	row_length(rel, slot, &length);
+	if (fits_on_page(rel, ItemPointerGetBlockNumber(otid), length.max_len))
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
 
@@ -573,12 +525,11 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	 * else heap tries the target before the free space map, which may name
 	 * another owner's page: the target is looked at first
 	 */
-	max_len = placement_length(rel, len, toasts);
-	placement_begin(rel, owner, owner_len, len, max_len, 1, false, false, &p);
+	placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, false, &p);
 	if (!placement_target_has_room(rel, &p))
 	{
 		forget_target(rel, owner, owner_len, &p);
-		placement_begin(rel, owner, owner_len, len, max_len, 1, false, false, &p);
+		placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, false, &p);
 	}
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										wait, tmfd, lockmode, update_indexes);

@@ -543,7 +543,8 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	uint32		generation = owner_map_vacuum_generation();
 	Size		need = space_needed(rel, Max(len, max_len));
-	Size		consume = rows_room(len, nrows);
+	/* the first row is booked at the most it can take */
+	Size		consume = rows_room(Max(len, max_len), 1) + rows_room(len, nrows - 1);
 	RelationHint rel_hint;
 	BlockNumber nblocks;
 	OwnerHint	hint;
@@ -575,7 +576,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 		 * prepare_target()'s look at the page, and to heap.
 		 */
 		if (owner_page_cache_take(&storage, owner, owner_len, generation, p->storage_epoch,
-								  Max(consume, rows_room(max_len, 1)), consume, &page))
+								  consume, consume, &page))
 		{
 			set_target(rel, p, page.block, false);
 			p->cached = true;

@@ -36,8 +36,8 @@ extern void placement_define_gucs(void);
 
 /*
  * Choose the page for nrows rows of this owner, of length len each but
- * the first, which must find room for up to max_len on the page, and make
- * it the relation's insertion target.  With allow_claim, an empty page may
+ * the first, which may take up to max_len (a row heap will TOAST: see
+ * row_length.h), and make it the relation's insertion target.  With allow_claim, an empty page may
  * be taken under a lock that is held until placement_finish(); callers
  * that can wait for row locks (updates) pass false.  Bulk inserts (a
  * BulkInsertState: COPY) pass bulk, which puts this backend's owner page
