@@ -266,7 +266,7 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
 	 */
 	options = HEAP_INSERT_SKIP_FSM;
 	row_length(c->rel, c->slot, &length);
-	if (length.toasts && length.max_known &&
+	if (length.toasts &&
 		page_free_room(c, target, &items_left) >= MAXALIGN(length.max_len) + sizeof(ItemIdData) &&
 		items_left > 0)
 		options = 0;
@@ -537,6 +537,8 @@ kalam_compact(PG_FUNCTION_ARGS)
 	c.reserve = RelationGetTargetPageFreeSpace(rel, HEAP_DEFAULT_FILLFACTOR);
 	c.page_room = BLCKSZ - SizeOfPageHeaderData - c.reserve;
 	c.slot = table_slot_create(rel, NULL);
+	/* copies with TOASTed values store them anew: their page stays heap's target */
+	kalam_lock_toast_relation(rel);
 	c.estate = CreateExecutorState();
 	c.result_rel = makeNode(ResultRelInfo);
 	InitResultRelInfo(c.result_rel, rel, 1, NULL, 0);

@@ -34,6 +34,7 @@
 #include "access/htup_details.h"
 #include "access/hio.h"
 #include "access/tableam.h"
+#include "access/toast_internals.h"
 #include "catalog/index.h"
 #include "catalog/pg_am_d.h"
 #include "executor/tuptable.h"
@@ -166,6 +167,29 @@ typedef struct RowPlacement
 } RowPlacement;
 
 /*
+ * heap TOASTs a row before it asks for its page, opening the TOAST table
+ * and its indexes; the first lock taken on each in the transaction lets
+ * invalidations in, and one of the relation's own (statistics an ANALYZE
+ * or VACUUM updated) closes its storage, which forgets the target page:
+ * heap would then take the last page, or one from the free space map.  So
+ * the locks are taken before the row is placed.
+ */
+void
+kalam_lock_toast_relation(Relation rel)
+{
+	Relation	toast;
+	Relation   *indexes;
+	int			nindexes;
+
+	if (!OidIsValid(rel->rd_rel->reltoastrelid))
+		return;
+	toast = table_open(rel->rd_rel->reltoastrelid, RowExclusiveLock);
+	(void) toast_open_indexes(toast, RowExclusiveLock, &indexes, &nindexes);
+	toast_close_indexes(indexes, nindexes, NoLock);
+	table_close(toast, NoLock);
+}
+
+/*
  * The target turned out to lack the room the row needs: release it, and
  * make the owner map look at the page next time.
  */
@@ -186,8 +210,7 @@ forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
  * large values would grow the TOAST table without bound.  So a row heap
  * will TOAST is inserted with the free space map, once its target is
  * seen to have the room the row takes at most once TOASTed
- * (row_length.h; a row whose most is not known keeps to the end of the
- * TOAST table); if it lacks it (the owner map's estimate was off), the
+ * (row_length.h); if it lacks it (the owner map's estimate was off), the
  * owner is placed again, by a look at its page.  A row whose page fills
  * up while its values are stored (another session of the owner updating
  * a row on it in place, or using room the map counted as free) may still
@@ -196,7 +219,7 @@ forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
 static int
 row_options(Relation rel, BulkInsertState bistate, RowPlacement *row, int options)
 {
-	if (row->length.toasts && row->length.max_known)
+	if (row->length.toasts)
 	{
 		if (placement_target_has_room(rel, &row->p))
 			return options;
@@ -223,6 +246,8 @@ begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, int optio
 	if (bistate == NULL)
 		prefetch_owner(rel, row->owner, row->owner_len);
 	row_length(rel, slot, &row->length);
+	if (row->length.toasts)
+		kalam_lock_toast_relation(rel);
 	begin_target(rel, bistate, row->owner, row->owner_len, row->length.len,
 				 row->length.max_len, 1, &row->p);
 	return row_options(rel, bistate, row, options);
@@ -523,8 +548,10 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 
 	/*
 	 * else heap tries the target before the free space map, which may name
-	 * another owner's page: the target is looked at first
+	 * another owner's page: the target is looked at first.  (heap may TOAST
+	 * the new version, or delete the old one's TOASTed values.)
 	 */
+	kalam_lock_toast_relation(rel);
 	placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, false, &p);
 	if (!placement_target_has_room(rel, &p))
 	{

@@ -13,4 +13,10 @@
 /* Whether rel is stored by the kalamdb access method */
 extern bool kalamdb_relation(Relation rel);
 
+/*
+ * Lock rel's TOAST table and its indexes as heap's inserts into them will,
+ * before choosing a row's page (see kalamdb_am.c)
+ */
+extern void kalam_lock_toast_relation(Relation rel);
+
 #endif							/* KALAM_KALAMDB_AM_H */

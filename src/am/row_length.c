@@ -15,9 +15,9 @@
  * by its full length, each with a large value would take a page of its
  * own; placed by its least, it may not fit.
  *
- * The most is not known when a value stored out of line elsewhere comes
- * into a MAIN or PLAIN column: heap brings it back in, at a length the
- * row cannot tell.
+ * A value stored out of line elsewhere (INSERT ... SELECT from a table
+ * with TOASTed values) is brought back by heap: into a MAIN or PLAIN
+ * column it stays in, at the length its pointer tells.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +26,7 @@
 #include "access/detoast.h"
 #include "access/heaptoast.h"
 #include "access/htup_details.h"
+#include "executor/tuptable.h"
 #include "utils/expandeddatum.h"
 
 #include "am/row_length.h"
@@ -33,14 +34,54 @@
 /* heap moves out only values longer than a pointer's aligned length */
 #define MOVABLE_MIN_SIZE	MAXALIGN(TOAST_POINTER_SIZE)
 
+/*
+ * The length of a value as heap stores it in the tuple: a short one gets
+ * a one-byte header, unless its column is PLAIN (heap_fill_tuple())
+ */
+static inline Size
+stored_size(Form_pg_attribute att, struct varlena *value)
+{
+	if (att->attstorage != TYPSTORAGE_PLAIN && VARATT_CAN_MAKE_SHORT(value))
+		return VARATT_CONVERTED_SHORT_SIZE(value);
+	return VARSIZE_ANY(value);
+}
+
+/*
+ * What a value stored out of line elsewhere takes once heap has brought it
+ * back into a MAIN column (as stored: compressed if it was) or a PLAIN one
+ * (decompressed); MaxHeapTupleSize where that cannot be told
+ */
+static Size
+brought_back_size(Form_pg_attribute att, struct varlena *value)
+{
+	struct varatt_external pointer;
+
+	if (!VARATT_IS_EXTERNAL_ONDISK(value))
+		return MaxHeapTupleSize;
+	VARATT_EXTERNAL_GET_POINTER(pointer, value);
+	if (att->attstorage == TYPSTORAGE_PLAIN)
+		return pointer.va_rawsize;
+	return VARATT_EXTERNAL_GET_EXTSIZE(pointer) + VARHDRSZ;
+}
+
+/* The tuple heap would insert as it is, if the slot holds one */
+static HeapTuple
+slot_physical_tuple(TupleTableSlot *slot)
+{
+	if (TTS_IS_HEAPTUPLE(slot) || TTS_IS_BUFFERTUPLE(slot))
+		return ((HeapTupleTableSlot *) slot)->tuple;
+	return NULL;
+}
+
 void
 row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTuple	physical = slot_physical_tuple(slot);
 	bool		has_nulls = false;
 	bool		external = false;
-	bool		max_known = true;
 	Size		movable = 0;	/* bytes TOAST can take out of the row */
+	Size		kept = 0;		/* bytes out-of-line values come back with */
 	Size		target = RelationGetToastTupleTarget(rel, TOAST_TUPLE_TARGET);
 	Size		len;
 
@@ -63,14 +104,20 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			size = EOH_get_flat_size(DatumGetEOHP(slot->tts_values[i]));
 		else if (VARATT_IS_EXTERNAL(value))
 		{
-			/* counted as its pointer already: where it can go again */
+			/*
+			 * Counted as its pointer: heap brings it back, and where it can
+			 * go out again, the row takes the target at most, or the
+			 * pointer; into a MAIN or PLAIN column, it stays in
+			 */
 			external = true;
 			if (att->attstorage == TYPSTORAGE_PLAIN || att->attstorage == TYPSTORAGE_MAIN)
-				max_known = false;
+				kept = add_size(kept, brought_back_size(att, value));
+			else
+				kept += TOAST_POINTER_SIZE - Min(VARSIZE_EXTERNAL(value), TOAST_POINTER_SIZE);
 			continue;
 		}
 		else
-			size = VARSIZE_ANY(value);
+			size = stored_size(att, value);
 		if ((att->attstorage == TYPSTORAGE_EXTENDED || att->attstorage == TYPSTORAGE_EXTERNAL) &&
 			size > MOVABLE_MIN_SIZE)
 			movable += size - TOAST_POINTER_SIZE;
@@ -79,25 +126,35 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 		heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
 
 	/*
-	 * heap calls its TOAST code for rows over TOAST_TUPLE_THRESHOLD or with
-	 * values out of line, which leaves alone a row already within the
-	 * target and stores values in the TOAST table only if there is one
+	 * heap calls its TOAST code for a tuple over TOAST_TUPLE_THRESHOLD or
+	 * with values out of line, which leaves alone one already within the
+	 * target and stores values in the TOAST table only if there is one.
+	 * A slot holding a tuple hands it to heap as it is (with the columns
+	 * of its time, its values' headers as they were), which is what heap
+	 * tests; once TOASTed, it is formed anew from the values.
 	 */
-	length->toasts = OidIsValid(rel->rd_rel->reltoastrelid) &&
-		(external || (len > TOAST_TUPLE_THRESHOLD && len > target));
+	if (physical != NULL)
+	{
+		length->toasts = OidIsValid(rel->rd_rel->reltoastrelid) &&
+			(HeapTupleHasExternal(physical) ||
+			 (physical->t_len > TOAST_TUPLE_THRESHOLD && physical->t_len > target));
+		len = Max(len, physical->t_len);
+	}
+	else
+		length->toasts = OidIsValid(rel->rd_rel->reltoastrelid) &&
+			(external || (len > TOAST_TUPLE_THRESHOLD && len > target));
 	if (!length->toasts)
 	{
 		length->len = length->max_len = len;
-		length->max_known = true;
 		return;
 	}
 
 	/*
 	 * A value shrunk to a pointer (not aligned) can add padding before the
-	 * next aligned one, and a short value's header is shorter on the page
+	 * next aligned one
 	 */
 	length->len = len - Min(movable, len);
-	length->max_len = Min(Max(length->len + desc->natts * MAXIMUM_ALIGNOF, target),
+	length->max_len = Min(Max(add_size(length->len, kept) + desc->natts * MAXIMUM_ALIGNOF,
+							  target),
 						  MaxHeapTupleSize);
-	length->max_known = max_known;
 }

@@ -15,9 +15,8 @@ typedef struct RowLength
 {
 	Size		len;			/* the least the heap tuple can take */
 	Size		max_len;		/* the most */
-	bool		toasts;			/* heap will store values of it in the TOAST
-								 * table */
-	bool		max_known;		/* max_len is sure to hold (else a guess) */
+	bool		toasts;			/* heap will TOAST it: it may store values of it
+								 * in the TOAST table */
 } RowLength;
 
 /*
