@@ -20,18 +20,24 @@ BEGIN
 	RETURN s;
 END $$;
 
-CREATE FUNCTION pg_temp.worker_running() RETURNS boolean LANGUAGE plpgsql AS $$
+-- eventually(condition): whether the condition (an SQL boolean
+-- expression) comes true within 30 s
+CREATE FUNCTION pg_temp.eventually(condition text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+	met boolean;
 BEGIN
 	FOR i IN 1..300 LOOP
-		IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'kalamdb worker'
-				   AND datname = current_database()) THEN
+		EXECUTE 'SELECT ' || condition INTO met;
+		IF met THEN
 			RETURN true;
 		END IF;
 		PERFORM pg_sleep(0.1);
 	END LOOP;
 	RETURN false;
 END $$;
-SELECT ok(pg_temp.worker_running(), 'a kalamdb worker serves this database');
+SELECT ok(pg_temp.eventually($$EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'kalamdb worker'
+										AND datname = current_database())$$),
+		  'a kalamdb worker serves this database');
 
 -- the lifecycle of a job
 SELECT kalam.submit_job('job_cleanup') AS j1 \gset
@@ -190,18 +196,9 @@ SELECT ok(NOT EXISTS (SELECT 1 FROM system.jobs WHERE idempotency_key = 'schedul
 		  'no compact job is scheduled by default');
 ALTER SYSTEM SET kalam.compact_interval = '1h';
 SELECT pg_reload_conf();
-CREATE FUNCTION pg_temp.scheduled_compact_done() RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-	FOR i IN 1..300 LOOP
-		IF EXISTS (SELECT 1 FROM system.jobs WHERE idempotency_key = 'schedule:compact'
-				   AND status = 'completed') THEN
-			RETURN true;
-		END IF;
-		PERFORM pg_sleep(0.1);
-	END LOOP;
-	RETURN false;
-END $$;
-SELECT ok(pg_temp.scheduled_compact_done(), 'with kalam.compact_interval set, the worker schedules a compact job');
+SELECT ok(pg_temp.eventually($$EXISTS (SELECT 1 FROM system.jobs WHERE idempotency_key = 'schedule:compact'
+										AND status = 'completed')$$),
+		  'with kalam.compact_interval set, the worker schedules a compact job');
 SELECT is((SELECT count(DISTINCT (ctid::text::point)[0]) FROM jobs_test.scattered_again WHERE owner = 'alpha'), 3::bigint,
 		  'which compacts every kalamdb USER and STREAM table');
 ALTER SYSTEM RESET kalam.compact_interval;
