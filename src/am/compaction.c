@@ -538,7 +538,7 @@ kalam_compact(PG_FUNCTION_ARGS)
 	c.page_room = BLCKSZ - SizeOfPageHeaderData - c.reserve;
 	c.slot = table_slot_create(rel, NULL);
 	/* copies with TOASTed values store them anew: their page stays heap's target */
-	kalam_lock_toast_relation(rel);
+	kalam_lock_toast_relation(rel, NULL);
 	c.estate = CreateExecutorState();
 	c.result_rel = makeNode(ResultRelInfo);
 	InitResultRelInfo(c.result_rel, rel, 1, NULL, 0);

@@ -34,6 +34,7 @@
 #include "access/htup_details.h"
 #include "access/hio.h"
 #include "access/tableam.h"
+#include "access/detoast.h"
 #include "access/toast_internals.h"
 #include "catalog/index.h"
 #include "catalog/pg_am_d.h"
@@ -42,6 +43,7 @@
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 
 #include "am/am_compat.h"
 #include "am/kalamdb_am.h"
@@ -166,27 +168,56 @@ typedef struct RowPlacement
 	Placement	p;
 } RowPlacement;
 
-/*
- * heap TOASTs a row before it asks for its page, opening the TOAST table
- * and its indexes; the first lock taken on each in the transaction lets
- * invalidations in, and one of the relation's own (statistics an ANALYZE
- * or VACUUM updated) closes its storage, which forgets the target page:
- * heap would then take the last page, or one from the free space map.  So
- * the locks are taken before the row is placed.
- */
-void
-kalam_lock_toast_relation(Relation rel)
+/* Lock a TOAST table and its indexes in mode, and keep the locks */
+static void
+lock_toast_table(Oid toastrelid, LOCKMODE mode)
 {
-	Relation	toast;
+	Relation	toast = table_open(toastrelid, mode);
 	Relation   *indexes;
 	int			nindexes;
 
-	if (!OidIsValid(rel->rd_rel->reltoastrelid))
-		return;
-	toast = table_open(rel->rd_rel->reltoastrelid, RowExclusiveLock);
-	(void) toast_open_indexes(toast, RowExclusiveLock, &indexes, &nindexes);
+	(void) toast_open_indexes(toast, mode, &indexes, &nindexes);
 	toast_close_indexes(indexes, nindexes, NoLock);
 	table_close(toast, NoLock);
+}
+
+/*
+ * heap TOASTs a row before it asks for its page: it opens the TOAST table
+ * and its indexes to store values (RowExclusiveLock, and AccessShareLock
+ * to choose each value's OID), and the TOAST tables of values out of line
+ * elsewhere to bring them back (AccessShareLock).  The first lock of a
+ * mode taken on each in the transaction lets invalidations in, and one of
+ * the relation's own (statistics an ANALYZE or VACUUM updated) closes its
+ * storage, which forgets the target page: heap would then take the last
+ * page, or one from the free space map.  So those locks are taken before
+ * the row is placed (slot: the row, if its values may come from
+ * elsewhere).
+ */
+void
+kalam_lock_toast_relation(Relation rel, TupleTableSlot *slot)
+{
+	if (OidIsValid(rel->rd_rel->reltoastrelid))
+	{
+		lock_toast_table(rel->rd_rel->reltoastrelid, RowExclusiveLock);
+		lock_toast_table(rel->rd_rel->reltoastrelid, AccessShareLock);
+	}
+	if (slot == NULL)
+		return;
+	slot_getallattrs(slot);
+	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+	{
+		struct varlena *value;
+		struct varatt_external pointer;
+
+		if (slot->tts_isnull[i] || TupleDescAttr(slot->tts_tupleDescriptor, i)->attlen != -1)
+			continue;
+		value = (struct varlena *) DatumGetPointer(slot->tts_values[i]);
+		if (!VARATT_IS_EXTERNAL_ONDISK(value))
+			continue;
+		VARATT_EXTERNAL_GET_POINTER(pointer, value);
+		if (pointer.va_toastrelid != rel->rd_rel->reltoastrelid)
+			lock_toast_table(pointer.va_toastrelid, AccessShareLock);
+	}
 }
 
 /*
@@ -247,7 +278,7 @@ begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, int optio
 		prefetch_owner(rel, row->owner, row->owner_len);
 	row_length(rel, slot, &row->length);
 	if (row->length.toasts)
-		kalam_lock_toast_relation(rel);
+		kalam_lock_toast_relation(rel, slot);
 	begin_target(rel, bistate, row->owner, row->owner_len, row->length.len,
 				 row->length.max_len, 1, &row->p);
 	return row_options(rel, bistate, row, options);
@@ -551,7 +582,9 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	 * another owner's page: the target is looked at first.  (heap may TOAST
 	 * the new version, or delete the old one's TOASTed values.)
 	 */
-	kalam_lock_toast_relation(rel);
+	kalam_lock_toast_relation(rel, slot);
+	/* heap reads the indexed columns first, opening the indexes if it must */
+	bms_free(RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY));
 	placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, false, &p);
 	if (!placement_target_has_room(rel, &p))
 	{

@@ -8,15 +8,16 @@
 #ifndef KALAM_KALAMDB_AM_H
 #define KALAM_KALAMDB_AM_H
 
+#include "executor/tuptable.h"
 #include "utils/rel.h"
 
 /* Whether rel is stored by the kalamdb access method */
 extern bool kalamdb_relation(Relation rel);
 
 /*
- * Lock rel's TOAST table and its indexes as heap's inserts into them will,
- * before choosing a row's page (see kalamdb_am.c)
+ * Take the locks heap's TOAST step will take for the row in slot (NULL: a
+ * row of rel's own), before choosing its page (see kalamdb_am.c)
  */
-extern void kalam_lock_toast_relation(Relation rel);
+extern void kalam_lock_toast_relation(Relation rel, TupleTableSlot *slot);
 
 #endif							/* KALAM_KALAMDB_AM_H */

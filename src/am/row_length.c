@@ -48,8 +48,8 @@ stored_size(Form_pg_attribute att, struct varlena *value)
 
 /*
  * What a value stored out of line elsewhere takes once heap has brought it
- * back into a MAIN column (as stored: compressed if it was) or a PLAIN one
- * (decompressed); MaxHeapTupleSize where that cannot be told
+ * back into a PLAIN column (decompressed) or another (as stored: compressed
+ * if it was); MaxHeapTupleSize where that cannot be told
  */
 static Size
 brought_back_size(Form_pg_attribute att, struct varlena *value)
@@ -81,7 +81,8 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 	bool		has_nulls = false;
 	bool		external = false;
 	Size		movable = 0;	/* bytes TOAST can take out of the row */
-	Size		kept = 0;		/* bytes out-of-line values come back with */
+	Size		kept = 0;		/* bytes out-of-line values stay in with */
+	Size		back = 0;		/* bytes they all come back with */
 	Size		target = RelationGetToastTupleTarget(rel, TOAST_TUPLE_TARGET);
 	Size		len;
 
@@ -110,8 +111,9 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			 * pointer; into a MAIN or PLAIN column, it stays in
 			 */
 			external = true;
+			back = Min(back + brought_back_size(att, value), MaxHeapTupleSize);
 			if (att->attstorage == TYPSTORAGE_PLAIN || att->attstorage == TYPSTORAGE_MAIN)
-				kept = add_size(kept, brought_back_size(att, value));
+				kept = Min(kept + brought_back_size(att, value), MaxHeapTupleSize);
 			else
 				kept += TOAST_POINTER_SIZE - Min(VARSIZE_EXTERNAL(value), TOAST_POINTER_SIZE);
 			continue;
@@ -145,6 +147,9 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			(external || (len > TOAST_TUPLE_THRESHOLD && len > target));
 	if (!length->toasts)
 	{
+		/* without a TOAST table, heap brings out-of-line values back in */
+		if (external && !OidIsValid(rel->rd_rel->reltoastrelid))
+			len = Min(len + back, MaxHeapTupleSize);
 		length->len = length->max_len = len;
 		return;
 	}
@@ -154,7 +159,7 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 	 * next aligned one
 	 */
 	length->len = len - Min(movable, len);
-	length->max_len = Min(Max(add_size(length->len, kept) + desc->natts * MAXIMUM_ALIGNOF,
+	length->max_len = Min(Max(length->len + kept + desc->natts * MAXIMUM_ALIGNOF,
 							  target),
 						  MaxHeapTupleSize);
 }
