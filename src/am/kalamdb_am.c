@@ -42,6 +42,7 @@
 #include "fmgr.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
@@ -168,15 +169,25 @@ typedef struct RowPlacement
 	Placement	p;
 } RowPlacement;
 
-/* Lock a TOAST table and its indexes in mode, and keep the locks */
+/*
+ * Lock a TOAST table and its indexes in AccessShareLock, and also in
+ * RowExclusiveLock if values are to be stored there; keep the locks
+ */
 static void
-lock_toast_table(Oid toastrelid, LOCKMODE mode)
+lock_toast_table(Oid toastrelid, bool to_store)
 {
+	LOCKMODE	mode = to_store ? RowExclusiveLock : AccessShareLock;
 	Relation	toast = table_open(toastrelid, mode);
 	Relation   *indexes;
 	int			nindexes;
 
 	(void) toast_open_indexes(toast, mode, &indexes, &nindexes);
+	if (to_store)
+	{
+		LockRelationOid(toastrelid, AccessShareLock);
+		for (int i = 0; i < nindexes; i++)
+			LockRelationOid(RelationGetRelid(indexes[i]), AccessShareLock);
+	}
 	toast_close_indexes(indexes, nindexes, NoLock);
 	table_close(toast, NoLock);
 }
@@ -197,10 +208,7 @@ void
 kalam_lock_toast_relation(Relation rel, TupleTableSlot *slot)
 {
 	if (OidIsValid(rel->rd_rel->reltoastrelid))
-	{
-		lock_toast_table(rel->rd_rel->reltoastrelid, RowExclusiveLock);
-		lock_toast_table(rel->rd_rel->reltoastrelid, AccessShareLock);
-	}
+		lock_toast_table(rel->rd_rel->reltoastrelid, true);
 	if (slot == NULL)
 		return;
 	slot_getallattrs(slot);
@@ -216,7 +224,7 @@ kalam_lock_toast_relation(Relation rel, TupleTableSlot *slot)
 			continue;
 		VARATT_EXTERNAL_GET_POINTER(pointer, value);
 		if (pointer.va_toastrelid != rel->rd_rel->reltoastrelid)
-			lock_toast_table(pointer.va_toastrelid, AccessShareLock);
+			lock_toast_table(pointer.va_toastrelid, false);
 	}
 }
 

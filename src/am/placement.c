@@ -135,6 +135,15 @@ tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumber off,
 		memcmp(VARDATA_ANY(v), owner, owner_len) == 0;
 }
 
+/* Room for a row on a page: heap's test, a new page being initialized on use */
+static inline Size
+page_room(Page page)
+{
+	if (PageIsNew(page))
+		return BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData);
+	return PageGetHeapFreeSpace(page);
+}
+
 static void
 inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
 			 InspectDepth depth, PageInfo *info)
@@ -148,13 +157,11 @@ inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
 	info->all_mine = true;
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buffer);
-	if (PageIsNew(page))
-		info->free = BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData);
-	else
+	info->free = page_room(page);
+	if (!PageIsNew(page))
 	{
 		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 
-		info->free = PageGetHeapFreeSpace(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			bool		mine;
@@ -754,15 +761,13 @@ bool
 placement_target_has_room(Relation rel, const Placement *p)
 {
 	Buffer		buffer;
-	Page		page;
 	bool		room;
 
 	if (!BlockNumberIsValid(p->block))
 		return false;
 	buffer = ReadBuffer(rel, p->block);
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
-	room = PageIsNew(page) || PageGetHeapFreeSpace(page) >= p->need;
+	room = page_room(BufferGetPage(buffer)) >= p->need;
 	UnlockReleaseBuffer(buffer);
 	return room;
 }

@@ -37,11 +37,11 @@ extern void placement_define_gucs(void);
 /*
  * Choose the page for nrows rows of this owner, of length len each but
  * the first, which may take up to max_len (a row heap will TOAST: see
- * row_length.h), and make it the relation's insertion target.  With allow_claim, an empty page may
- * be taken under a lock that is held until placement_finish(); callers
- * that can wait for row locks (updates) pass false.  Bulk inserts (a
- * BulkInsertState: COPY) pass bulk, which puts this backend's owner page
- * cache in front of the shared map.
+ * row_length.h), and make it the relation's insertion target.  With
+ * allow_claim, an empty page may be taken under a lock that is held until
+ * placement_finish(); callers that can wait for row locks (updates) pass
+ * false.  Bulk inserts (a BulkInsertState: COPY) pass bulk, which puts
+ * this backend's owner page cache in front of the shared map.
  */
 extern void placement_begin(Relation rel, const char *owner, int owner_len,
 							Size len, Size max_len, int nrows, bool allow_claim,

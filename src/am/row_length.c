@@ -110,10 +110,11 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			 * go out again, the row takes the target at most, or the
 			 * pointer; into a MAIN or PLAIN column, it stays in
 			 */
+			size = brought_back_size(att, value);
 			external = true;
-			back = Min(back + brought_back_size(att, value), MaxHeapTupleSize);
+			back = Min(back + size, MaxHeapTupleSize);
 			if (att->attstorage == TYPSTORAGE_PLAIN || att->attstorage == TYPSTORAGE_MAIN)
-				kept = Min(kept + brought_back_size(att, value), MaxHeapTupleSize);
+				kept = Min(kept + size, MaxHeapTupleSize);
 			else
 				kept += TOAST_POINTER_SIZE - Min(VARSIZE_EXTERNAL(value), TOAST_POINTER_SIZE);
 			continue;
