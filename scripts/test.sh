@@ -35,15 +35,14 @@ count_regress() {	# count_regress RUNNER OUTPUT_FILE EXIT_STATUS
 }
 
 # TAP::Harness (pg_prove, prove): "Files=F, Tests=T" and, per failing file,
-# "(Wstat: W Tests: T Failed: F)"; a file that could not run at all counts
-# as one failure.
+# "(Wstat: W Tests: T Failed: F)"; a file that failed without a failed
+# test (it died, or its plan was wrong) counts as one failure.
 count_tap() {	# count_tap RUNNER OUTPUT_FILE EXIT_STATUS
-	local total bad broken
+	local total bad
 	total=$( (grep -oE 'Files=[0-9]+, Tests=[0-9]+' "$2" || true) | tail -1 | sed -E 's/.*Tests=//')
 	total=${total:-0}
-	bad=$( (grep -oE 'Tests: [0-9]+ Failed: [0-9]+' "$2" || true) | awk '{s += $4} END {print s + 0}')
-	broken=$(grep -cE 'Parse errors|Dubious' "$2" || true)
-	bad=$((bad + broken))
+	bad=$( (grep -oE 'Tests: [0-9]+ Failed: [0-9]+' "$2" || true) |
+		awk '{s += ($4 > 0 ? $4 : 1)} END {print s + 0}')
 	if [ "$3" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
 	record "$1" $((total - bad < 0 ? 0 : total - bad)) "$bad"
 }
