@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(91);
+SELECT plan(92);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -15,6 +15,13 @@ SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
 -- the catalog
 SELECT has_table('system', t, 'system.' || t || ' exists')
 FROM unnest(ARRAY['users', 'namespaces', 'tables', 'storages', 'jobs', 'live_queries', 'audit_log']) t;
+-- live queries, looked up by the user they belong to, are stored by the
+-- kalamdb access method: each user's subscriptions on pages of their own
+SELECT is((SELECT string_agg(c.relname || ' ' || a.amname, ', ' ORDER BY c.relname)
+		   FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+		   WHERE c.relnamespace = 'system'::regnamespace AND c.relkind = 'r'),
+		  'audit_log heap, jobs heap, live_queries kalamdb, namespaces heap, storages heap, tables heap, users heap',
+		  'system.live_queries uses the kalamdb access method, the other catalog tables heap');
 
 -- the bootstrap user
 SELECT results_eq($$SELECT user_id::text, role::text, password_hash IS NULL FROM system.users WHERE username = 'root'$$,

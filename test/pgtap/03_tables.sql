@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(71);
+SELECT plan(73);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -110,12 +110,23 @@ BEGIN
 END $$;
 SELECT matches(pg_temp.run_as('kalam_tbl_app', :'alice', $$SELECT pg_temp.plan_of('SELECT owner FROM app.notes WHERE owner >= ''-''')$$),
 			   'Index Only Scan', 'an index-only scan is planned for alice');
+-- the scans themselves, planned after the settings (run_as's second query)
 SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice',
-		  $$SELECT count(*) FROM (SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)) s, app.notes WHERE owner >= '-'$$),
+		  $$SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)$$,
+		  $$SELECT count(*) FROM app.notes WHERE owner >= '-'$$),
 		  '2', 'and it returns only her rows');
+SELECT matches(pg_temp.run_as('kalam_tbl_app', :'alice',
+		  format($$SELECT pg_temp.plan_of(%L)$$,
+				 format($$SELECT id FROM app.notes WHERE owner = %L AND id BETWEEN 100 AND 2000$$, :'bob'))),
+		  'Index Scan', 'an index scan is planned for bob''s key');
 SELECT is(pg_temp.run_as('kalam_tbl_app', :'alice',
-		  format($$SELECT count(*) FROM (SELECT set_config('enable_seqscan', 'off', true)) s, app.notes WHERE owner = %L AND id BETWEEN 100 AND 2000$$, :'bob')),
+		  $$SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)$$,
+		  format($$SELECT count(*) FROM app.notes WHERE owner = %L AND id BETWEEN 100 AND 2000$$, :'bob')),
 		  '0', 'an index scan on bob''s key gives alice nothing');
+SELECT is(pg_temp.run_as('kalam_tbl_app', :'bob',
+		  $$SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)$$,
+		  format($$SELECT count(*) FROM app.notes WHERE owner = %L AND id BETWEEN 100 AND 2000$$, :'bob')),
+		  '1901', 'where bob finds his rows');
 
 -- a non-leakproof function in WHERE never sees other users' rows
 CREATE TEMP TABLE leaked (body text);

@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(40);
+SELECT plan(42);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -145,6 +145,20 @@ INSERT INTO jobs_test.typing VALUES (:'active', now() - interval '2 hours', 'old
 SELECT kalam.submit_job('stream_eviction') AS j7 \gset
 SELECT is(pg_temp.wait_for_job(:'j7', '{completed,failed}'), 'completed', 'stream eviction completes');
 SELECT is((SELECT string_agg(what, ',') FROM jobs_test.typing), 'new,new', 'rows past the TTL are removed, the others stay');
+
+-- stale live query removal: a subscription whose session is gone goes, one
+-- of a live session stays (the connection part of the id names the session)
+SELECT table_id AS typing_id FROM system.tables WHERE relation = 'jobs_test.typing'::regclass \gset
+SELECT pg_backend_pid() || '-' || to_hex(((extract(epoch FROM backend_start) - 946684800) * 1000000)::bigint) AS me
+FROM pg_stat_activity WHERE pid = pg_backend_pid() \gset
+INSERT INTO system.live_queries (live_id, user_id, table_id, query, channel, backend_pid) VALUES
+	(kalam.live_query_id(:'active', '4194304-1', 'gone'), :'active', :'typing_id', 'SELECT * FROM jobs_test.typing', 'gone', 4194304),
+	(kalam.live_query_id(:'active', :'me', 'here'), :'active', :'typing_id', 'SELECT * FROM jobs_test.typing', 'here', pg_backend_pid());
+SELECT kalam.submit_job('live_query_cleanup') AS j11 \gset
+SELECT is(pg_temp.wait_for_job(:'j11', '{completed,failed}'), 'completed', 'stale live query removal completes');
+SELECT is((SELECT string_agg(channel, ',') FROM system.live_queries WHERE table_id = :'typing_id'), 'here',
+		  'the subscription of a session that is gone is removed, that of a live one stays');
+DELETE FROM system.live_queries WHERE table_id = :'typing_id';
 
 -- compaction: of the table named, or of every registered kalamdb table.
 -- The index expression insists on running as the table's owner, not as
