@@ -4,7 +4,8 @@
 # a shared table reaches everyone allowed to read it; an oversized change
 # arrives as a key-only message; a TRUNCATE reaches every subscription of
 # the table; a session that ends, logs out or whose user is dropped leaves
-# no subscription behind; a role that loses SELECT receives nothing more.
+# no subscription behind; a role that loses SELECT receives nothing more;
+# a role or user that may not read a table cannot subscribe to it.
 use strict;
 use warnings;
 use FindBin;
@@ -178,6 +179,36 @@ $node->safe_psql('postgres', q{GRANT SELECT ON chat.news TO reader});
 $writer->query_safe(q{INSERT INTO chat.news VALUES (5, 'fifth')});
 is(scalar(@{ received($reader) }), 1, 'and after GRANT SELECT again, it does');
 $writer->quit;
+$reader->quit;
+
+# subscribing needs the right to read the table: SELECT for the database
+# role, and for a private or restricted SHARED table a kalam role allowed to
+# read it (a user may not read a private one; a service may)
+$node->safe_psql('postgres', q{
+	SELECT kalam.create_user('sam', 'sam-secret-123', 'service');
+	CREATE TABLE chat.staff (id int PRIMARY KEY, note text);
+	SELECT kalam.register_table('chat.staff', 'shared', 'private');
+	GRANT SELECT ON chat.staff TO reader;
+});
+my $before = $node->safe_psql('postgres', 'SELECT count(*) FROM system.live_queries');
+$reader = $node->background_psql('postgres', on_error_stop => 0);
+$reader->query_safe('SET ROLE reader');
+$reader->query_safe(q{SELECT kalam.login('alice', 'alice-secret-1')});
+$reader->query(q{SELECT kalam.subscribe('SELECT * FROM chat.messages')});
+like($reader->{stderr}, qr/permission denied for table messages/,
+	'a role without SELECT on the table cannot subscribe to it');
+$reader->{stderr} = '';
+$reader->query(q{SELECT kalam.subscribe('SELECT * FROM chat.staff')});
+like($reader->{stderr}, qr/permission denied to watch private table chat\.staff/,
+	'a user cannot subscribe to a private shared table');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM system.live_queries'), $before,
+	'neither refusal left a subscription behind');
+$reader->{stderr} = '';
+$reader->query_safe(q{SELECT kalam.login('sam', 'sam-secret-123')});
+$reader->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT * FROM chat.staff')});
+$node->safe_psql('postgres', q{INSERT INTO chat.staff VALUES (1, 'for services')});
+my $staff = received($reader);
+is(scalar(@$staff), 1, 'a service may, and receives its changes') or diag explain $staff;
 $reader->quit;
 
 $node->stop;
