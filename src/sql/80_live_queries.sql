@@ -69,7 +69,10 @@ BEGIN
 		DO NOTHING;
 		n := n + 1;
 	END LOOP;
-	UPDATE system.jobs SET status = 'queued', updated_at = now() WHERE status = 'new';
+	-- a job another session holds (kalam.cancel_job() in an open
+	-- transaction) is queued next time, not waited for
+	UPDATE system.jobs SET status = 'queued', updated_at = now()
+	WHERE job_id IN (SELECT job_id FROM system.jobs WHERE status = 'new' FOR UPDATE SKIP LOCKED);
 	RETURN n;
 END $$;
 

@@ -1,0 +1,88 @@
+# How the kalamdb worker takes jobs when other sessions hold them: a job
+# row another session has locked is skipped (FOR UPDATE SKIP LOCKED), when
+# queueing new jobs as when claiming queued ones, and the worker goes on
+# with the others; the locked job runs once the lock is gone.  A job
+# cancelled while it runs stays cancelled.  The jobs are seen in the
+# states they pass through: new, running, completed, cancelled.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use KalamNode;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = KalamNode::start('claims', qq{
+kalam.job_poll_interval = 200ms
+});
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION kalamdb;
+	SELECT kalam.create_namespace('ns');
+	CREATE TABLE ns.typing (owner kalam.user_id, at timestamptz, what text) USING kalamdb;
+	SELECT kalam.register_table('ns.typing', 'stream', ttl => '1 hour');
+	INSERT INTO ns.typing VALUES ('u1', now() - interval '2 hours', 'old'), ('u1', now(), 'new');
+});
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'kalamdb worker'}),
+	'the worker runs');
+# let the scheduled jobs of the worker's first round finish
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) > 0 AND count(*) FILTER (WHERE status NOT IN ('completed', 'failed')) = 0
+	FROM system.jobs WHERE idempotency_key LIKE 'schedule:%'}), 'its scheduled jobs are done');
+
+sub status
+{
+	my ($job) = @_;
+	return $node->safe_psql('postgres', "SELECT status FROM system.jobs WHERE job_id = '$job'");
+}
+
+# the worker busy: a stream eviction waits for a table lock
+my $blocker = $node->background_psql('postgres');
+$blocker->query_safe('BEGIN');
+$blocker->query_safe('LOCK TABLE ns.typing IN ACCESS EXCLUSIVE MODE');
+my $evict = $node->safe_psql('postgres', q{SELECT kalam.submit_job('stream_eviction')});
+ok($node->poll_query_until('postgres', qq{
+	SELECT j.status = 'running' AND EXISTS (SELECT 1 FROM pg_stat_activity
+		WHERE backend_type = 'kalamdb worker' AND wait_event_type = 'Lock')
+	FROM system.jobs j WHERE job_id = '$evict'}), 'a stream eviction runs, waiting for the table');
+
+# meanwhile two jobs are submitted; another session locks the first
+my $held = $node->safe_psql('postgres', q{SELECT kalam.submit_job('job_cleanup')});
+my $free = $node->safe_psql('postgres', q{SELECT kalam.submit_job('job_cleanup')});
+is(status($held), 'new', 'a job the worker has not taken yet is new');
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN');
+$holder->query_safe("SELECT job_id FROM system.jobs WHERE job_id = '$held' FOR UPDATE");
+
+# cancelled while it runs: it stops and stays cancelled
+is($node->safe_psql('postgres', "SELECT kalam.cancel_job('$evict')"), 'cancelled', 'the running eviction is cancelled');
+$blocker->query_safe('COMMIT');
+$blocker->quit;
+
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$free'"),
+	'the worker goes on: the job nobody holds is queued and runs');
+is(status($evict), 'cancelled', 'the cancelled eviction stays cancelled');
+is(status($held), 'new', 'the held job is skipped, not waited for');
+
+# a queued job held by another session is skipped when claiming
+$holder->query_safe('COMMIT');
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$held'"),
+	'once the lock is gone, the held job runs');
+my $retry = $node->safe_psql('postgres', q{
+	INSERT INTO system.jobs (job_id, job_type, status, retry_count, updated_at)
+	VALUES (kalam.new_job_id('job_cleanup'), 'job_cleanup', 'retrying', 3, now()) RETURNING job_id});
+$holder->query_safe('BEGIN');
+$holder->query_safe("SELECT job_id FROM system.jobs WHERE job_id = '$retry' FOR UPDATE");
+# the retry is due after 3 seconds; by then another job has been claimed
+sleep 4;
+my $next = $node->safe_psql('postgres', q{SELECT kalam.submit_job('job_cleanup')});
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$next'"),
+	'a job submitted after a held retry came due runs');
+is(status($retry), 'retrying', 'the held retry is skipped');
+$holder->query_safe('COMMIT');
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$retry'"),
+	'and runs once released');
+$holder->quit;
+
+$node->stop;
+done_testing();
