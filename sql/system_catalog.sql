@@ -64,5 +64,12 @@ SELECT user_id FROM system.users
 WHERE deleted_at >= timestamptz '2099-02-05' AND deleted_at < timestamptz '2099-02-06';
 SELECT count(*) FROM system.users
 WHERE deleted_at >= timestamptz '2099-02-05' AND deleted_at < timestamptz '2099-02-06';
+-- the user cleanup job's query (kalam._job_expired_users, which is not
+-- inlined because of its SET search_path): the oldest expired users first
+EXPLAIN (COSTS OFF)
+SELECT user_id FROM system.users
+WHERE deleted_at IS NOT NULL AND deleted_at < timestamptz '2099-04-11' - interval '30 days'
+ORDER BY deleted_at LIMIT 100;
+SELECT count(*) FROM kalam._job_expired_users(now() - timestamptz '2099-04-11' + interval '30 days', 100000);
 
 DELETE FROM system.users WHERE user_id <> 'root';

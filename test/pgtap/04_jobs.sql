@@ -103,21 +103,34 @@ SELECT kalam.create_user('active', 'active-secret-12') AS active \gset
 INSERT INTO jobs_test.t1 SELECT u, i FROM unnest(ARRAY[:'expired', :'recent', :'active']::kalam.user_id[]) u, generate_series(1, 10) i;
 INSERT INTO jobs_test.t2 SELECT u, i FROM unnest(ARRAY[:'expired', :'recent', :'active']::kalam.user_id[]) u, generate_series(1, 20) i;
 INSERT INTO jobs_test.t3 SELECT i, u FROM unnest(ARRAY[:'expired', :'recent', :'active']::kalam.user_id[]) u, generate_series(1, 30) i;
-SELECT kalam.drop_user('expired');
-SELECT kalam.drop_user('recent');
-UPDATE system.users SET deleted_at = now() - interval '31 days' WHERE username = 'expired';
+-- a second expired user, with rows in a STREAM table too; one dropped
+-- long ago but restored since
+CREATE TABLE jobs_test.t4 (owner kalam.user_id, at timestamptz DEFAULT now()) USING kalamdb;
+SELECT kalam.register_table('jobs_test.t4', 'stream', ttl => '1 day');
+SELECT kalam.create_user('expired2', 'expired2-secret') AS expired2 \gset
+SELECT kalam.create_user('restored', 'restored-secret') AS restored \gset
+INSERT INTO jobs_test.t2 SELECT u, i FROM unnest(ARRAY[:'expired2', :'restored']::kalam.user_id[]) u, generate_series(1, 5) i;
+INSERT INTO jobs_test.t4 (owner) SELECT u FROM unnest(ARRAY[:'expired2', :'restored', :'active']::kalam.user_id[]) u, generate_series(1, 7) i;
+SELECT kalam.drop_user(u) FROM unnest(ARRAY['expired', 'expired2', 'recent', 'restored']::kalam.user_name[]) u;
+UPDATE system.users SET deleted_at = now() - interval '31 days' WHERE username IN ('expired', 'expired2');
 UPDATE system.users SET deleted_at = now() - interval '1 day' WHERE username = 'recent';
+UPDATE system.users SET deleted_at = now() - interval '40 days' WHERE username = 'restored';
+SELECT kalam.restore_user('restored');
 SELECT kalam.submit_job('user_cleanup') AS j5 \gset
 SELECT is(pg_temp.wait_for_job(:'j5', '{completed,failed}'), 'completed', 'user cleanup completes');
-SELECT is((SELECT message FROM system.jobs WHERE job_id = :'j5'), 'purged 1 users and 60 rows',
-		  'it purged the one expired user and its 60 rows');
-SELECT is((SELECT count(*) FROM jobs_test.t1 WHERE owner = :'expired') + (SELECT count(*) FROM jobs_test.t2 WHERE owner = :'expired')
-		  + (SELECT count(*) FROM jobs_test.t3 WHERE owner = :'expired'), 0::bigint, 'no row of the expired user is left');
-SELECT is((SELECT count(*) FROM jobs_test.t1) + (SELECT count(*) FROM jobs_test.t2) + (SELECT count(*) FROM jobs_test.t3),
-		  120::bigint, 'every row of the others is');
-SELECT is((SELECT count(*) FROM system.users WHERE username = 'expired'), 0::bigint, 'the expired user is gone');
-SELECT is((SELECT count(*) FROM system.users WHERE username IN ('recent', 'active')), 2::bigint,
-		  'the recently dropped and the active user stay');
+SELECT is((SELECT message FROM system.jobs WHERE job_id = :'j5'), 'purged 2 users and 72 rows',
+		  'it purged the two expired users and their 60 + 12 rows');
+SELECT is((SELECT count(*) FROM jobs_test.t1 WHERE owner IN (:'expired', :'expired2'))
+		  + (SELECT count(*) FROM jobs_test.t2 WHERE owner IN (:'expired', :'expired2'))
+		  + (SELECT count(*) FROM jobs_test.t3 WHERE owner IN (:'expired', :'expired2'))
+		  + (SELECT count(*) FROM jobs_test.t4 WHERE owner IN (:'expired', :'expired2')),
+		  0::bigint, 'no row of the expired users is left, in USER and STREAM tables');
+SELECT is((SELECT count(*) FROM jobs_test.t1) + (SELECT count(*) FROM jobs_test.t2) + (SELECT count(*) FROM jobs_test.t3)
+		  + (SELECT count(*) FROM jobs_test.t4), 139::bigint, 'every row of the others is');
+SELECT is((SELECT count(*) FROM system.users WHERE username IN ('expired', 'expired2')), 0::bigint, 'the expired users are gone');
+SELECT is((SELECT string_agg(username::text, ',' ORDER BY username) FROM system.users
+		   WHERE username IN ('recent', 'active', 'restored')), 'active,recent,restored',
+		  'the recently dropped, the restored and the active user stay');
 SELECT ok(EXISTS (SELECT 1 FROM system.audit_log WHERE action = 'user.purge' AND target_user_id = :'expired'),
 		  'the purge is audited');
 SELECT is((SELECT string_agg(DISTINCT who::text, ',') || ' ' || count(*) FROM jobs_test.purge_seen),
@@ -220,7 +233,7 @@ SELECT pg_reload_conf();
 
 SELECT * FROM finish();
 
-DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.typing, jobs_test.purge_seen, jobs_test.scattered,
+DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.t4, jobs_test.typing, jobs_test.purge_seen, jobs_test.scattered,
 	jobs_test.scattered_again;
 DROP FUNCTION jobs_test.note_purge(), jobs_test.as_owner(int);
 DROP ROLE kalam_jobs_owner;
