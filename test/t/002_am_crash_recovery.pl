@@ -61,11 +61,18 @@ is($node->safe_psql('postgres', $indexes_checked),
 # each owner's last page, and rows keep going to their owners' pages
 my $pages_of_u1 = q{SELECT count(DISTINCT (ctid::text::point)[0]) FROM app.messages WHERE owner = 'u1'};
 my $before = $node->safe_psql('postgres', $pages_of_u1);
+my $size = q{SELECT pg_relation_size('app.messages') / 8192};
+my $size_before = $node->safe_psql('postgres', $size);
 $node->safe_psql('postgres', q{
 	INSERT INTO app.messages (owner, body)
 	SELECT ('u' || (i % 200 + 1))::kalam.user_id, repeat('n', 100) FROM generate_series(1, 4000) i});
 my $after = $node->safe_psql('postgres', $pages_of_u1);
 cmp_ok($after - $before, '<=', 1, "20 more rows of u1 take at most one more page ($before -> $after)");
+# 20 rows (3 kB) per owner fill up the owners' last pages first: the table
+# grows by about the 75 pages the rows need, where owners whose last pages
+# were not found again would take 200 new ones
+my $grown = $node->safe_psql('postgres', $size) - $size_before;
+cmp_ok($grown, '<', 150, "the 200 owners' rows went on after their last pages ($grown new pages)");
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM (
 		SELECT (ctid::text::point)[0] AS page FROM app.messages
