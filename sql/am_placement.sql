@@ -333,6 +333,18 @@ VACUUM FULL single;
 -- rewritten densely in owner order (through the owner index): each owner's
 -- rows are contiguous and share only their first and last page
 SELECT * FROM layout('single');
+SELECT count(*) FILTER (WHERE last - first + 1 <> pages) AS owners_not_contiguous
+FROM (SELECT owner, min((ctid::text::point)[0]) AS first, max((ctid::text::point)[0]) AS last,
+			 count(DISTINCT (ctid::text::point)[0]) AS pages
+	  FROM single GROUP BY owner) s;
+-- new rows go to pages of their own owner, not to the shared boundary pages
+INSERT INTO single SELECT ('user' || (i % 50))::kalam.user_id, 200000 + i, repeat('n', 100), '2026-01-01'
+FROM generate_series(1, 1000) i;
+WITH r AS (SELECT owner, id, (ctid::text::point)[0] AS page FROM single),
+shared AS (SELECT page FROM r GROUP BY page HAVING count(DISTINCT owner) > 1)
+SELECT count(*) AS new_rows, count(*) FILTER (WHERE page IN (SELECT page FROM shared)) AS on_shared_pages
+FROM r WHERE id > 200000;
+DELETE FROM single WHERE id > 200000;
 CLUSTER single USING single_id;
 ALTER TABLE single SET ACCESS METHOD heap;
 SELECT amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = 'single'::regclass;
