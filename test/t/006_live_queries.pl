@@ -1,6 +1,7 @@
 # Live queries end to end: subscribers LISTEN in their own sessions while
 # another session writes.  A subscriber receives exactly its own changes,
-# projected and filtered as asked; another user's subscriber receives none;
+# projected and filtered as asked (a row entering or leaving the WHERE as
+# an insert or a delete); another user's subscriber receives none;
 # a shared table reaches everyone allowed to read it; an oversized change
 # arrives as a key-only message; a TRUNCATE reaches every subscription of
 # the table; a session that ends, logs out or whose user is dropped leaves
@@ -91,6 +92,22 @@ like($a->[0], qr/"op": "insert", "truncated": true, "key": \{"id":12\}/, 'as its
 ok($node->poll_query_until('postgres', qq{
 	SELECT changes = 4 AND last_update IS NOT NULL FROM system.live_queries
 	WHERE user_id = '$id{alice}' AND query LIKE '%messages%'}), 'changes and last_update are kept');
+
+# a row entering a subscription's WHERE arrives as an insert, one leaving
+# it as a delete; a row given to another user leaves the one's view and
+# enters the other's
+$node->safe_psql('postgres', q{UPDATE chat.messages SET id = 15 WHERE id = 5});
+$node->safe_psql('postgres', q{UPDATE chat.messages SET id = 6 WHERE id = 15});
+$a = received($alice);
+is(scalar(@$a), 2, 'alice receives the row entering and leaving her WHERE') or diag explain $a;
+like($a->[0], qr/"op": "insert", "row": \{"id":15,"body":"too small"\}\}/, 'entering: an insert');
+like($a->[1], qr/"op": "delete", "old": \{"id":15,"body":"too small"\}\}/, 'leaving: a delete');
+is(scalar(@{ received($bob) }), 0, 'bob receives nothing of it');
+$node->safe_psql('postgres', qq{UPDATE chat.messages SET owner = '$id{alice}' WHERE id = 21});
+$a = received($alice);
+$b = received($bob);
+like($a->[0] // '', qr/"op": "insert", "row": \{"id":21,"body":"edited"\}\}/, 'a row given to alice enters her view');
+like($b->[0] // '', qr/"op": "delete", "old": \{"body":"edited"\}\}/, 'and leaves bob\'s');
 
 # TRUNCATE reaches every subscription of the table, once it commits
 $node->safe_psql('postgres', q{BEGIN; TRUNCATE chat.messages; ROLLBACK;});
