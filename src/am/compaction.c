@@ -252,6 +252,7 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
 	RowLength	length;
 	int			items_left;
 	int			options;
+	BulkInsertStateData pins;
 
 	CHECK_FOR_INTERRUPTS();
 	ItemPointerSet(&tid, row->block, row->offset);
@@ -281,10 +282,14 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
 	 * heap tries the target page first, which has the room planned for the
 	 * copy; one that comes out longer goes to a new page, without the free
 	 * space map (with it, the target has room: the table is locked against
-	 * writes)
+	 * writes).  The target is pinned for heap, as inserts do it (see
+	 * prepare_target() in kalamdb_am.c): the relation's target block would
+	 * not survive an interrupt while TOASTed values are stored.
 	 */
-	RelationSetTargetBlock(c->rel, target);
-	heap->tuple_insert(c->rel, c->slot, c->cid, options, NULL);
+	KalamInitBulkInsertPins(&pins);
+	pins.current_buf = ReadBuffer(c->rel, target);
+	heap->tuple_insert(c->rel, c->slot, c->cid, options, &pins);
+	ReleaseBulkInsertStatePin(&pins);
 	landed = ItemPointerGetBlockNumber(&c->slot->tts_tid);
 	if (c->result_rel->ri_NumIndices > 0)
 	{

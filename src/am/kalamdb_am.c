@@ -83,37 +83,42 @@ prefetch_insertion_point(char *page, LocationIndex lower, LocationIndex upper, S
 }
 
 /*
- * Before heap inserts len bytes on the target page: a bulk-insert pin on
- * another page would override the target, so drop it; and where the
- * owner map knows the buffer that holds the target page, pin it for heap
- * (saving the buffer table lookup), and prefetch the page's insertion
- * point.  Rows of interleaved owners go to as many pages, none of them
- * in the CPU cache by the time the owner's next row comes.  False if the
- * target came from a bulk insert's lease (placement.h) and visibly has no
- * room left.
+ * Before heap inserts len bytes on the target page: pin it in pins, where
+ * heap takes its target from (hio.c) before the relation's target block.
+ * That one lives in the relation's smgr entry, which a signal handled at
+ * any CHECK_FOR_INTERRUPTS() in heap (DROP DATABASE elsewhere, say) can
+ * reset: heap would then try the relation's last page, another owner's.
+ * Where the owner map knows the buffer that holds the target page, the
+ * pin saves the buffer table lookup.  Prefetch the page's insertion point:
+ * rows of interleaved owners go to as many pages, none of them in the CPU
+ * cache by the time the owner's next row comes.  False if the target came
+ * from a bulk insert's lease (placement.h) and visibly has no room left.
  */
 static bool
-prepare_target(Relation rel, BulkInsertState bistate, const Placement *p, Size len)
+prepare_target(Relation rel, BulkInsertState pins, const Placement *p, Size len)
 {
+	Buffer		buffer;
 	Page		page;
 	PageHeader	header;
 	LocationIndex lower;
 	LocationIndex upper;
 
-	if (bistate == NULL)
-		return true;
-	if (BufferIsValid(bistate->current_buf))
+	if (BufferIsValid(pins->current_buf))
 	{
-		if (BufferGetBlockNumber(bistate->current_buf) == p->block)
+		if (BufferGetBlockNumber(pins->current_buf) == p->block)
 			return true;
-		ReleaseBulkInsertStatePin(bistate);
+		ReleaseBulkInsertStatePin(pins);
 	}
-	if (!BufferIsValid(p->recent_buffer) ||
-		!ReadRecentBuffer(KalamRelStorageOf(rel), MAIN_FORKNUM, p->block, p->recent_buffer))
+	if (!BlockNumberIsValid(p->block))
 		return true;
-	bistate->current_buf = p->recent_buffer;
+	if (BufferIsValid(p->recent_buffer) &&
+		ReadRecentBuffer(KalamRelStorageOf(rel), MAIN_FORKNUM, p->block, p->recent_buffer))
+		buffer = p->recent_buffer;
+	else
+		buffer = ReadBufferExtended(rel, MAIN_FORKNUM, p->block, RBM_NORMAL, pins->strategy);
+	pins->current_buf = buffer;
 
-	page = BufferGetPage(p->recent_buffer);
+	page = BufferGetPage(buffer);
 	header = (PageHeader) page;
 	lower = header->pd_lower;
 	upper = header->pd_upper;
@@ -128,27 +133,50 @@ prepare_target(Relation rel, BulkInsertState bistate, const Placement *p, Size l
 		upper - lower >= p->need + sizeof(ItemIdData);
 }
 
-/* Make p's target heap's, choosing again if a lease turned out stale. */
+/*
+ * The BulkInsertState heap gets: the caller's, or, for an insert that has
+ * none, own_pins, which only holds the target's pin (no ring); released by
+ * release_pins()
+ */
+static inline BulkInsertState
+pins_for(BulkInsertState bistate, BulkInsertStateData *own_pins)
+{
+	if (bistate != NULL)
+		return bistate;
+	KalamInitBulkInsertPins(own_pins);
+	return own_pins;
+}
+
+static inline void
+release_pins(BulkInsertState pins, BulkInsertState bistate)
+{
+	if (pins != bistate)
+		ReleaseBulkInsertStatePin(pins);
+}
+
+/*
+ * Make p's target heap's, pinned in pins, choosing again if a lease turned
+ * out stale; bulk: a bulk insert's (see placement_begin())
+ */
 static void
-begin_target(Relation rel, BulkInsertState bistate, const char *owner, int owner_len,
+begin_target(Relation rel, BulkInsertState pins, bool bulk, const char *owner, int owner_len,
 			 Size len, Size max_len, int nrows, Placement *p)
 {
-	placement_begin(rel, owner, owner_len, len, max_len, nrows, true, bistate != NULL, p);
-	if (!prepare_target(rel, bistate, p, len))
+	placement_begin(rel, owner, owner_len, len, max_len, nrows, true, bulk, p);
+	if (!prepare_target(rel, pins, p, len))
 	{
 		placement_drop_lease(rel, owner, owner_len, p);
-		placement_begin(rel, owner, owner_len, len, max_len, nrows, true, bistate != NULL, p);
-		prepare_target(rel, bistate, p, len);
+		placement_begin(rel, owner, owner_len, len, max_len, nrows, true, bulk, p);
+		prepare_target(rel, pins, p, len);
 	}
 }
 
 /* After the insert: remember the buffer of the owner's page. */
 static void
-note_target_buffer(Relation rel, BulkInsertState bistate, const char *owner, int owner_len,
+note_target_buffer(Relation rel, BulkInsertState pins, const char *owner, int owner_len,
 				   Placement *p)
 {
-	if (bistate != NULL)
-		placement_note_buffer(rel, owner, owner_len, p, bistate->current_buf);
+	placement_note_buffer(rel, owner, owner_len, p, pins->current_buf);
 }
 
 /* The owner map's entry of the owner, wanted soon: see owner_map_prefetch() */
@@ -165,6 +193,7 @@ typedef struct RowPlacement
 {
 	char		owner[USER_ID_MAX_LEN];
 	int			owner_len;
+	bool		bulk;			/* part of a bulk insert (a BulkInsertState) */
 	RowLength	length;
 	Placement	p;
 } RowPlacement;
@@ -256,17 +285,21 @@ forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
  * go where the free space map says.
  */
 static int
-row_options(Relation rel, BulkInsertState bistate, RowPlacement *row, int options)
+row_options(Relation rel, BulkInsertState pins, RowPlacement *row, int options)
 {
 	if (row->length.toasts)
 	{
+		if (!placement_target_has_room(rel, &row->p))
+		{
+			forget_target(rel, row->owner, row->owner_len, &row->p);
+			begin_target(rel, pins, row->bulk, row->owner, row->owner_len, row->length.len,
+						 row->length.max_len, 1, &row->p);
+		}
 		if (placement_target_has_room(rel, &row->p))
+		{
+			row->p.may_use_fsm = true;
 			return options;
-		forget_target(rel, row->owner, row->owner_len, &row->p);
-		begin_target(rel, bistate, row->owner, row->owner_len, row->length.len,
-					 row->length.max_len, 1, &row->p);
-		if (placement_target_has_room(rel, &row->p))
-			return options;
+		}
 	}
 	return options | HEAP_INSERT_SKIP_FSM;
 }
@@ -277,26 +310,27 @@ row_options(Relation rel, BulkInsertState bistate, RowPlacement *row, int option
  * (heap places the row).
  */
 static int
-begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, int options,
+begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, bool bulk, int options,
 		  RowPlacement *row)
 {
 	if (!kalam_slot_owner(rel, slot, row->owner, &row->owner_len))
 		return -1;
-	if (bistate == NULL)
+	row->bulk = bulk;
+	if (!bulk)
 		prefetch_owner(rel, row->owner, row->owner_len);
 	row_length(rel, slot, &row->length);
 	if (row->length.toasts)
 		kalam_lock_toast_relation(rel, slot);
-	begin_target(rel, bistate, row->owner, row->owner_len, row->length.len,
+	begin_target(rel, pins, bulk, row->owner, row->owner_len, row->length.len,
 				 row->length.max_len, 1, &row->p);
-	return row_options(rel, bistate, row, options);
+	return row_options(rel, pins, row, options);
 }
 
 /* heap has put the row: see where */
 static void
-end_row(Relation rel, TupleTableSlot *slot, BulkInsertState bistate, RowPlacement *row)
+end_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, RowPlacement *row)
 {
-	note_target_buffer(rel, bistate, row->owner, row->owner_len, &row->p);
+	note_target_buffer(rel, pins, row->owner, row->owner_len, &row->p);
 	placement_finish(rel, row->owner, row->owner_len, &row->p, 1,
 					 ItemPointerGetBlockNumber(&slot->tts_tid));
 }
@@ -306,15 +340,18 @@ kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 					 int options, BulkInsertState bistate)
 {
 	RowPlacement row;
-	int			row_opts = begin_row(rel, slot, bistate, options, &row);
+	BulkInsertStateData own_pins;
+	BulkInsertState pins = pins_for(bistate, &own_pins);
+	int			row_opts = begin_row(rel, slot, pins, bistate != NULL, options, &row);
 
 	if (row_opts < 0)
 	{
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		return;
 	}
-	heap_methods->tuple_insert(rel, slot, cid, row_opts, bistate);
-	end_row(rel, slot, bistate, &row);
+	heap_methods->tuple_insert(rel, slot, cid, row_opts, pins);
+	end_row(rel, slot, pins, &row);
+	release_pins(pins, bistate);
 }
 
 static void
@@ -322,15 +359,18 @@ kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId c
 								 int options, BulkInsertState bistate, uint32 specToken)
 {
 	RowPlacement row;
-	int			row_opts = begin_row(rel, slot, bistate, options, &row);
+	BulkInsertStateData own_pins;
+	BulkInsertState pins = pins_for(bistate, &own_pins);
+	int			row_opts = begin_row(rel, slot, pins, bistate != NULL, options, &row);
 
 	if (row_opts < 0)
 	{
 		heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
 		return;
 	}
-	heap_methods->tuple_insert_speculative(rel, slot, cid, row_opts, bistate, specToken);
-	end_row(rel, slot, bistate, &row);
+	heap_methods->tuple_insert_speculative(rel, slot, cid, row_opts, pins, specToken);
+	end_row(rel, slot, pins, &row);
+	release_pins(pins, bistate);
 }
 
 /* groups of fewer rows of one owner skip the COPY's bulk-write ring */
@@ -420,7 +460,7 @@ insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **ro
 
 	if (nrows == 0)
 		return;
-	begin_target(rel, bistate, owner, owner_len, len, len, nrows, &p);
+	begin_target(rel, bistate, true, owner, owner_len, len, len, nrows, &p);
 	heap_methods->multi_insert(rel, rows, nrows, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
 	note_target_buffer(rel, bistate, owner, owner_len, &p);
 	placement_finish(rel, owner, owner_len, &p, nrows,
@@ -522,7 +562,8 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 			 * of interleaved owners go to as many pages, which a ring
 			 * would keep writing out and reading back.
 			 */
-			BulkInsertState group_bistate = (n >= BULK_GROUP_ROWS) ? bistate : &no_ring;
+			BulkInsertState group_bistate = (n >= BULK_GROUP_ROWS && bistate != NULL) ?
+				bistate : &no_ring;
 
 			if (group_bistate != bistate && bistate != NULL)
 				ReleaseBulkInsertStatePin(bistate);
@@ -582,8 +623,12 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 										  wait, tmfd, lockmode, update_indexes);
 	row_length(rel, slot, &length);
 	if (fits_on_page(rel, ItemPointerGetBlockNumber(otid), length.max_len))
+	{
+		/* heap may find it full after waiting for the row's lock */
+		placement_point_at_own_page(rel, owner, owner_len);
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
+	}
 
 	/*
 	 * else heap tries the target before the free space map, which may name
@@ -599,6 +644,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		forget_target(rel, owner, owner_len, &p);
 		placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, false, &p);
 	}
+	p.may_use_fsm = true;		/* heap_update() takes no options */
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										wait, tmfd, lockmode, update_indexes);
 	placement_finish(rel, owner, owner_len, &p, 1,

@@ -453,8 +453,15 @@ relation_entry(OwnerMapSet *set, uint32 hash, const KalamRelStorage *node)
 
 	if (e == NULL)
 	{
+		/*
+		 * Relation generations are values of the global counter, so that
+		 * an entry made anew (this one was evicted) never repeats a value
+		 * owners' hints hold from before a VACUUM of the relation
+		 */
 		e = find_entry(set, hash, node, "", 0, true);
 		e->hint.relation.admission_block = InvalidBlockNumber;
+		e->hint.relation.vacuum_generation =
+			pg_atomic_read_u32(&owner_map_header->vacuum_generation);
 	}
 	return e;
 }
@@ -513,11 +520,11 @@ bump_vacuum_generation(const KalamRelStorage *node)
 {
 	uint32		hash = key_hash(node, "", 0);
 	OwnerMapSet *set = set_for(hash);
+	uint32		generation = pg_atomic_add_fetch_u32(&owner_map_header->vacuum_generation, 1);
 
 	SpinLockAcquire(&set->head.mutex);
-	relation_entry(set, hash, node)->hint.relation.vacuum_generation++;
+	relation_entry(set, hash, node)->hint.relation.vacuum_generation = generation;
 	SpinLockRelease(&set->head.mutex);
-	pg_atomic_fetch_add_u32(&owner_map_header->vacuum_generation, 1);
 }
 
 /* Take the relation into the list (slot -1: unlisted) */

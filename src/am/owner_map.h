@@ -42,7 +42,9 @@ typedef struct RelationHint
 	BlockNumber admission_block;	/* shared page taking in new owners */
 	uint16		admitted;		/* owners admitted to it so far */
 	uint16		admission_limit;	/* how many it may take in */
-	uint32		vacuum_generation;	/* bumped by VACUUM of this relation */
+	uint32		vacuum_generation;	/* the global counter's value at the last
+									 * VACUUM of this relation (or when the
+									 * entry was made) */
 	uint32		admission_generation;	/* vacuum_generation when the
 										 * admission page was opened: a
 										 * VACUUM since may have given it

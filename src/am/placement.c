@@ -571,6 +571,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	p->need = need;
 	p->free_estimate = -1;
 	p->generation = generation;
+	p->may_use_fsm = false;
 
 	/* A bulk insert's owner page in this backend: see owner_page_cache.c */
 	if (bulk)
@@ -788,6 +789,20 @@ placement_note_buffer(Relation rel, const char *owner, int owner_len, Placement 
 }
 
 void
+placement_point_at_own_page(Relation rel, const char *owner, int owner_len)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+	OwnerHint	hint;
+	BlockNumber block = InvalidBlockNumber;
+
+	/* validated since the last VACUUM anywhere: still the owner's, and there */
+	if (owner_map_get(&storage, owner, owner_len, &hint) && hint.kind == HINT_OWN &&
+		hint.seen_generation == owner_map_vacuum_generation())
+		block = hint.block;
+	RelationSetTargetBlock(rel, block);
+}
+
+void
 placement_drop_lease(Relation rel, const char *owner, int owner_len, const Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
@@ -845,9 +860,13 @@ placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
 	 * new page holds this owner's rows only.  If another session did the
 	 * same meanwhile, the owner now has two new pages: keep the hint on
 	 * theirs and leave ours to the free space map, where the owner's next
-	 * search finds it.  (An update that did not fit may also have gone to
-	 * any page the free space map offered: that one is not the owner's.)
+	 * search finds it.  A row heap may have put on a page of the free space
+	 * map is not followed there: holding only this owner's rows now, that
+	 * page may still be another's (claimed and not yet used, or the
+	 * admission page).
 	 */
+	if (p->may_use_fsm)
+		return;
 	{
 		PageInfo	info;
 

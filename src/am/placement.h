@@ -27,6 +27,8 @@ typedef struct Placement
 								 * lease; -1: not leased */
 	uint32		generation;		/* vacuum generation at placement_begin() */
 	uint32		storage_epoch;	/* storage epoch, likewise (bulk only) */
+	bool		may_use_fsm;	/* set by the caller: heap may take a page
+								 * from the free space map */
 	LOCKTAG		claim_tag;
 } Placement;
 
@@ -57,9 +59,20 @@ extern void placement_begin(Relation rel, const char *owner, int owner_len,
 extern void placement_drop_lease(Relation rel, const char *owner, int owner_len,
 								 const Placement *p);
 
-/* The last row landed on used_block: release the claim, remember the page. */
+/*
+ * The last row landed on used_block: release the claim, remember the page
+ * if heap extended the relation for it
+ */
 extern void placement_finish(Relation rel, const char *owner, int owner_len,
 							 Placement *p, int nrows, BlockNumber used_block);
+
+/*
+ * Before an update heap is expected to keep on its page: should heap find
+ * the page full after all, it tries the relation's target first, which an
+ * earlier insert may have left on another owner's page; make it the
+ * owner's own page the map knows, if any (nothing is booked there).
+ */
+extern void placement_point_at_own_page(Relation rel, const char *owner, int owner_len);
 
 /*
  * Whether the target page has now the room heap will ask of it for the
