@@ -289,13 +289,16 @@ row_options(Relation rel, BulkInsertState pins, RowPlacement *row, int options)
 {
 	if (row->length.toasts)
 	{
-		if (!placement_target_has_room(rel, &row->p))
+		bool		room = placement_target_has_room(rel, &row->p);
+
+		if (!room)
 		{
 			forget_target(rel, row->owner, row->owner_len, &row->p);
 			begin_target(rel, pins, row->bulk, row->owner, row->owner_len, row->length.len,
 						 row->length.max_len, 1, &row->p);
+			room = placement_target_has_room(rel, &row->p);
 		}
-		if (placement_target_has_room(rel, &row->p))
+		if (room)
 		{
 			row->p.may_use_fsm = true;
 			return options;

@@ -356,6 +356,19 @@ set_target(Relation rel, Placement *p, BlockNumber block, bool shared)
 	RelationSetTargetBlock(rel, block);
 }
 
+/*
+ * Whether a hint was validated since the last VACUUM anywhere, in a
+ * relation no VACUUM is running on: its page still exists (only VACUUM
+ * shrinks a relation, and new storage makes the map forget it), and an own
+ * page is still the owner's (only a VACUUM can empty it for another).
+ */
+static inline bool
+hint_is_current(const KalamRelStorage *storage, const OwnerHint *hint, uint32 generation)
+{
+	return hint->seen_generation == generation &&
+		!owner_map_relation_being_vacuumed(storage);
+}
+
 /* A hint validated now */
 static void
 hint_seen(OwnerHint *hint, uint32 generation, uint32 relation_generation)
@@ -613,14 +626,11 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	}
 
 	/*
-	 * A hint validated since the last VACUUM anywhere, in a relation no
-	 * VACUUM is running on, points at a page that still exists (only VACUUM
-	 * shrinks a relation, and new storage makes the map forget it) of a
-	 * relation not vacuumed since: its size and its map entry need not be
-	 * read (a system call and a lock the relation's inserts all share).
+	 * A current hint points at a page that still exists, of a relation not
+	 * vacuumed since: its size and its map entry need not be read (a
+	 * system call and a lock the relation's inserts all share).
 	 */
-	if (found && hint.seen_generation == generation &&
-		!owner_map_relation_being_vacuumed(&storage))
+	if (found && hint_is_current(&storage, &hint, generation))
 	{
 		nblocks = InvalidBlockNumber;	/* not needed yet */
 		rel_hint.vacuum_generation = hint.seen_relation_generation;
@@ -795,9 +805,8 @@ placement_point_at_own_page(Relation rel, const char *owner, int owner_len)
 	OwnerHint	hint;
 	BlockNumber block = InvalidBlockNumber;
 
-	/* validated since the last VACUUM anywhere: still the owner's, and there */
 	if (owner_map_get(&storage, owner, owner_len, &hint) && hint.kind == HINT_OWN &&
-		hint.seen_generation == owner_map_vacuum_generation())
+		hint_is_current(&storage, &hint, owner_map_vacuum_generation()))
 		block = hint.block;
 	RelationSetTargetBlock(rel, block);
 }
