@@ -2,7 +2,8 @@
 # another session writes.  A subscriber receives exactly its own changes,
 # projected and filtered as asked (a row entering or leaving the WHERE as
 # an insert or a delete); another user's subscriber receives none;
-# a shared table reaches everyone allowed to read it; an oversized change
+# a shared table reaches everyone allowed to read it, a STREAM table only
+# the row's owner; an oversized change
 # arrives as a key-only message; a TRUNCATE reaches every subscription of
 # the table; a session that ends, logs out or whose user is dropped leaves
 # no subscription behind; a role that loses SELECT receives nothing more;
@@ -108,6 +109,17 @@ $a = received($alice);
 $b = received($bob);
 like($a->[0] // '', qr/"op": "insert", "row": \{"id":21,"body":"edited"\}\}/, 'a row given to alice enters her view');
 like($b->[0] // '', qr/"op": "delete", "old": \{"body":"edited"\}\}/, 'and leaves bob\'s');
+
+# a STREAM table is user-scoped like a USER table
+$node->safe_psql('postgres', q{
+	CREATE TABLE chat.typing (owner kalam.user_id, at timestamptz DEFAULT now(), what text) USING kalamdb;
+	SELECT kalam.register_table('chat.typing', 'stream', ttl => '1 hour');
+});
+$alice->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT what FROM chat.typing')});
+$node->safe_psql('postgres', qq{INSERT INTO chat.typing (owner, what) VALUES ('$id{bob}', 'bob types'), ('$id{alice}', 'alice types')});
+$a = received($alice);
+is(scalar(@$a), 1, 'a STREAM table: alice receives one change') or diag explain $a;
+like($a->[0] // '', qr/"table": "chat.typing", "op": "insert", "row": \{"what":"alice types"\}\}/, 'her own');
 
 # TRUNCATE reaches every subscription of the table, once it commits
 $node->safe_psql('postgres', q{BEGIN; TRUNCATE chat.messages; ROLLBACK;});
