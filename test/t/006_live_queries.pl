@@ -3,11 +3,11 @@
 # projected and filtered as asked (a row entering or leaving the WHERE as
 # an insert or a delete); another user's subscriber receives none;
 # a shared table reaches everyone allowed to read it, a STREAM table only
-# the row's owner; an oversized change
-# arrives as a key-only message; a TRUNCATE reaches every subscription of
-# the table; a session that ends, logs out or whose user is dropped leaves
-# no subscription behind; a role that loses SELECT receives nothing more;
-# a role or user that may not read a table cannot subscribe to it.
+# the row's owner; an oversized change arrives as a key-only message; a
+# TRUNCATE reaches every subscription of the table; a session that ends,
+# logs out or whose user is dropped leaves no subscription behind; a role
+# that loses SELECT receives nothing more; a role or user that may not
+# read a table cannot subscribe to it.
 use strict;
 use warnings;
 use FindBin;
