@@ -464,7 +464,14 @@ insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **ro
 	if (nrows == 0)
 		return;
 	begin_target(rel, bistate, true, owner, owner_len, len, len, nrows, &p);
-	heap_methods->multi_insert(rel, rows, nrows, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
+	/*
+	 * A batch of interleaved owners has groups of one row: heap's single
+	 * insert does less for one (a simpler WAL record, no batch arrays)
+	 */
+	if (nrows == 1)
+		heap_methods->tuple_insert(rel, rows[0], cid, options | HEAP_INSERT_SKIP_FSM, bistate);
+	else
+		heap_methods->multi_insert(rel, rows, nrows, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
 	note_target_buffer(rel, bistate, owner, owner_len, &p);
 	placement_finish(rel, owner, owner_len, &p, nrows,
 					 ItemPointerGetBlockNumber(&rows[nrows - 1]->tts_tid));
@@ -474,7 +481,8 @@ insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **ro
  * Rows of one owner, in order: those heap will not TOAST go to heap in
  * batches, each placed by the length of its first row; a row heap will
  * TOAST goes alone, as a single insert does it (see row_options()).  COPY
- * FREEZE then does not mark the page all-frozen, as heap's batches do.
+ * FREEZE does not mark the page of a row inserted alone (such a row, or a
+ * batch of one) all-frozen, as heap's batches do.
  */
 static void
 insert_owner_rows(Relation rel, const char *owner, int owner_len, TupleTableSlot **rows,
