@@ -356,6 +356,25 @@ FROM single;
 ALTER TABLE heap_twin SET ACCESS METHOD kalamdb;
 SELECT * FROM layout('heap_twin');
 
+-- an index build whose expression reads another kalamdb table: that
+-- table's relcache entry, built during the build (in a new session, so
+-- that it is built then), keeps the kalamdb routine, and its rows are
+-- placed by owner
+CREATE TABLE expr_base (x int) USING kalamdb;
+INSERT INTO expr_base SELECT generate_series(1, 10);
+CREATE TABLE expr_read (owner kalam.user_id NOT NULL, n int, body text) USING kalamdb;
+CREATE INDEX ON expr_read (owner);
+CREATE FUNCTION expr_read_rows(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	RETURN x + (SELECT count(*) FROM expr_read);
+END $$;
+\c
+CREATE INDEX expr_base_f ON expr_base ((expr_read_rows(x)));
+INSERT INTO expr_read SELECT ('o' || (i % 20))::kalam.user_id, i, repeat('x', 150) FROM generate_series(1, 2000) i;
+SELECT owners, rows, worst_extra, mixed, bad_mixed FROM layout('expr_read');
+DROP TABLE expr_base, expr_read;
+DROP FUNCTION expr_read_rows(int);
+
 -- every index agrees with its table
 CREATE EXTENSION amcheck;
 SELECT c.relname, bt_index_check(i.indexrelid, true)

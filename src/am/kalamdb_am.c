@@ -43,6 +43,7 @@
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
@@ -668,11 +669,50 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 /*
  * heap_getnext() insists on heap's routine, and heap's index build calls it:
  * run heap's build with the relation presenting heap's routine.  Should
- * the relcache entry be rebuilt meanwhile (an invalidation arriving while
- * the build opens something), the handler hands out heap's routine too
- * for as long as a build runs in this backend.
+ * its relcache entry be rebuilt meanwhile (an invalidation arriving while
+ * the build opens something), a relcache callback presents heap's routine
+ * again: the entry is rebuilt in place, so the Relation stays the same.
+ * Only the relations being built present it; others whose entries are
+ * built meanwhile (a table an index expression reads) keep their own.
  */
-static int	heap_routine_depth = 0;
+#define MAX_NESTED_BUILDS 8
+
+static Relation building[MAX_NESTED_BUILDS];
+static int	nbuilding = 0;
+
+static void
+present_heap_routine(Datum arg, Oid relid)
+{
+	for (int i = 0; i < nbuilding; i++)
+		if (!OidIsValid(relid) || RelationGetRelid(building[i]) == relid)
+			building[i]->rd_tableam = heap_methods;
+}
+
+static const TableAmRoutine *
+begin_heap_build(Relation rel)
+{
+	static bool callback_registered = false;
+	const TableAmRoutine *own = rel->rd_tableam;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(present_heap_routine, (Datum) 0);
+		callback_registered = true;
+	}
+	if (nbuilding >= MAX_NESTED_BUILDS)
+		elog(ERROR, "too many nested index builds on kalamdb tables");
+	building[nbuilding++] = rel;
+	rel->rd_tableam = heap_methods;
+	return own;
+}
+
+static void
+end_heap_build(Relation rel, const TableAmRoutine *own)
+{
+	Assert(nbuilding > 0 && building[nbuilding - 1] == rel);
+	nbuilding--;
+	rel->rd_tableam = own;
+}
 
 static double
 kalamdb_index_build_range_scan(Relation table_rel, Relation index_rel,
@@ -682,11 +722,9 @@ kalamdb_index_build_range_scan(Relation table_rel, Relation index_rel,
 							   IndexBuildCallback callback, void *callback_state,
 							   TableScanDesc scan)
 {
-	const TableAmRoutine *own = table_rel->rd_tableam;
+	const TableAmRoutine *own = begin_heap_build(table_rel);
 	double		result;
 
-	table_rel->rd_tableam = heap_methods;
-	heap_routine_depth++;
 	PG_TRY();
 	{
 		result = heap_methods->index_build_range_scan(table_rel, index_rel, index_info,
@@ -696,8 +734,7 @@ kalamdb_index_build_range_scan(Relation table_rel, Relation index_rel,
 	}
 	PG_FINALLY();
 	{
-		heap_routine_depth--;
-		table_rel->rd_tableam = own;
+		end_heap_build(table_rel, own);
 	}
 	PG_END_TRY();
 	return result;
@@ -708,18 +745,15 @@ kalamdb_index_validate_scan(Relation table_rel, Relation index_rel,
 							IndexInfo *index_info, Snapshot snapshot,
 							ValidateIndexState *state)
 {
-	const TableAmRoutine *own = table_rel->rd_tableam;
+	const TableAmRoutine *own = begin_heap_build(table_rel);
 
-	table_rel->rd_tableam = heap_methods;
-	heap_routine_depth++;
 	PG_TRY();
 	{
 		heap_methods->index_validate_scan(table_rel, index_rel, index_info, snapshot, state);
 	}
 	PG_FINALLY();
 	{
-		heap_routine_depth--;
-		table_rel->rd_tableam = own;
+		end_heap_build(table_rel, own);
 	}
 	PG_END_TRY();
 }
@@ -838,8 +872,6 @@ kalam_kalamdb_am_handler(PG_FUNCTION_ARGS)
 {
 	kalam_require_preload("the kalamdb table access method");
 
-	if (heap_routine_depth > 0)
-		PG_RETURN_POINTER(GetHeapamTableAmRoutine());
 	if (heap_methods == NULL)
 	{
 		heap_methods = GetHeapamTableAmRoutine();
