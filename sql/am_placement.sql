@@ -374,6 +374,22 @@ INSERT INTO expr_read SELECT ('o' || (i % 20))::kalam.user_id, i, repeat('x', 15
 SELECT owners, rows, worst_extra, mixed, bad_mixed FROM layout('expr_read');
 DROP TABLE expr_base, expr_read;
 DROP FUNCTION expr_read_rows(int);
+-- and the table being built keeps presenting heap's routine when its own
+-- relcache entry is rebuilt during the build (a GRANT on it invalidates it)
+CREATE FUNCTION regrant() RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	GRANT SELECT ON single TO PUBLIC;
+	REVOKE SELECT ON single FROM PUBLIC;
+END $$;
+CREATE FUNCTION regrant_and_return(x bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	PERFORM regrant();
+	RETURN x;
+END $$;
+CREATE INDEX single_regrant ON single ((regrant_and_return(id))) WHERE id < 10;
+CREATE INDEX CONCURRENTLY single_regrant_c ON single ((regrant_and_return(id) + 1)) WHERE id < 10;
+DROP INDEX single_regrant, single_regrant_c;
+DROP FUNCTION regrant_and_return(bigint), regrant();
 
 -- every index agrees with its table
 CREATE EXTENSION amcheck;
