@@ -18,6 +18,7 @@
 #include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -132,13 +133,30 @@ kalam_set_effective_user(PG_FUNCTION_ARGS)
 /*
  * kalam._caller_is_superuser(): whether the role that called into the
  * extension (the current user outside any SECURITY DEFINER function, i.e.
- * the session's role after SET ROLE) is a superuser.
+ * the session's role after SET ROLE) is a superuser.  Never inside a
+ * security-restricted operation (an index build or VACUUM running a table
+ * owner's index functions, a job's statement run as a table's owner):
+ * the code running there is the table owner's, whoever the session is.
  */
 PG_FUNCTION_INFO_V1(kalam_caller_is_superuser);
 Datum
 kalam_caller_is_superuser(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(superuser_arg(GetOuterUserId()));
+	PG_RETURN_BOOL(!InSecurityRestrictedOperation() && superuser_arg(GetOuterUserId()));
+}
+
+/*
+ * kalam._caller_has_privs_of(role): whether that role's privileges are the
+ * caller's (pg_has_role(..., 'USAGE')); never inside a security-restricted
+ * operation, for the same reason
+ */
+PG_FUNCTION_INFO_V1(kalam_caller_has_privs_of);
+Datum
+kalam_caller_has_privs_of(PG_FUNCTION_ARGS)
+{
+	Oid			role = PG_GETARG_OID(0);
+
+	PG_RETURN_BOOL(!InSecurityRestrictedOperation() && has_privs_of_role(GetOuterUserId(), role));
 }
 
 /* kalam._caller_role_name(): that role's name, for the audit log */

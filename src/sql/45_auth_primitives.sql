@@ -23,6 +23,9 @@ CREATE FUNCTION kalam._caller_is_superuser() RETURNS boolean
 CREATE FUNCTION kalam._caller_role_name() RETURNS text
 	AS 'MODULE_PATHNAME', 'kalam_caller_role_name'
 	LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION kalam._caller_has_privs_of(oid) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_caller_has_privs_of'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION kalam.hash_password(text) RETURNS text
 	AS 'MODULE_PATHNAME', 'kalam_hash_password'

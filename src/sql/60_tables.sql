@@ -45,7 +45,7 @@ DECLARE
 	write_level integer;
 BEGIN
 	SELECT * INTO rel FROM pg_class WHERE oid = relation;
-	IF NOT pg_has_role(kalam._caller_role_name(), rel.relowner, 'USAGE') THEN
+	IF NOT kalam._caller_has_privs_of(rel.relowner) THEN
 		RAISE EXCEPTION 'must be owner of table %', relation
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
@@ -162,8 +162,7 @@ DECLARE
 	t system.tables;
 	p name;
 BEGIN
-	IF NOT pg_has_role(kalam._caller_role_name(),
-					   (SELECT relowner FROM pg_class WHERE oid = relation), 'USAGE') THEN
+	IF NOT coalesce(kalam._caller_has_privs_of((SELECT relowner FROM pg_class WHERE oid = relation)), false) THEN
 		RAISE EXCEPTION 'must be owner of table %', relation USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	SELECT * INTO t FROM system.tables WHERE system.tables.relation = unregister_table.relation;

@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(42);
+SELECT plan(46);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -47,6 +47,28 @@ SELECT ok((SELECT started_at IS NOT NULL AND finished_at >= started_at AND start
 SELECT matches((SELECT message FROM system.jobs WHERE job_id = :'j1'), '^removed \d+ old jobs$',
 			   'its message tells what it did');
 SELECT ok((SELECT parameters ? 'result' FROM system.jobs WHERE job_id = :'j1'), 'its counts are in parameters');
+
+-- the worker (a superuser) resolves nothing through public, whatever
+-- search_path the database's defaults give it: an "=" on kalam.job_status
+-- there, which its statements would otherwise prefer to pg_catalog's
+-- anyenum "=", is never called by it
+CREATE TABLE public.kalam_worker_called (pid int);
+CREATE FUNCTION public.kalam_job_status_eq(a kalam.job_status, b kalam.job_status) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF (SELECT backend_type FROM pg_stat_activity WHERE pid = pg_backend_pid()) = 'kalamdb worker' THEN
+		INSERT INTO public.kalam_worker_called VALUES (pg_backend_pid());
+	END IF;
+	RETURN a::text = b::text;
+END $$;
+CREATE OPERATOR public.= (LEFTARG = kalam.job_status, RIGHTARG = kalam.job_status,
+						  FUNCTION = public.kalam_job_status_eq);
+SELECT kalam.submit_job('job_cleanup') AS j1b \gset
+SELECT is(pg_temp.wait_for_job(:'j1b', '{completed,failed}'), 'completed', 'a job runs with an "=" on job_status in public');
+SELECT is((SELECT count(*) FROM public.kalam_worker_called), 0::bigint, 'which the worker never called');
+DROP OPERATOR public.= (kalam.job_status, kalam.job_status);
+DROP FUNCTION public.kalam_job_status_eq(kalam.job_status, kalam.job_status);
+DROP TABLE public.kalam_worker_called;
 
 -- a failing job is retried up to max_retries, then failed
 SELECT kalam.submit_job('user_cleanup', '{"grace_period": "not an interval"}', NULL, 2) AS j2 \gset
@@ -159,6 +181,37 @@ SELECT kalam.submit_job('stream_eviction') AS j7 \gset
 SELECT is(pg_temp.wait_for_job(:'j7', '{completed,failed}'), 'completed', 'stream eviction completes');
 SELECT is((SELECT string_agg(what, ',') FROM jobs_test.typing), 'new,new', 'rows past the TTL are removed, the others stay');
 
+-- a job runs a table owner's code (here a trigger) as that owner, in a
+-- security-restricted operation: the worker's superuser rights do not make
+-- the owner a kalam administrator there
+CREATE TABLE jobs_test.evicted (owner kalam.user_id, at timestamptz, what text) USING kalamdb;
+SELECT kalam.register_table('jobs_test.evicted', 'stream', ttl => '1 hour');
+CREATE TABLE jobs_test.escalation (outcome text);
+CREATE FUNCTION jobs_test.try_escalate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		PERFORM kalam.create_user('mallory', 'mallory-secret-1', 'system');
+		INSERT INTO jobs_test.escalation VALUES ('created a system user');
+	EXCEPTION WHEN insufficient_privilege THEN
+		INSERT INTO jobs_test.escalation VALUES (SQLSTATE);
+	END;
+	BEGIN
+		PERFORM kalam.unregister_table('jobs_test.t2');
+		INSERT INTO jobs_test.escalation VALUES ('unregistered another owner''s table');
+	EXCEPTION WHEN insufficient_privilege THEN
+		INSERT INTO jobs_test.escalation VALUES (SQLSTATE);
+	END;
+	RETURN OLD;
+END $$;
+CREATE TRIGGER try_escalate AFTER DELETE ON jobs_test.evicted FOR EACH ROW EXECUTE FUNCTION jobs_test.try_escalate();
+ALTER TABLE jobs_test.evicted OWNER TO kalam_jobs_owner;
+ALTER TABLE jobs_test.escalation OWNER TO kalam_jobs_owner;
+INSERT INTO jobs_test.evicted VALUES (:'active', now() - interval '2 hours', 'old');
+SELECT kalam.submit_job('stream_eviction') AS j12 \gset
+SELECT is(pg_temp.wait_for_job(:'j12', '{completed,failed}'), 'completed', 'stream eviction runs the table owner''s trigger');
+SELECT is((SELECT string_agg(outcome, ',' ORDER BY outcome) FROM jobs_test.escalation), '42501,42501',
+		  'which may neither create a system user nor unregister a table it does not own');
+
 -- stale live query removal: a subscription whose session is gone goes, one
 -- of a live session stays (the connection part of the id names the session)
 SELECT table_id AS typing_id FROM system.tables WHERE relation = 'jobs_test.typing'::regclass \gset
@@ -233,9 +286,9 @@ SELECT pg_reload_conf();
 
 SELECT * FROM finish();
 
-DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.t4, jobs_test.typing, jobs_test.purge_seen, jobs_test.scattered,
+DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.t4, jobs_test.typing, jobs_test.evicted, jobs_test.escalation, jobs_test.purge_seen, jobs_test.scattered,
 	jobs_test.scattered_again;
-DROP FUNCTION jobs_test.note_purge(), jobs_test.as_owner(int);
+DROP FUNCTION jobs_test.note_purge(), jobs_test.as_owner(int), jobs_test.try_escalate();
 DROP ROLE kalam_jobs_owner;
 SELECT kalam.drop_namespace('jobs_test');
 DELETE FROM system.users WHERE user_id <> 'root';
