@@ -452,6 +452,40 @@ kalam_live_routes_rebuild(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(n);
 }
 
+/*
+ * kalam._live_routes_touch(user_id): when this transaction commits, change
+ * the versions of the routes of the user's subscriptions, so that writers
+ * load those subscriptions again and check anew that the user may still
+ * see the rows (kalam.set_role(): a shared table's access level)
+ */
+PG_FUNCTION_INFO_V1(kalam_live_routes_touch);
+Datum
+kalam_live_routes_touch(PG_FUNCTION_ARGS)
+{
+	Datum		user_id = PG_GETARG_DATUM(0);
+	Oid			argtypes[1] = {TEXTOID};
+
+	kalam_require_preload("kalam._live_routes_touch()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
+							  "ELSE q.user_id::text END FROM system.live_queries q "
+							  "JOIN system.tables t USING (table_id) WHERE q.user_id::text = $1",
+							  1, argtypes, &user_id, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read system.live_queries");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		live_route_change_at_commit(relid, owner, (int) strlen(owner), 0);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
 void
 live_worker_startup(void)
 {

@@ -147,6 +147,8 @@ DECLARE
 BEGIN
 	PERFORM kalam._check_assignable_role(role, level);
 	UPDATE system.users SET role = set_role.role, updated_at = now() WHERE user_id = u.user_id;
+	-- writers check anew which of the user's subscriptions may see their rows
+	PERFORM kalam._live_routes_touch(u.user_id::text);
 	PERFORM kalam._audit('user.set_role', u.user_id, u.username::text,
 						 jsonb_build_object('from', u.role, 'to', role));
 END $$;
@@ -462,13 +464,17 @@ GRANT EXECUTE ON FUNCTION
 TO PUBLIC;
 
 -- Tables: everyone reads the catalog, through row-level security where
--- rows are personal; password_hash is for superusers only.
+-- rows are personal; password_hash is for superusers only, and so is a
+-- live query's channel: anyone who knows it can LISTEN on it.
 GRANT SELECT ON system.storages, system.namespaces, system.tables, system.jobs TO PUBLIC;
 GRANT SELECT (user_id, username, role, email, auth_type, auth_data, storage_mode, storage_id,
 			  failed_login_attempts, locked_until, last_login_at, last_seen,
 			  created_at, updated_at, deleted_at)
 	ON system.users TO PUBLIC;
-GRANT SELECT ON system.live_queries, system.audit_log TO PUBLIC;
+GRANT SELECT (live_id, user_id, table_id, query, options, backend_pid, created_at,
+			  last_update, changes)
+	ON system.live_queries TO PUBLIC;
+GRANT SELECT ON system.audit_log TO PUBLIC;
 
 ALTER TABLE system.users ENABLE ROW LEVEL SECURITY;
 CREATE POLICY users_visible ON system.users FOR SELECT

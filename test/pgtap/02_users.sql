@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(92);
+SELECT plan(94);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -117,6 +117,11 @@ SELECT throws_ok($$SET kalam.no_such_setting = 1$$, '42602', NULL, 'the kalam. p
 -- who may read what
 SELECT is(pg_temp.run_as('kalam_test_app', :'alice', 'SELECT password_hash FROM system.users LIMIT 1'),
 		  'ERROR 42501: permission denied for table users', 'password_hash is hidden from ordinary roles');
+SELECT is(pg_temp.run_as('kalam_test_app', :'carol', 'SELECT channel FROM system.live_queries LIMIT 1'),
+		  'ERROR 42501: permission denied for table live_queries',
+		  'so is a live query''s channel, even from a dba (knowing it, one could LISTEN)');
+SELECT is(pg_temp.run_as('kalam_test_app', :'carol', 'SELECT count(live_id) FROM system.live_queries'),
+		  '0', 'the other columns are readable');
 SELECT is(pg_temp.run_as('kalam_test_app', :'alice', 'SELECT string_agg(username::text, '','') FROM system.users'),
 		  'alice', 'a user sees only their own row of system.users');
 SELECT is(pg_temp.run_as('kalam_test_app', :'carol', 'SELECT count(*) FROM system.users'),

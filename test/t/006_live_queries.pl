@@ -238,6 +238,15 @@ $reader->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT * FROM chat.st
 $node->safe_psql('postgres', q{INSERT INTO chat.staff VALUES (1, 'for services')});
 my $staff = received($reader);
 is(scalar(@$staff), 1, 'a service may, and receives its changes') or diag explain $staff;
+# demoted to user, it receives nothing more of the private table, even from
+# a writer that has its subscriptions loaded already
+$writer = $node->background_psql('postgres');
+$writer->query_safe(q{INSERT INTO chat.staff VALUES (2, 'loaded')});
+is(scalar(@{ received($reader) }), 1, 'a writer delivers to the service');
+$node->safe_psql('postgres', q{SELECT kalam.set_role('sam', 'user')});
+$writer->query_safe(q{INSERT INTO chat.staff VALUES (3, 'after demotion')});
+is(scalar(@{ received($reader) }), 0, 'once demoted to user, it receives nothing more from that writer');
+$writer->quit;
 $reader->quit;
 
 $node->stop;
