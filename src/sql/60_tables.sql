@@ -15,6 +15,16 @@ SET search_path = pg_catalog, pg_temp AS $$
 	ORDER BY attnum LIMIT 1
 $$;
 
+-- A STREAM table's TTL is measured by its first timestamptz column.
+CREATE FUNCTION kalam._stream_time_column(relation regclass) RETURNS name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT attname FROM pg_attribute
+	WHERE attrelid = relation AND attnum > 0 AND NOT attisdropped
+	  AND atttypid = 'timestamptz'::regtype
+	ORDER BY attnum LIMIT 1
+$$;
+
 -- USER tables: each row belongs to the user in the owner column.  The
 -- owner defaults to the effective user; a user sees, changes, deletes and
 -- inserts only their own rows; with no effective user, nothing.
@@ -100,10 +110,7 @@ BEGIN
 				USING ERRCODE = 'invalid_table_definition';
 		END IF;
 		IF table_type = 'stream' THEN
-			SELECT attname INTO time_col FROM pg_attribute
-			WHERE attrelid = relation AND attnum > 0 AND NOT attisdropped
-			  AND atttypid = 'timestamptz'::regtype
-			ORDER BY attnum LIMIT 1;
+			time_col := kalam._stream_time_column(relation);
 			IF time_col IS NULL THEN
 				RAISE EXCEPTION 'stream table % has no timestamptz column to measure its TTL by', relation
 					USING ERRCODE = 'invalid_table_definition';

@@ -92,9 +92,12 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN 0;
 	END IF;
+	-- the owner column as it is now (its owner may have renamed it), by
+	-- the rule that chose it: the first kalam.user_id column
 	FOR t IN SELECT * FROM system.tables WHERE table_type IN ('user', 'stream') ORDER BY table_id LOOP
 		n := kalam._execute_as_owner(t.relation,
-			format('DELETE FROM %s WHERE %I = $1::kalam.user_id', t.relation, t.owner_column),
+			format('DELETE FROM %s WHERE %I = $1::kalam.user_id', t.relation,
+				   coalesce(kalam._owner_column(t.relation), t.owner_column)),
 			uid::text);
 		total := total + n;
 	END LOOP;
@@ -124,7 +127,8 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	RETURN kalam._execute_as_owner(t.relation,
-		format('DELETE FROM %s WHERE %I < now() - $1::interval', t.relation, t.options->>'time_column'),
+		format('DELETE FROM %s WHERE %I < now() - $1::interval', t.relation,
+			   coalesce(kalam._stream_time_column(t.relation), t.options->>'time_column')),
 		t.ttl::text);
 END $$;
 

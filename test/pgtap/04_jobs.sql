@@ -138,15 +138,17 @@ UPDATE system.users SET deleted_at = now() - interval '31 days' WHERE username I
 UPDATE system.users SET deleted_at = now() - interval '1 day' WHERE username = 'recent';
 UPDATE system.users SET deleted_at = now() - interval '40 days' WHERE username = 'restored';
 SELECT kalam.restore_user('restored');
+-- a table's owner renamed its owner column since registering it
+ALTER TABLE jobs_test.t3 RENAME COLUMN owner TO owned_by;
 SELECT kalam.submit_job('user_cleanup') AS j5 \gset
 SELECT is(pg_temp.wait_for_job(:'j5', '{completed,failed}'), 'completed', 'user cleanup completes');
 SELECT is((SELECT message FROM system.jobs WHERE job_id = :'j5'), 'purged 2 users and 72 rows',
 		  'it purged the two expired users and their 60 + 12 rows');
 SELECT is((SELECT count(*) FROM jobs_test.t1 WHERE owner IN (:'expired', :'expired2'))
 		  + (SELECT count(*) FROM jobs_test.t2 WHERE owner IN (:'expired', :'expired2'))
-		  + (SELECT count(*) FROM jobs_test.t3 WHERE owner IN (:'expired', :'expired2'))
+		  + (SELECT count(*) FROM jobs_test.t3 WHERE owned_by IN (:'expired', :'expired2'))
 		  + (SELECT count(*) FROM jobs_test.t4 WHERE owner IN (:'expired', :'expired2')),
-		  0::bigint, 'no row of the expired users is left, in USER and STREAM tables');
+		  0::bigint, 'no row of the expired users is left, in USER and STREAM tables (one with its owner column renamed)');
 SELECT is((SELECT count(*) FROM jobs_test.t1) + (SELECT count(*) FROM jobs_test.t2) + (SELECT count(*) FROM jobs_test.t3)
 		  + (SELECT count(*) FROM jobs_test.t4), 139::bigint, 'every row of the others is');
 SELECT is((SELECT count(*) FROM system.users WHERE username IN ('expired', 'expired2')), 0::bigint, 'the expired users are gone');
@@ -177,9 +179,11 @@ CREATE TABLE jobs_test.typing (owner kalam.user_id, at timestamptz, what text) U
 SELECT kalam.register_table('jobs_test.typing', 'stream', ttl => '1 hour');
 INSERT INTO jobs_test.typing VALUES (:'active', now() - interval '2 hours', 'old'), (:'active', now() - interval '61 minutes', 'old'),
 	(:'active', now() - interval '5 minutes', 'new'), (:'recent', now(), 'new');
+ALTER TABLE jobs_test.typing RENAME COLUMN at TO typed_at;
 SELECT kalam.submit_job('stream_eviction') AS j7 \gset
 SELECT is(pg_temp.wait_for_job(:'j7', '{completed,failed}'), 'completed', 'stream eviction completes');
-SELECT is((SELECT string_agg(what, ',') FROM jobs_test.typing), 'new,new', 'rows past the TTL are removed, the others stay');
+SELECT is((SELECT string_agg(what, ',') FROM jobs_test.typing), 'new,new',
+		  'rows past the TTL are removed, the others stay (its time column renamed since registering)');
 
 -- a job runs a table owner's code (here a trigger) as that owner, in a
 -- security-restricted operation: the worker's superuser rights do not make
