@@ -35,6 +35,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "nodes/nodeFuncs.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -105,6 +106,34 @@ projection_desc(Relation rel, int ncols, AttrNumber *cols)
  * security context, under a fresh snapshot (the route's version may be
  * newer than the statement's snapshot).
  */
+/* Whether a Var of the expression names a column not as it was then */
+static bool
+stale_var_walker(Node *node, void *context)
+{
+	TupleDesc	desc = (TupleDesc) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		Form_pg_attribute att;
+
+		if (var->varattno <= 0 || var->varattno > desc->natts)
+			return true;
+		att = TupleDescAttr(desc, var->varattno - 1);
+		return att->attisdropped || att->atttypid != var->vartype ||
+			att->atttypmod != var->vartypmod || att->attcollation != var->varcollid;
+	}
+	return expression_tree_walker(node, stale_var_walker, context);
+}
+
+static bool
+qual_fits_table(Node *qual, TupleDesc desc)
+{
+	return !stale_var_walker(qual, desc);
+}
+
 static List *
 load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext cxt)
 {
@@ -143,16 +172,27 @@ load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext
 		char	   *where = SPI_getvalue(tup, spidesc, 4);
 		char	   *columns = SPI_getvalue(tup, spidesc, 5);
 		MemoryContext old = MemoryContextSwitchTo(cxt);
-		LiveSub    *sub = palloc0(sizeof(LiveSub));
+		Node	   *qual = where ? stringToNode(where) : NULL;
+		LiveSub    *sub;
 		List	   *names = NIL;
 		ListCell   *lc;
 		int			n = 0;
 
+		/*
+		 * A WHERE the table's columns no longer fit (ALTER TABLE since the
+		 * subscription) is not evaluated: the subscription gets nothing
+		 */
+		if (qual != NULL && !qual_fits_table(qual, RelationGetDescr(rel)))
+		{
+			MemoryContextSwitchTo(old);
+			continue;
+		}
+		sub = palloc0(sizeof(LiveSub));
 		sub->live_id = pstrdup(SPI_getvalue(tup, spidesc, 1));
 		sub->channel = pstrdup(SPI_getvalue(tup, spidesc, 2));
 		sub->table_id = pstrdup(SPI_getvalue(tup, spidesc, 3));
-		if (where)
-			sub->qual = ExecInitQual(list_make1(stringToNode(where)), NULL);
+		if (qual != NULL)
+			sub->qual = ExecInitQual(list_make1(qual), NULL);
 		if (columns)
 		{
 			char	   *rest = pstrdup(columns);

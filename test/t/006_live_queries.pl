@@ -249,5 +249,20 @@ is(scalar(@{ received($reader) }), 0, 'once demoted to user, it receives nothing
 $writer->quit;
 $reader->quit;
 
+# a subscription whose WHERE the table no longer fits (a column's type
+# changed since) gets nothing, and writes to the table go on
+$node->safe_psql('postgres', q{
+	CREATE TABLE chat.scores (id int PRIMARY KEY, score int);
+	SELECT kalam.register_table('chat.scores', 'shared');
+});
+my $scorer = subscriber('alice', 'alice-secret-1', q{SELECT id FROM chat.scores WHERE score = 1});
+$node->safe_psql('postgres', q{INSERT INTO chat.scores VALUES (1, 1)});
+is(scalar(@{ received($scorer) }), 1, 'a subscription with a WHERE on a column receives');
+$node->safe_psql('postgres', q{ALTER TABLE chat.scores ALTER COLUMN score TYPE bigint});
+my ($ret, $out, $err) = $node->psql('postgres', q{INSERT INTO chat.scores VALUES (2, 1)});
+is($ret, 0, 'after the column\'s type changed, inserts still work') or diag $err;
+is(scalar(@{ received($scorer) }), 0, 'and the subscription whose WHERE no longer fits gets nothing');
+$scorer->quit;
+
 $node->stop;
 done_testing();
