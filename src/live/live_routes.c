@@ -192,31 +192,46 @@ live_route_version(Oid relid, const char *owner, int owner_len)
 	return version;
 }
 
+/* Add delta to a route's count and give it a new version; lock held */
+static bool
+route_change_locked(const RouteKey *key, int delta)
+{
+	RouteEntry *entry;
+	bool		found;
+
+	entry = hash_search(routes, key, delta > 0 ? HASH_ENTER_NULL : HASH_FIND, &found);
+	if (entry == NULL)
+		return delta <= 0;
+	if (!found)
+		entry->subscriptions = 0;
+	entry->subscriptions += delta;
+	entry->version = pg_atomic_fetch_add_u64(&live_shared->next_version, 1);
+	if (entry->subscriptions <= 0)
+		hash_search(routes, key, HASH_REMOVE, NULL);
+	return true;
+}
+
+static void
+warn_routes_full(void)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("no room to route more live queries"),
+			 errhint("Increase kalam.max_live_queries.")));
+}
+
 void
 live_route_change_now(Oid dbid, Oid relid, const char *owner, int owner_len, int delta)
 {
 	RouteKey	key;
-	RouteEntry *entry;
-	bool		found;
+	bool		done;
 
 	make_route_key(&key, dbid, relid, owner, owner_len);
 	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
-	entry = hash_search(routes, &key, delta > 0 ? HASH_ENTER_NULL : HASH_FIND, &found);
-	if (entry)
-	{
-		if (!found)
-			entry->subscriptions = 0;
-		entry->subscriptions += delta;
-		entry->version = pg_atomic_fetch_add_u64(&live_shared->next_version, 1);
-		if (entry->subscriptions <= 0)
-			hash_search(routes, &key, HASH_REMOVE, NULL);
-	}
+	done = route_change_locked(&key, delta);
 	LWLockRelease(live_shared->lock);
-	if (entry == NULL && delta > 0)
-		ereport(WARNING,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("no room to route more live queries"),
-				 errhint("Increase kalam.max_live_queries.")));
+	if (!done)
+		warn_routes_full();
 }
 
 static void
@@ -356,20 +371,19 @@ live_count_delivery_at_commit(const char *live_id)
 }
 
 /* Forget every route of this database (before a rebuild). */
+/* Forget every route of a database; lock held */
 static void
-clear_routes(Oid dbid)
+clear_routes_locked(Oid dbid)
 {
 	HASH_SEQ_STATUS status;
 	RouteEntry *entry;
 
-	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
 	hash_seq_init(&status, routes);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
 		if (entry->key.dbid == dbid)
 			hash_search(routes, &entry->key, HASH_REMOVE, NULL);
 	}
-	LWLockRelease(live_shared->lock);
 }
 
 /* Forget the counters of this database's subscriptions that are gone. */
@@ -421,7 +435,9 @@ PG_FUNCTION_INFO_V1(kalam_live_routes_rebuild);
 Datum
 kalam_live_routes_rebuild(PG_FUNCTION_ARGS)
 {
-	int64		n = 0;
+	RouteKey   *keys;
+	uint64		n;
+	bool		full = false;
 
 	kalam_require_preload("kalam._live_routes_rebuild()");
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -432,40 +448,56 @@ kalam_live_routes_rebuild(PG_FUNCTION_ARGS)
 	 * them off until this transaction ends.
 	 */
 	SPI_execute("LOCK TABLE system.live_queries IN SHARE ROW EXCLUSIVE MODE", false, 0);
-	clear_routes(MyDatabaseId);
 	if (SPI_execute("SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
 					"ELSE q.user_id::text END FROM system.live_queries q "
 					"JOIN system.tables t USING (table_id)", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read system.live_queries");
-	for (uint64 i = 0; i < SPI_processed; i++)
+
+	n = SPI_processed;
+	keys = palloc(sizeof(RouteKey) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
 	{
 		bool		isnull;
 		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 														   SPI_tuptable->tupdesc, 1, &isnull));
 		char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
-		live_route_change_now(MyDatabaseId, relid, owner, (int) strlen(owner), 1);
-		n++;
+		make_route_key(&keys[i], MyDatabaseId, relid, owner, (int) strlen(owner));
 	}
+
+	/*
+	 * The routes are replaced at once: a writer never finds them cleared
+	 * and not yet refilled (and would deliver nothing)
+	 */
+	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
+	clear_routes_locked(MyDatabaseId);
+	for (uint64 i = 0; i < n; i++)
+		full |= !route_change_locked(&keys[i], 1);
+	LWLockRelease(live_shared->lock);
+	if (full)
+		warn_routes_full();
 	prune_counters();
 	SPI_finish();
-	PG_RETURN_INT64(n);
+	PG_RETURN_INT64((int64) n);
 }
 
 /*
- * kalam._live_routes_touch(user_id): when this transaction commits, change
- * the versions of the routes of the user's subscriptions, so that writers
- * load those subscriptions again and check anew that the user may still
- * see the rows (kalam.set_role(): a shared table's access level)
+ * kalam._live_user_routes_at_commit(user_id, delta): when this transaction
+ * commits, add delta to the routes of each of the user's subscriptions,
+ * or, with 0, give them new versions, so that writers load them again and
+ * check anew that the user may still see the rows (kalam.set_role(): a
+ * shared table's access level).  drop_user passes -1 before deleting the
+ * subscriptions; a rollback then leaves the routes as they were.
  */
-PG_FUNCTION_INFO_V1(kalam_live_routes_touch);
+PG_FUNCTION_INFO_V1(kalam_live_user_routes_at_commit);
 Datum
-kalam_live_routes_touch(PG_FUNCTION_ARGS)
+kalam_live_user_routes_at_commit(PG_FUNCTION_ARGS)
 {
 	Datum		user_id = PG_GETARG_DATUM(0);
+	int32		delta = PG_GETARG_INT32(1);
 	Oid			argtypes[1] = {TEXTOID};
 
-	kalam_require_preload("kalam._live_routes_touch()");
+	kalam_require_preload("kalam._live_user_routes_at_commit()");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
@@ -480,7 +512,7 @@ kalam_live_routes_touch(PG_FUNCTION_ARGS)
 														   SPI_tuptable->tupdesc, 1, &isnull));
 		char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
-		live_route_change_at_commit(relid, owner, (int) strlen(owner), 0);
+		live_route_change_at_commit(relid, owner, (int) strlen(owner), delta);
 	}
 	SPI_finish();
 	PG_RETURN_VOID();

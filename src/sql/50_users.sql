@@ -148,7 +148,7 @@ BEGIN
 	PERFORM kalam._check_assignable_role(role, level);
 	UPDATE system.users SET role = set_role.role, updated_at = now() WHERE user_id = u.user_id;
 	-- writers check anew which of the user's subscriptions may see their rows
-	PERFORM kalam._live_routes_touch(u.user_id::text);
+	PERFORM kalam._live_user_routes_at_commit(u.user_id::text, 0);
 	PERFORM kalam._audit('user.set_role', u.user_id, u.username::text,
 						 jsonb_build_object('from', u.role, 'to', role));
 END $$;
@@ -197,10 +197,8 @@ BEGIN
 	END IF;
 	UPDATE system.users SET deleted_at = now(), updated_at = now() WHERE user_id = u.user_id;
 	-- their live queries end (delivery already skips dropped users)
+	PERFORM kalam._live_user_routes_at_commit(u.user_id::text, -1);
 	DELETE FROM system.live_queries q WHERE q.user_id = u.user_id;
-	IF FOUND THEN
-		PERFORM kalam._live_routes_rebuild();
-	END IF;
 	PERFORM kalam._audit('user.drop', u.user_id, u.username::text);
 END $$;
 

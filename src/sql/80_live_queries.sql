@@ -28,8 +28,8 @@ CREATE FUNCTION kalam._live_query_trigger() RETURNS trigger
 CREATE FUNCTION kalam._live_routes_rebuild() RETURNS bigint
 	AS 'MODULE_PATHNAME', 'kalam_live_routes_rebuild'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION kalam._live_routes_touch(text) RETURNS void
-	AS 'MODULE_PATHNAME', 'kalam_live_routes_touch'
+CREATE FUNCTION kalam._live_user_routes_at_commit(text, integer) RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_live_user_routes_at_commit'
 	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
 -- Stale subscriptions: their session is gone (the connection part of the
@@ -79,7 +79,7 @@ BEGIN
 	RETURN n;
 END $$;
 
-REVOKE ALL ON FUNCTION kalam._live_routes_rebuild(), kalam._live_routes_touch(text), kalam._job_cleanup_live_queries(),
+REVOKE ALL ON FUNCTION kalam._live_routes_rebuild(), kalam._live_user_routes_at_commit(text, integer), kalam._job_cleanup_live_queries(),
 	kalam._job_schedule(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.subscribe(text, jsonb), kalam.unsubscribe(kalam.live_query_id) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kalam.subscribe(text, jsonb), kalam.unsubscribe(kalam.live_query_id) TO PUBLIC;

@@ -178,6 +178,9 @@ $bob->quit;
 
 # dropping a user ends their subscriptions
 my $bob2 = subscriber('bob', 'bob-secret-123', q{SELECT * FROM chat.messages});
+$node->safe_psql('postgres', q{BEGIN; SELECT kalam.drop_user('bob'); ROLLBACK;});
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{bob}', 33, 'drop rolled back')});
+is(scalar(@{ received($bob2) }), 1, 'a drop_user rolled back leaves the subscriptions routed');
 $node->safe_psql('postgres', q{SELECT kalam.drop_user('bob')});
 is($node->safe_psql('postgres', qq{SELECT count(*) FROM system.live_queries WHERE user_id = '$id{bob}'}), '0',
 	'drop_user removes the user\'s subscriptions');
