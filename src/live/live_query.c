@@ -247,11 +247,11 @@ forget_session_subscriptions(bool at_exit)
 		elog(ERROR, "could not remove the session's live queries");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1, &isnull));
-		char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		Oid			relid;
+		char	   *owner;
 		char	   *channel = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+
+		live_route_of_spi_row(i, &relid, &owner);
 
 		if (at_exit)
 			live_route_change_now(MyDatabaseId, relid, owner, (int) strlen(owner), -1);

@@ -211,6 +211,15 @@ route_change_locked(const RouteKey *key, int delta)
 	return true;
 }
 
+void
+live_route_of_spi_row(uint64 i, Oid *relid, char **owner)
+{
+	bool		isnull;
+
+	*relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	*owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+}
+
 static void
 warn_routes_full(void)
 {
@@ -457,11 +466,10 @@ kalam_live_routes_rebuild(PG_FUNCTION_ARGS)
 	keys = palloc(sizeof(RouteKey) * Max(n, 1));
 	for (uint64 i = 0; i < n; i++)
 	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1, &isnull));
-		char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		Oid			relid;
+		char	   *owner;
 
+		live_route_of_spi_row(i, &relid, &owner);
 		make_route_key(&keys[i], MyDatabaseId, relid, owner, (int) strlen(owner));
 	}
 
@@ -507,11 +515,10 @@ kalam_live_user_routes_at_commit(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not read system.live_queries");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1, &isnull));
-		char	   *owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		Oid			relid;
+		char	   *owner;
 
+		live_route_of_spi_row(i, &relid, &owner);
 		live_route_change_at_commit(relid, owner, (int) strlen(owner), delta);
 	}
 	SPI_finish();

@@ -34,6 +34,12 @@ extern uint64 live_route_version(Oid relid, const char *owner, int owner_len);
 extern void live_route_change_at_commit(Oid relid, const char *owner, int owner_len, int delta);
 extern void live_route_change_now(Oid dbid, Oid relid, const char *owner, int owner_len, int delta);
 
+/*
+ * The route of row i of the last SPI result, whose first two columns are
+ * a table's OID and the owner ("" for a shared table)
+ */
+extern void live_route_of_spi_row(uint64 i, Oid *relid, char **owner);
+
 /* A delivered change, counted when the writer's transaction commits. */
 extern void live_count_delivery_at_commit(const char *live_id);
 

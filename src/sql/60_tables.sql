@@ -5,24 +5,27 @@
 -- security.  DROP TABLE removes the registration (event trigger below).
 -- ---------------------------------------------------------------------
 
--- The relation's first kalam.user_id column, or NULL.
-CREATE FUNCTION kalam._owner_column(relation regclass) RETURNS name
+-- The relation's first column of a type, or NULL.
+CREATE FUNCTION kalam._first_column_of_type(relation regclass, typ regtype) RETURNS name
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $$
 	SELECT attname FROM pg_attribute
-	WHERE attrelid = relation AND attnum > 0 AND NOT attisdropped
-	  AND atttypid = 'kalam.user_id'::regtype
+	WHERE attrelid = relation AND attnum > 0 AND NOT attisdropped AND atttypid = typ
 	ORDER BY attnum LIMIT 1
+$$;
+
+-- A USER or STREAM table's owner: its first kalam.user_id column.
+CREATE FUNCTION kalam._owner_column(relation regclass) RETURNS name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT kalam._first_column_of_type(relation, 'kalam.user_id')
 $$;
 
 -- A STREAM table's TTL is measured by its first timestamptz column.
 CREATE FUNCTION kalam._stream_time_column(relation regclass) RETURNS name
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $$
-	SELECT attname FROM pg_attribute
-	WHERE attrelid = relation AND attnum > 0 AND NOT attisdropped
-	  AND atttypid = 'timestamptz'::regtype
-	ORDER BY attnum LIMIT 1
+	SELECT kalam._first_column_of_type(relation, 'timestamptz')
 $$;
 
 -- USER tables: each row belongs to the user in the owner column.  The
