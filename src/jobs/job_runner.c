@@ -188,29 +188,62 @@ job_parameter(Job *job, const char *name, const char *type, const char *fallback
 	return spi_text(sql, 3, args);
 }
 
+/* Items a job could not do: how many, and the last one's error */
+typedef struct ItemFailures
+{
+	int			count;
+	int			sqlerrcode;
+	char	   *last;
+} ItemFailures;
+
 /*
  * Run sql, whose $1 is an item of items, for each item in a transaction of
  * its own, stopping early if the job is cancelled: adds the counts sql
  * returns to *rows and the items done to *done; where it returns NULL,
- * the item counts as skipped if skipped is given, else as done.  True if
- * cancelled.
+ * the item counts as skipped if skipped is given, else as done.  An item
+ * that fails is rolled back and counted in *failed, and the others go on:
+ * one table's trigger, say, must not keep every user from being purged.
+ * True if cancelled.
  */
 static bool
 run_per_item(Job *job, List *items, const char *activity, const char *sql,
-			 int64 *rows, int *done, int *skipped)
+			 int64 *rows, int *done, int *skipped, ItemFailures *failed)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	ListCell   *lc;
 
 	foreach(lc, items)
 	{
 		const char *item[1] = {(char *) lfirst(lc)};
-		char	   *n;
+		char	   *volatile n = NULL;
+		volatile bool ok = true;
 
 		if (job_cancelled(job))
 			return true;
-		worker_begin(activity);
-		n = spi_text(sql, 1, item);
-		worker_commit();
+		PG_TRY();
+		{
+			worker_begin(activity);
+			n = spi_text(sql, 1, item);
+			worker_commit();
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			MemoryContextSwitchTo(cxt);
+			failed->count++;
+			failed->sqlerrcode = edata->sqlerrcode;
+			failed->last = psprintf("%s: %s", item[0], edata->message);
+			FreeErrorData(edata);
+			ok = false;
+		}
+		PG_END_TRY();
+		if (!ok)
+			continue;
 		if (n == NULL && skipped != NULL)
 			(*skipped)++;
 		else
@@ -222,6 +255,20 @@ run_per_item(Job *job, List *items, const char *activity, const char *sql,
 	return false;
 }
 
+/*
+ * A job some of whose items failed fails, with what it did and the last
+ * failure in its message (retried, it takes up what is left)
+ */
+static void
+fail_if_items_failed(JobOutcome *out, const ItemFailures *failed, const char *items)
+{
+	if (failed->count > 0)
+		ereport(ERROR,
+				(errcode(failed->sqlerrcode),
+				 errmsg("%s; %d %s failed, the last: %s", out->message.data,
+						failed->count, items, failed->last)));
+}
+
 static void
 job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 {
@@ -230,6 +277,7 @@ job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	int			purged = 0;
 	int64		rows = 0;
 	bool		cancelled;
+	ItemFailures failed = {0};
 
 	worker_begin("user cleanup: finding expired users");
 	args[0] = job_parameter(job, "grace_period", "interval",
@@ -242,12 +290,13 @@ job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	/* one transaction per user */
 	cancelled = run_per_item(job, users, "user cleanup: purging a user",
 							 "SELECT kalam._job_purge_user($1::kalam.user_id)::text",
-							 &rows, &purged, NULL);
+							 &rows, &purged, NULL, &failed);
 
 	appendStringInfo(&out->message, "purged %d users and " INT64_FORMAT " rows%s",
 					 purged, rows, cancelled ? " before being cancelled" : "");
 	appendStringInfo(&out->result, "\"users\": %d, \"rows\": " INT64_FORMAT
 					 ", \"grace_period\": \"%s\"", purged, rows, args[0]);
+	fail_if_items_failed(out, &failed, "users");
 }
 
 static void
@@ -274,6 +323,7 @@ job_stream_eviction(Job *job, JobOutcome *out, MemoryContext cxt)
 	int64		rows = 0;
 	int			done = 0;
 	bool		cancelled;
+	ItemFailures failed = {0};
 
 	worker_begin("stream eviction: listing stream tables");
 	tables = spi_text_column("SELECT table_id::text FROM system.tables WHERE table_type = 'stream' ORDER BY 1",
@@ -283,10 +333,11 @@ job_stream_eviction(Job *job, JobOutcome *out, MemoryContext cxt)
 	cancelled = run_per_item(job, tables, "stream eviction",
 							 "SELECT kalam._job_evict_stream(t)::text FROM system.tables t "
 							 "WHERE t.table_id = $1::kalam.table_id",
-							 &rows, &done, NULL);
+							 &rows, &done, NULL, &failed);
 	appendStringInfo(&out->message, "evicted " INT64_FORMAT " rows from %d stream tables%s",
 					 rows, done, cancelled ? " before being cancelled" : "");
 	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d", rows, done);
+	fail_if_items_failed(out, &failed, "tables");
 }
 
 static void
@@ -319,6 +370,7 @@ job_compact(Job *job, JobOutcome *out, MemoryContext cxt)
 	int			skipped = 0;
 	bool		cancelled;
 	char	   *sql;
+	ItemFailures failed = {0};
 
 	worker_begin("compact: listing tables");
 	lock_timeout = job_parameter(job, "lock_timeout", "text", "1s");
@@ -328,13 +380,14 @@ job_compact(Job *job, JobOutcome *out, MemoryContext cxt)
 
 	sql = psprintf("SELECT kalam._job_compact($1::oid, %s)::text",
 				   quote_literal_cstr(lock_timeout));
-	cancelled = run_per_item(job, tables, "compact", sql, &rows, &done, &skipped);
+	cancelled = run_per_item(job, tables, "compact", sql, &rows, &done, &skipped, &failed);
 	appendStringInfo(&out->message, "moved " INT64_FORMAT " rows in %d tables%s%s",
 					 rows, done,
 					 skipped > 0 ? psprintf(", skipped %d busy or published", skipped) : "",
 					 cancelled ? " before being cancelled" : "");
 	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d, \"skipped\": %d",
 					 rows, done, skipped);
+	fail_if_items_failed(out, &failed, "tables");
 }
 
 static void

@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(46);
+SELECT plan(49);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -160,6 +160,32 @@ SELECT ok(EXISTS (SELECT 1 FROM system.audit_log WHERE action = 'user.purge' AND
 SELECT is((SELECT string_agg(DISTINCT who::text, ',') || ' ' || count(*) FROM jobs_test.purge_seen),
 		  'kalam_jobs_owner 10', 'the purge ran as the owner of the table (its triggers get no superuser rights)');
 
+-- a table whose trigger refuses one user's purge: the other users are
+-- purged all the same, and the job fails, saying which one it could not
+CREATE TABLE jobs_test.t6 (owner kalam.user_id, v int) USING kalamdb;
+SELECT kalam.register_table('jobs_test.t6', 'user');
+CREATE FUNCTION jobs_test.refuse_purge() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF OLD.v = 13 THEN
+		RAISE EXCEPTION 'row 13 stays' USING ERRCODE = 'check_violation';
+	END IF;
+	RETURN OLD;
+END $$;
+CREATE TRIGGER refuse_purge BEFORE DELETE ON jobs_test.t6 FOR EACH ROW EXECUTE FUNCTION jobs_test.refuse_purge();
+SELECT kalam.create_user('stuck', 'stuck-secret-123') AS stuck \gset
+SELECT kalam.create_user('expired3', 'expired3-secret') AS expired3 \gset
+INSERT INTO jobs_test.t6 VALUES (:'stuck', 13), (:'expired3', 14);
+SELECT kalam.drop_user(u) FROM unnest(ARRAY['stuck', 'expired3']::kalam.user_name[]) u;
+UPDATE system.users SET deleted_at = now() - interval '31 days' WHERE username IN ('stuck', 'expired3');
+SELECT kalam.submit_job('user_cleanup', '{}', NULL, 0) AS j13 \gset
+SELECT is(pg_temp.wait_for_job(:'j13', '{completed,failed}'), 'failed',
+		  'a user cleanup that cannot purge one of its users fails');
+SELECT matches((SELECT message FROM system.jobs WHERE job_id = :'j13'),
+			   format('^purged 1 users and 1 rows; 1 users failed, the last: %s: row 13 stays$', :'stuck'),
+			   'after purging the others, saying which one it could not');
+SELECT is((SELECT string_agg(username::text, ',') FROM system.users WHERE username IN ('stuck', 'expired3')),
+		  'stuck', 'that user stays, soft-deleted, for the next run');
+
 -- job retention
 INSERT INTO system.jobs (job_id, job_type, status, created_at, finished_at) VALUES
 	(kalam.new_job_id('flush'), 'flush', 'completed', now() - interval '40 days', now() - interval '31 days'),
@@ -290,9 +316,9 @@ SELECT pg_reload_conf();
 
 SELECT * FROM finish();
 
-DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.t4, jobs_test.typing, jobs_test.evicted, jobs_test.escalation, jobs_test.purge_seen, jobs_test.scattered,
+DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.t4, jobs_test.t6, jobs_test.typing, jobs_test.evicted, jobs_test.escalation, jobs_test.purge_seen, jobs_test.scattered,
 	jobs_test.scattered_again;
-DROP FUNCTION jobs_test.note_purge(), jobs_test.as_owner(int), jobs_test.try_escalate();
+DROP FUNCTION jobs_test.note_purge(), jobs_test.as_owner(int), jobs_test.try_escalate(), jobs_test.refuse_purge();
 DROP ROLE kalam_jobs_owner;
 SELECT kalam.drop_namespace('jobs_test');
 DELETE FROM system.users WHERE user_id <> 'root';
