@@ -51,6 +51,7 @@
 #include "catalog/pg_class.h"
 
 #include "keys/key_kind.h"
+#include "am/rel_cache.h"
 #include "live/live_routes.h"
 
 /* NOTIFY's limit (async.c): channel and payload together under a page */
@@ -486,6 +487,21 @@ slot_of(Relation rel, HeapTuple tuple)
 	return slot;
 }
 
+static AttrNumber
+first_user_id_column(TupleDesc desc)
+{
+	Oid			user_id_type = kalam_user_id_type();
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && att->atttypid == user_id_type)
+			return att->attnum;
+	}
+	return InvalidAttrNumber;
+}
+
 PG_FUNCTION_INFO_V1(kalam_live_query_trigger);
 Datum
 kalam_live_query_trigger(PG_FUNCTION_ARGS)
@@ -513,10 +529,13 @@ kalam_live_query_trigger(PG_FUNCTION_ARGS)
 		deliver_truncate(rel);
 		return PointerGetDatum(NULL);
 	}
+	/*
+	 * A USER or STREAM table (the trigger names its owner column) is
+	 * routed by owner: the first kalam.user_id column, as registering
+	 * chose it, found as it is now (it may have been renamed since)
+	 */
 	if (td->tg_trigger->tgnargs > 0 && td->tg_trigger->tgargs[0][0] != '\0')
-		owner_attno = get_attnum(RelationGetRelid(rel), td->tg_trigger->tgargs[0]);
-	if (owner_attno < 0)
-		owner_attno = InvalidAttrNumber;
+		owner_attno = first_user_id_column(RelationGetDescr(rel));
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		newtuple = td->tg_trigtuple;

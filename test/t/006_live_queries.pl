@@ -265,6 +265,15 @@ $node->safe_psql('postgres', q{ALTER TABLE chat.scores ALTER COLUMN score TYPE b
 my ($ret, $out, $err) = $node->psql('postgres', q{INSERT INTO chat.scores VALUES (2, 1)});
 is($ret, 0, 'after the column\'s type changed, inserts still work') or diag $err;
 is(scalar(@{ received($scorer) }), 0, 'and the subscription whose WHERE no longer fits gets nothing');
+
+# a USER table whose owner column was renamed since it was registered is
+# still routed by owner
+$scorer->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT id FROM chat.messages')});
+$node->safe_psql('postgres', qq{
+	ALTER TABLE chat.messages RENAME COLUMN owner TO owned_by;
+	INSERT INTO chat.messages (owned_by, id, body) VALUES ('$id{alice}', 40, 'renamed');
+});
+like(received($scorer)->[0] // '', qr/"row": \{"id":40\}/, 'after its owner column is renamed, a USER table still delivers');
 $scorer->quit;
 
 $node->stop;
