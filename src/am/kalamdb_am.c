@@ -172,14 +172,6 @@ begin_target(Relation rel, BulkInsertState pins, bool bulk, const char *owner, i
 	}
 }
 
-/* After the insert: remember the buffer of the owner's page. */
-static void
-note_target_buffer(Relation rel, BulkInsertState pins, const char *owner, int owner_len,
-				   Placement *p)
-{
-	placement_note_buffer(rel, owner, owner_len, p, pins->current_buf);
-}
-
 /* The owner map's entry of the owner, wanted soon: see owner_map_prefetch() */
 static inline void
 prefetch_owner(Relation rel, const char *owner, int owner_len)
@@ -290,14 +282,14 @@ row_options(Relation rel, BulkInsertState pins, RowPlacement *row, int options)
 {
 	if (row->length.toasts)
 	{
-		bool		room = placement_target_has_room(rel, &row->p);
+		bool		room = placement_target_has_room(rel, &row->p, pins->current_buf);
 
 		if (!room)
 		{
 			forget_target(rel, row->owner, row->owner_len, &row->p);
 			begin_target(rel, pins, row->bulk, row->owner, row->owner_len, row->length.len,
 						 row->length.max_len, 1, &row->p);
-			room = placement_target_has_room(rel, &row->p);
+			room = placement_target_has_room(rel, &row->p, pins->current_buf);
 		}
 		if (room)
 		{
@@ -311,18 +303,21 @@ row_options(Relation rel, BulkInsertState pins, RowPlacement *row, int options)
 /*
  * Choose the page for the row in slot, make it heap's target, and return
  * the options to insert it with; -1 if the relation has no owner column
- * (heap places the row).
+ * (heap places the row).  length: the row's, if the caller has it already.
  */
 static int
 begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, bool bulk, int options,
-		  RowPlacement *row)
+		  const RowLength *length, RowPlacement *row)
 {
 	if (!kalam_slot_owner(rel, slot, row->owner, &row->owner_len))
 		return -1;
 	row->bulk = bulk;
 	if (!bulk)
 		prefetch_owner(rel, row->owner, row->owner_len);
-	row_length(rel, slot, &row->length);
+	if (length != NULL)
+		row->length = *length;
+	else
+		row_length(rel, slot, &row->length);
 	if (row->length.toasts)
 		kalam_lock_toast_relation(rel, slot);
 	begin_target(rel, pins, bulk, row->owner, row->owner_len, row->length.len,
@@ -334,19 +329,20 @@ begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, bool bulk, i
 static void
 end_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, RowPlacement *row)
 {
-	note_target_buffer(rel, pins, row->owner, row->owner_len, &row->p);
+	placement_note_buffer(rel, row->owner, row->owner_len, &row->p, pins->current_buf);
 	placement_finish(rel, row->owner, row->owner_len, &row->p, 1,
 					 ItemPointerGetBlockNumber(&slot->tts_tid));
 }
 
+/* A single insert; length: the row's, if the caller has it already */
 static void
-kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
-					 int options, BulkInsertState bistate)
+insert_row(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
+		   BulkInsertState bistate, const RowLength *length)
 {
 	RowPlacement row;
 	BulkInsertStateData own_pins;
 	BulkInsertState pins = pins_for(bistate, &own_pins);
-	int			row_opts = begin_row(rel, slot, pins, bistate != NULL, options, &row);
+	int			row_opts = begin_row(rel, slot, pins, bistate != NULL, options, length, &row);
 
 	if (row_opts < 0)
 	{
@@ -359,13 +355,20 @@ kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 }
 
 static void
+kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+					 int options, BulkInsertState bistate)
+{
+	insert_row(rel, slot, cid, options, bistate, NULL);
+}
+
+static void
 kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
 								 int options, BulkInsertState bistate, uint32 specToken)
 {
 	RowPlacement row;
 	BulkInsertStateData own_pins;
 	BulkInsertState pins = pins_for(bistate, &own_pins);
-	int			row_opts = begin_row(rel, slot, pins, bistate != NULL, options, &row);
+	int			row_opts = begin_row(rel, slot, pins, bistate != NULL, options, NULL, &row);
 
 	if (row_opts < 0)
 	{
@@ -473,7 +476,7 @@ insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **ro
 		heap_methods->tuple_insert(rel, rows[0], cid, options | HEAP_INSERT_SKIP_FSM, bistate);
 	else
 		heap_methods->multi_insert(rel, rows, nrows, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
-	note_target_buffer(rel, bistate, owner, owner_len, &p);
+	placement_note_buffer(rel, owner, owner_len, &p, bistate->current_buf);
 	placement_finish(rel, owner, owner_len, &p, nrows,
 					 ItemPointerGetBlockNumber(&rows[nrows - 1]->tts_tid));
 }
@@ -481,7 +484,8 @@ insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **ro
 /*
  * Rows of one owner, in order: those heap will not TOAST go to heap in
  * batches, each placed by the length of its first row; a row heap will
- * TOAST goes alone, as a single insert does it (see row_options()).  COPY
+ * TOAST goes alone, as a single insert does it (see row_options()), placed
+ * by the length measured here.  COPY
  * FREEZE does not mark the page of a row inserted alone (such a row, or a
  * batch of one) all-frozen, as heap's batches do.
  */
@@ -507,7 +511,7 @@ insert_owner_rows(Relation rel, const char *owner, int owner_len, TupleTableSlot
 		{
 			insert_batch(rel, owner, owner_len, rows + first, i - first, first_len,
 						 cid, options, bistate);
-			kalamdb_tuple_insert(rel, rows[i], cid, options, bistate);
+			insert_row(rel, rows[i], cid, options, bistate, &length);
 			first = i + 1;
 		}
 	}
@@ -651,7 +655,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	/* heap reads the indexed columns first, opening the indexes if it must */
 	bms_free(RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY));
 	placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, false, &p);
-	if (!placement_target_has_room(rel, &p))
+	if (!placement_target_has_room(rel, &p, InvalidBuffer))
 	{
 		forget_target(rel, owner, owner_len, &p);
 		placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, false, &p);

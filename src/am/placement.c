@@ -769,17 +769,20 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 }
 
 bool
-placement_target_has_room(Relation rel, const Placement *p)
+placement_target_has_room(Relation rel, const Placement *p, Buffer pinned)
 {
-	Buffer		buffer;
+	Buffer		buffer = pinned;
 	bool		room;
 
 	if (!BlockNumberIsValid(p->block))
 		return false;
-	buffer = ReadBuffer(rel, p->block);
+	if (!BufferIsValid(buffer) || BufferGetBlockNumber(buffer) != p->block)
+		buffer = ReadBuffer(rel, p->block);
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	room = page_room(BufferGetPage(buffer)) >= p->need;
-	UnlockReleaseBuffer(buffer);
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	if (buffer != pinned)
+		ReleaseBuffer(buffer);
 	return room;
 }
 

@@ -77,9 +77,9 @@ extern void placement_point_at_own_page(Relation rel, const char *owner, int own
 /*
  * Whether the target page has now the room heap will ask of it for the
  * first row: looked at, where placement_begin() may have trusted the
- * owner map's estimate.
+ * owner map's estimate (through pinned, if that buffer holds it).
  */
-extern bool placement_target_has_room(Relation rel, const Placement *p);
+extern bool placement_target_has_room(Relation rel, const Placement *p, Buffer pinned);
 
 /* The target page is in buffer: tell the owner map, for next time. */
 extern void placement_note_buffer(Relation rel, const char *owner, int owner_len,

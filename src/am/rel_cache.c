@@ -40,6 +40,19 @@ kalam_user_id_type(void)
 						   CStringGetDatum("user_id"), ObjectIdGetDatum(nsp));
 }
 
+AttrNumber
+kalam_first_column_of_type(TupleDesc desc, Oid type)
+{
+	for (int i = 0; i < desc->natts && OidIsValid(type); i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && att->atttypid == type)
+			return att->attnum;
+	}
+	return InvalidAttrNumber;
+}
+
 KalamRelCache *
 kalam_rel_cache(Relation rel)
 {
@@ -59,16 +72,7 @@ kalam_rel_cache(Relation rel)
 
 		cache = MemoryContextAllocZero(CacheMemoryContext, sizeof(KalamRelCache));
 		cache->owner_index = InvalidOid;
-		for (int i = 0; i < desc->natts && OidIsValid(user_id_type); i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-
-			if (!att->attisdropped && att->atttypid == user_id_type)
-			{
-				cache->owner_attno = att->attnum;
-				break;
-			}
-		}
+		cache->owner_attno = kalam_first_column_of_type(desc, user_id_type);
 		rel->rd_amcache = cache;
 	}
 	return cache;

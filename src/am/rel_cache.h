@@ -46,4 +46,7 @@ extern bool kalam_slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int 
 /* The OID of type kalam.user_id, or InvalidOid if the extension is absent. */
 extern Oid	kalam_user_id_type(void);
 
+/* The first column of that type (the owner column: kalam.user_id), or 0 */
+extern AttrNumber kalam_first_column_of_type(TupleDesc desc, Oid type);
+
 #endif							/* KALAM_REL_CACHE_H */

@@ -487,19 +487,23 @@ slot_of(Relation rel, HeapTuple tuple)
 	return slot;
 }
 
+/*
+ * A USER or STREAM table's owner column, looked up once per statement (in
+ * the trigger's fn_extra): the first kalam.user_id column, as registering
+ * chose it, found as it is now (it may have been renamed since)
+ */
 static AttrNumber
-first_user_id_column(TupleDesc desc)
+owner_column(FunctionCallInfo fcinfo, Relation rel)
 {
-	Oid			user_id_type = kalam_user_id_type();
+	AttrNumber *attno = (AttrNumber *) fcinfo->flinfo->fn_extra;
 
-	for (int i = 0; i < desc->natts; i++)
+	if (attno == NULL)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && att->atttypid == user_id_type)
-			return att->attnum;
+		attno = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(AttrNumber));
+		*attno = kalam_first_column_of_type(RelationGetDescr(rel), kalam_user_id_type());
+		fcinfo->flinfo->fn_extra = attno;
 	}
-	return InvalidAttrNumber;
+	return *attno;
 }
 
 PG_FUNCTION_INFO_V1(kalam_live_query_trigger);
@@ -529,13 +533,9 @@ kalam_live_query_trigger(PG_FUNCTION_ARGS)
 		deliver_truncate(rel);
 		return PointerGetDatum(NULL);
 	}
-	/*
-	 * A USER or STREAM table (the trigger names its owner column) is
-	 * routed by owner: the first kalam.user_id column, as registering
-	 * chose it, found as it is now (it may have been renamed since)
-	 */
+	/* a USER or STREAM table (the trigger names an owner column) is routed by owner */
 	if (td->tg_trigger->tgnargs > 0 && td->tg_trigger->tgargs[0][0] != '\0')
-		owner_attno = first_user_id_column(RelationGetDescr(rel));
+		owner_attno = owner_column(fcinfo, rel);
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		newtuple = td->tg_trigtuple;
