@@ -86,6 +86,29 @@ SELECT * FROM layout('copied_rows');
 COPY copied_rows (owner, body, at) FROM :'rowsfile';
 SELECT * FROM layout('copied_rows');
 
+-- COPY FREEZE leaves every page all-frozen, as heap's batches do, also
+-- where a batch brings one row of each of its owners (rows of 600 owners,
+-- interleaved) and for the rows heap TOASTs, which go alone
+CREATE EXTENSION pg_visibility;
+SELECT current_setting('data_directory') || '/kalamdb_am_frozen.copy' AS frozenfile \gset
+COPY (SELECT ('fz' || (i % 600))::kalam.user_id, i,
+			 CASE WHEN i % 500 = 0
+				  THEN (SELECT string_agg(md5(i::text || j::text), '') FROM generate_series(1, 100) j)
+				  ELSE repeat('f', 100) END,
+			 '2026-01-01'::timestamptz
+	  FROM generate_series(1, 4800) i) TO :'frozenfile';
+BEGIN;
+CREATE TABLE frozen (LIKE single) USING kalamdb;
+COPY frozen FROM :'frozenfile' WITH (FREEZE);
+COMMIT;
+SELECT pg_relation_size('frozen') / 8192 - all_visible AS not_all_visible,
+	   pg_relation_size('frozen') / 8192 - all_frozen AS not_all_frozen
+FROM pg_visibility_map_summary('frozen');
+SELECT count(*) AS rows_not_frozen FROM pg_check_frozen('frozen');
+SELECT count(*) AS toasted FROM frozen WHERE length(body) > 3000;
+SELECT worst_extra, bad_mixed FROM layout('frozen');
+DROP EXTENSION pg_visibility;
+
 -- 4. INSERT ... ON CONFLICT (speculative insertion)
 CREATE TABLE upserted (LIKE single) USING kalamdb;
 CREATE UNIQUE INDEX ON upserted (id);

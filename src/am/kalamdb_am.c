@@ -334,6 +334,22 @@ end_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, RowPlacement *
 					 ItemPointerGetBlockNumber(&slot->tts_tid));
 }
 
+/*
+ * One row to heap, on its target pinned in pins.  COPY FREEZE's rows go
+ * through heap's multi-insert, even alone: its single insert marks no page
+ * all-frozen, and would clear the mark a batch left on the owner's page.
+ * Rows of interleaved owners come alone, one to each owner's page.
+ */
+static void
+heap_insert_one(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
+				BulkInsertState pins)
+{
+	if (options & HEAP_INSERT_FROZEN)
+		heap_methods->multi_insert(rel, &slot, 1, cid, options, pins);
+	else
+		heap_methods->tuple_insert(rel, slot, cid, options, pins);
+}
+
 /* A single insert; length: the row's, if the caller has it already */
 static void
 insert_row(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
@@ -349,7 +365,7 @@ insert_row(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		return;
 	}
-	heap_methods->tuple_insert(rel, slot, cid, row_opts, pins);
+	heap_insert_one(rel, slot, cid, row_opts, pins);
 	end_row(rel, slot, pins, &row);
 	release_pins(pins, bistate);
 }
@@ -473,7 +489,7 @@ insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **ro
 	 * insert does less for one (a simpler WAL record, no batch arrays)
 	 */
 	if (nrows == 1)
-		heap_methods->tuple_insert(rel, rows[0], cid, options | HEAP_INSERT_SKIP_FSM, bistate);
+		heap_insert_one(rel, rows[0], cid, options | HEAP_INSERT_SKIP_FSM, bistate);
 	else
 		heap_methods->multi_insert(rel, rows, nrows, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
 	placement_note_buffer(rel, owner, owner_len, &p, bistate->current_buf);
@@ -485,9 +501,7 @@ insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **ro
  * Rows of one owner, in order: those heap will not TOAST go to heap in
  * batches, each placed by the length of its first row; a row heap will
  * TOAST goes alone, as a single insert does it (see row_options()), placed
- * by the length measured here.  COPY
- * FREEZE does not mark the page of a row inserted alone (such a row, or a
- * batch of one) all-frozen, as heap's batches do.
+ * by the length measured here.
  */
 static void
 insert_owner_rows(Relation rel, const char *owner, int owner_len, TupleTableSlot **rows,
