@@ -22,17 +22,22 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
-#include "catalog/pg_type_d.h"
 
 #include "jobs/job_runner.h"
 #include "kalamdb.h"
@@ -379,8 +384,7 @@ live_count_delivery_at_commit(const char *live_id)
 	ensure_xact_callback();
 }
 
-/* Forget every route of this database (before a rebuild). */
-/* Forget every route of a database; lock held */
+/* Forget every route of a database (before a rebuild); lock held */
 static void
 clear_routes_locked(Oid dbid)
 {
@@ -436,9 +440,41 @@ prune_counters(void)
 	pfree(ids);
 }
 
+/* how long a rebuild waits for subscribes in progress, in steps of 10 ms */
+#define REBUILD_LOCK_TRIES	100
+
+/*
+ * Hold off subscribes and unsubscribes (which write system.live_queries
+ * and change routes when they commit) until this transaction ends; false
+ * if some are still in progress after a second.  The lock is not queued
+ * for: a waiting request would make every later subscribe wait behind it,
+ * for as long as a session keeps a subscribing transaction open.
+ */
+static bool
+lock_live_queries(void)
+{
+	Oid			relid = get_relname_relid("live_queries", get_namespace_oid("system", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "system.live_queries is missing");
+	for (int i = 0; i < REBUILD_LOCK_TRIES; i++)
+	{
+		if (ConditionalLockRelationOid(relid, ShareRowExclusiveLock))
+			return true;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return false;
+}
+
 /*
  * kalam._live_routes_rebuild(): routes of this database from
- * system.live_queries.  Owner-only; the worker calls it.
+ * system.live_queries; NULL if subscribes in progress kept it from
+ * starting (routes then stay as they are: at worst they count
+ * subscriptions that are gone, which costs writers a look, no delivery).
+ * Owner-only; the worker calls it.
  */
 PG_FUNCTION_INFO_V1(kalam_live_routes_rebuild);
 Datum
@@ -449,14 +485,14 @@ kalam_live_routes_rebuild(PG_FUNCTION_ARGS)
 	bool		full = false;
 
 	kalam_require_preload("kalam._live_routes_rebuild()");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	/*
 	 * No subscribe or unsubscribe may commit between reading the table and
-	 * replacing the routes (their own route changes would be lost): hold
-	 * them off until this transaction ends.
+	 * replacing the routes (their own route changes would be lost).
 	 */
-	SPI_execute("LOCK TABLE system.live_queries IN SHARE ROW EXCLUSIVE MODE", false, 0);
+	if (!lock_live_queries())
+		PG_RETURN_NULL();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
 					"ELSE q.user_id::text END FROM system.live_queries q "
 					"JOIN system.tables t USING (table_id)", false, 0) != SPI_OK_SELECT)
