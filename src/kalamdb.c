@@ -121,7 +121,13 @@ _PG_init(void)
 		prev_shmem_startup_hook = shmem_startup_hook;
 		shmem_startup_hook = kalam_shmem_startup;
 
-		register_launcher();
+		/*
+		 * No jobs while pg_upgrade runs the server (binary-upgrade mode):
+		 * they would write to the old cluster as it is dumped, and to the
+		 * new one as its schema is restored, before its files arrive.
+		 */
+		if (!IsBinaryUpgrade)
+			register_launcher();
 		install_database_guard();
 		install_create_table_with_type();
 	}
