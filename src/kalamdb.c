@@ -149,6 +149,28 @@ kalam_worker_template(BackgroundWorker *worker, const char *function, const char
 }
 
 /*
+ * The workers run as a superuser (the bootstrap superuser, or the
+ * extension's owner), in databases whose owners can set defaults for
+ * everyone (ALTER DATABASE ... SET) and create objects in public.  So a
+ * worker resolves no function or operator through a schema others can
+ * create objects in (an "=" or make_interval() of theirs that fits the
+ * arguments better than pg_catalog's would run as the superuser), and its
+ * transactions are READ COMMITTED and read-write, with no time limit,
+ * whatever the defaults say: a default could otherwise make every job, or
+ * the recording of every failed login, fail.
+ */
+void
+kalam_worker_override_settings(void)
+{
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+/*
  * kalam._require_preload(): the first statement of the install script, so
  * that CREATE EXTENSION fails early and clearly without the preload.
  */

@@ -37,6 +37,12 @@ extern void kalam_require_preload(const char *what);
 extern void kalam_worker_template(BackgroundWorker *worker, const char *function,
 								  const char *type);
 
+/*
+ * Once connected: the settings every worker of this library runs with,
+ * whatever the database's or role's defaults (see kalamdb.c).
+ */
+extern void kalam_worker_override_settings(void);
+
 /* Shared memory: each module asks for its size and initializes its part. */
 extern Size row_id_shmem_size(void);
 extern void row_id_shmem_init(void);

@@ -279,9 +279,12 @@ kalam_login_failure_main(Datum main_arg)
 	pgstat_report_appname("kalamdb login failure recorder");
 
 	/*
-	 * Wait for other recorders of the same user (their transactions are
-	 * short), but not forever for some long transaction holding the row.
+	 * It runs as the extension's owner, a superuser: a make_interval() of
+	 * the database owner's in public must not run.  Wait for other
+	 * recorders of the same user (their transactions are short), but not
+	 * forever for some long transaction holding the row.
 	 */
+	kalam_worker_override_settings();
 	SetConfigOption("lock_timeout", "2s", PGC_SUSET, PGC_S_OVERRIDE);
 
 	SetCurrentStatementStartTimestamp();
@@ -307,7 +310,7 @@ kalam_login_failure_main(Datum main_arg)
 	ret = SPI_execute_with_args("SELECT kalam._apply_login_failure("
 								"$1, nullif($2, '')::kalam.user_id, $3, $4, nullif($5, '')::kalam.user_id, $6, "
 								"nullif($7, ''), "
-								"$8, make_interval(secs => $9))",
+								"$8, pg_catalog.make_interval(secs => $9))",
 								lengthof(argtypes), argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "kalam._apply_login_failure() failed: %d", ret);

@@ -35,6 +35,7 @@
 
 #include "jobs/job_runner.h"
 #include "jobs/worker_registry.h"
+#include "kalamdb.h"
 #include "live/live_routes.h"
 
 PGDLLEXPORT void kalam_db_worker_main(Datum main_arg);
@@ -142,19 +143,8 @@ kalam_db_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pgstat_report_appname("kalamdb worker");
 
-	/*
-	 * The jobs are written for READ COMMITTED read-write transactions,
-	 * whatever the database's or role's defaults say.  The worker is a
-	 * superuser: its statements must not resolve an operator or function
-	 * through a schema someone else can create objects in (a "=" on
-	 * kalam.job_status in public would run as the superuser), whatever
-	 * search_path the database's defaults set.
-	 */
-	SetConfigOption("default_transaction_isolation", "read committed",
-					PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("default_transaction_read_only", "off",
-					PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	/* a "=" on kalam.job_status in public must not run as the superuser */
+	kalam_worker_override_settings();
 
 	if (!claim_slot())
 		proc_exit(0);			/* another worker serves this database */

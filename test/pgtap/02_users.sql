@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(94);
+SELECT plan(99);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -95,6 +95,37 @@ SELECT throws_ok($$SELECT kalam.authenticate('bob', 'bob-secret-12')$$, '28P01',
 				 'a locked account refuses even the right password');
 SELECT kalam.unlock_user('bob');
 SELECT is(kalam.authenticate('bob', 'bob-secret-12')::text, :'bob', 'unlock_user lets the user in again');
+
+-- failed logins are recorded by a worker that runs as the extension's
+-- owner, a superuser: it resolves nothing through public (where a
+-- make_interval(integer) would fit its call better than pg_catalog's) ...
+CREATE TABLE public.kalam_recorder_called (pid int);
+CREATE FUNCTION public.make_interval(secs integer) RETURNS interval LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO public.kalam_recorder_called VALUES (pg_backend_pid());
+	RETURN secs * interval '1 second';
+END $$;
+SELECT throws_ok($$SELECT kalam.authenticate('bob', 'wrong-password-1')$$, '28P01', 'password authentication failed',
+				 'a wrong password, with a make_interval(integer) in public');
+SELECT is((SELECT failed_login_attempts FROM system.users WHERE username = 'bob'), 1, 'is counted');
+SELECT is((SELECT count(*) FROM public.kalam_recorder_called), 0::bigint,
+		  'by a recorder that never called public.make_interval()');
+DROP FUNCTION public.make_interval(integer);
+DROP TABLE public.kalam_recorder_called;
+-- ... and the database's defaults, which its owner may set, do not keep
+-- it from recording (read-only transactions, a statement timeout)
+DO $$ BEGIN
+	EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', current_database());
+	EXECUTE format('ALTER DATABASE %I SET statement_timeout = 1', current_database());
+END $$;
+SELECT throws_ok($$SELECT kalam.authenticate('bob', 'wrong-password-1')$$, '28P01', 'password authentication failed',
+				 'a wrong password, with read-only defaults');
+DO $$ BEGIN
+	EXECUTE format('ALTER DATABASE %I RESET default_transaction_read_only', current_database());
+	EXECUTE format('ALTER DATABASE %I RESET statement_timeout', current_database());
+END $$;
+SELECT is((SELECT failed_login_attempts FROM system.users WHERE username = 'bob'), 2, 'is counted');
+SELECT kalam.authenticate('bob', 'bob-secret-12');
 
 -- the effective user
 SELECT is(kalam.current_user_id(), NULL, 'no effective user at first');
