@@ -481,6 +481,10 @@ ALTER TABLE system.live_queries ENABLE ROW LEVEL SECURITY;
 CREATE POLICY live_queries_visible ON system.live_queries FOR SELECT
 	USING (user_id = kalam.current_user_id() OR (SELECT kalam._caller_level()) >= 2);
 ALTER TABLE system.audit_log ENABLE ROW LEVEL SECURITY;
+-- A failed login is shown to its target, not to the user whose session
+-- tried it: its target's id and its reason (unknown user, wrong password,
+-- locked, dropped) would tell what the login's error does not.
 CREATE POLICY audit_log_visible ON system.audit_log FOR SELECT
-	USING (actor_user_id = kalam.current_user_id() OR target_user_id = kalam.current_user_id()
+	USING ((actor_user_id = kalam.current_user_id() AND action <> 'login.failure')
+		   OR target_user_id = kalam.current_user_id()
 		   OR (SELECT kalam._caller_level()) >= 2);

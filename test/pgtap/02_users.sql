@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(99);
+SELECT plan(104);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -177,6 +177,20 @@ SELECT is(pg_temp.run_as('kalam_test_app', :'carol', 'TRUNCATE system.audit_log'
 REVOKE UPDATE, DELETE, TRUNCATE ON system.audit_log FROM kalam_test_app;
 SELECT is(pg_temp.run_as('kalam_test_app', :'alice', 'SELECT count(*) FROM system.audit_log WHERE target_user_id <> kalam.current_user_id() AND actor_user_id IS DISTINCT FROM kalam.current_user_id()'),
 		  '0', 'a user reads only the audit entries about themselves');
+-- a failed login is shown to its target, not to the session that tried:
+-- the log does not tell it whether the name exists, nor the target's id
+-- or state (wrong password, locked, dropped)
+SELECT is(pg_temp.run_as('kalam_test_app', :'alice', $$SELECT kalam.authenticate('bob', 'wrong-password-1')$$),
+		  'ERROR 28P01: password authentication failed', 'alice tries bob''s account');
+SELECT is(pg_temp.run_as('kalam_test_app', :'alice', $$SELECT kalam.authenticate('nobody at all', 'wrong-password-1')$$),
+		  'ERROR 28P01: password authentication failed', 'and a name that does not exist');
+SELECT is(pg_temp.run_as('kalam_test_app', :'alice', $$SELECT count(*) FROM system.audit_log WHERE action = 'login.failure' AND target_user_id IS DISTINCT FROM kalam.current_user_id()$$),
+		  '0', 'she sees neither failure in the audit log');
+SELECT is(pg_temp.run_as('kalam_test_app', :'bob', format($$SELECT string_agg(details->>'reason', ',') FROM system.audit_log WHERE action = 'login.failure' AND actor_user_id = %L$$, :'alice')),
+		  'wrong_password', 'bob sees the failure on his account');
+SELECT is(pg_temp.run_as('kalam_test_app', :'carol', format($$SELECT count(*) FROM system.audit_log WHERE action = 'login.failure' AND actor_user_id = %L$$, :'alice')),
+		  '2', 'a dba sees both');
+SELECT kalam.authenticate('bob', 'bob-secret-12');
 
 -- managing users: dba and system, or a superuser
 SELECT is(pg_temp.run_as('kalam_test_app', NULL, $$SELECT kalam.create_user('x4', 'x4-secret-1234')$$),
