@@ -345,6 +345,19 @@ WITH (toast_tuple_target = 8160);
 INSERT INTO big_target SELECT 'x', i, string_agg(md5((i * 1000 + j)::text), '') FROM generate_series(1, 20) i, generate_series(1, 90) j GROUP BY i;
 SELECT count(*) AS rows, count(DISTINCT (ctid::text::point)[0]) AS pages FROM big_target;
 DROP TABLE big_target;
+-- a wide row heap will TOAST, with one value TOAST may move (its owner
+-- id) and 300 it may not: the room kept for the padding a moved value can
+-- leave is that one's, not every column's, so rows fill pages as heap's do
+DO $$ BEGIN
+	EXECUTE (SELECT format('CREATE TABLE wide_rows (owner kalam.user_id NOT NULL, %s) USING kalamdb',
+						   string_agg('c' || i || ' bigint NOT NULL DEFAULT ' || i, ', '))
+			 FROM generate_series(1, 300) i);
+END $$;
+CREATE TABLE wide_heap (LIKE wide_rows INCLUDING DEFAULTS) USING heap;
+INSERT INTO wide_rows (owner) SELECT repeat('w', 128)::kalam.user_id FROM generate_series(1, 60);
+INSERT INTO wide_heap SELECT * FROM wide_rows;
+SELECT pg_relation_size('wide_rows') / 8192 AS kalamdb_pages, pg_relation_size('wide_heap') / 8192 AS heap_pages;
+DROP TABLE wide_rows, wide_heap;
 
 -- 11. CREATE INDEX CONCURRENTLY, VACUUM FULL, CLUSTER, SET ACCESS METHOD
 SELECT count(*) AS n, md5(string_agg(id || body, ',' ORDER BY id)) AS digest FROM single \gset before_

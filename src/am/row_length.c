@@ -81,6 +81,7 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 	bool		has_nulls = false;
 	bool		external = false;
 	Size		movable = 0;	/* bytes TOAST can take out of the row */
+	int			reshaped = 0;	/* values TOAST may shrink or bring back */
 	Size		kept = 0;		/* bytes out-of-line values stay in with */
 	Size		back = 0;		/* bytes they all come back with */
 	Size		target = RelationGetToastTupleTarget(rel, TOAST_TUPLE_TARGET);
@@ -112,6 +113,7 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			 */
 			size = brought_back_size(att, value);
 			external = true;
+			reshaped++;
 			back = Min(back + size, MaxHeapTupleSize);
 			if (att->attstorage == TYPSTORAGE_PLAIN || att->attstorage == TYPSTORAGE_MAIN)
 				kept = Min(kept + size, MaxHeapTupleSize);
@@ -123,7 +125,10 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			size = stored_size(att, value);
 		if ((att->attstorage == TYPSTORAGE_EXTENDED || att->attstorage == TYPSTORAGE_EXTERNAL) &&
 			size > MOVABLE_MIN_SIZE)
+		{
 			movable += size - TOAST_POINTER_SIZE;
+			reshaped++;
+		}
 	}
 	len = MAXALIGN(SizeofHeapTupleHeader + (has_nulls ? BITMAPLEN(desc->natts) : 0)) +
 		heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
@@ -156,11 +161,11 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 	}
 
 	/*
-	 * A value shrunk to a pointer (not aligned) can add padding before the
-	 * next aligned one
+	 * A value TOAST shrinks to a pointer (not aligned) or brings back can
+	 * add padding before the next aligned one
 	 */
 	length->len = len - Min(movable, len);
-	length->max_len = Min(Max(length->len + kept + desc->natts * MAXIMUM_ALIGNOF,
+	length->max_len = Min(Max(length->len + kept + reshaped * MAXIMUM_ALIGNOF,
 							  target),
 						  MaxHeapTupleSize);
 }
