@@ -338,6 +338,27 @@ SELECT pg_column_size(m) AS kept_in_row FROM main_bound WHERE n = 50;
 SELECT count(DISTINCT owner) AS owners_on_its_page FROM main_bound
 WHERE (ctid::text::point)[0] = (SELECT (ctid::text::point)[0] FROM main_bound WHERE n = 50);
 DROP TABLE main_bound;
+-- a MAIN value that compresses stays in the row, compressed: the row is
+-- placed by the length heap's compression gives it (measured as heap
+-- compresses), not by its value's, which would take a page per row;
+-- updates likewise
+CREATE TABLE main_compressed (owner kalam.user_id NOT NULL, doc text) USING kalamdb;
+ALTER TABLE main_compressed ALTER doc SET STORAGE MAIN;
+CREATE TABLE main_compressed_heap (LIKE main_compressed INCLUDING STORAGE) USING heap;
+INSERT INTO main_compressed SELECT 'x', repeat('abcdefgh', 1200) FROM generate_series(1, 400);
+INSERT INTO main_compressed_heap SELECT * FROM main_compressed;
+SELECT pg_relation_size('main_compressed') / 8192 AS kalamdb_pages,
+	   pg_relation_size('main_compressed_heap') / 8192 AS heap_pages,
+	   (SELECT max(pg_column_size(doc)) FROM main_compressed) < 1000 AS compressed_in_row;
+DELETE FROM main_compressed WHERE (ctid::text::point)[1]::int % 2 = 0;
+DELETE FROM main_compressed_heap WHERE (ctid::text::point)[1]::int % 2 = 0;
+VACUUM main_compressed;
+VACUUM main_compressed_heap;
+UPDATE main_compressed SET doc = doc || 'x';
+UPDATE main_compressed_heap SET doc = doc || 'x';
+SELECT pg_relation_size('main_compressed') / 8192 AS kalamdb_pages_updated,
+	   pg_relation_size('main_compressed_heap') / 8192 AS heap_pages_updated;
+DROP TABLE main_compressed, main_compressed_heap;
 -- with toast_tuple_target above a row's length, heap TOASTs nothing: rows
 -- of 3 kB are placed by their length, two to a page
 CREATE TABLE big_target (owner kalam.user_id NOT NULL, n int NOT NULL, body text NOT NULL) USING kalamdb

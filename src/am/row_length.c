@@ -15,6 +15,11 @@
  * by its full length, each with a large value would take a page of its
  * own; placed by its least, it may not fit.
  *
+ * A MAIN value stays in the row, compressed if heap needs the room: how
+ * far it compresses is measured here, by compressing it as heap will
+ * (the same method: the same bytes).  Only rows heap will TOAST pay for
+ * that, and only for their MAIN values.
+ *
  * A value stored out of line elsewhere (INSERT ... SELECT from a table
  * with TOASTed values) is brought back by heap: into a MAIN or PLAIN
  * column it stays in, at the length its pointer tells.
@@ -26,6 +31,7 @@
 #include "access/detoast.h"
 #include "access/heaptoast.h"
 #include "access/htup_details.h"
+#include "access/toast_internals.h"
 #include "executor/tuptable.h"
 #include "utils/expandeddatum.h"
 
@@ -64,6 +70,35 @@ brought_back_size(Form_pg_attribute att, struct varlena *value)
 	return VARATT_EXTERNAL_GET_EXTSIZE(pointer) + VARHDRSZ;
 }
 
+/* A MAIN value heap may compress: how heap ranks it, and what it would save */
+typedef struct MainValue
+{
+	Size		rank;			/* VARSIZE_ANY() as heap sees it */
+	Size		saved;
+	bool		done;			/* compressed in the simulation below */
+} MainValue;
+
+/*
+ * The bytes heap's compression takes off a MAIN value of the row (stored
+ * as size bytes), should heap need the room: 0 if it does not compress.
+ */
+static Size
+main_value_savings(Form_pg_attribute att, Datum value, Size size)
+{
+	Datum		compressed = toast_compress_datum(value, att->attcompression);
+	Size		saved = 0;
+
+	if (DatumGetPointer(compressed) != NULL)
+	{
+		Size		compressed_size = VARSIZE(DatumGetPointer(compressed));
+
+		if (compressed_size < size)
+			saved = size - compressed_size;
+		pfree(DatumGetPointer(compressed));
+	}
+	return saved;
+}
+
 /* The tuple heap would insert as it is, if the slot holds one */
 static HeapTuple
 slot_physical_tuple(TupleTableSlot *slot)
@@ -82,6 +117,7 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 	bool		external = false;
 	Size		movable = 0;	/* bytes TOAST can take out of the row */
 	int			reshaped = 0;	/* values TOAST may shrink or bring back */
+	int			main_values = 0;	/* MAIN values TOAST may compress */
 	Size		kept = 0;		/* bytes out-of-line values stay in with */
 	Size		back = 0;		/* bytes they all come back with */
 	Size		target = RelationGetToastTupleTarget(rel, TOAST_TUPLE_TARGET);
@@ -129,6 +165,9 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			movable += size - TOAST_POINTER_SIZE;
 			reshaped++;
 		}
+		else if (att->attstorage == TYPSTORAGE_MAIN && size > MOVABLE_MIN_SIZE &&
+				 !VARATT_IS_COMPRESSED(value))
+			main_values++;
 	}
 	len = MAXALIGN(SizeofHeapTupleHeader + (has_nulls ? BITMAPLEN(desc->natts) : 0)) +
 		heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
@@ -160,11 +199,77 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 		return;
 	}
 
+	/* MAIN values: as far as heap's compression takes them */
+	if (main_values > 0)
+	{
+		MainValue  *mains = palloc(sizeof(MainValue) * main_values);
+		int			n = 0;
+		Size		saved = 0;
+
+		for (int i = 0; i < desc->natts && n < main_values; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+			struct varlena *value;
+			Size		size;
+
+			if (slot->tts_isnull[i] || att->attlen != -1 || att->attstorage != TYPSTORAGE_MAIN)
+				continue;
+			value = (struct varlena *) DatumGetPointer(slot->tts_values[i]);
+			if (VARATT_IS_EXTERNAL(value) || VARATT_IS_COMPRESSED(value))
+				continue;
+			size = stored_size(att, value);
+			if (size <= MOVABLE_MIN_SIZE)
+				continue;
+			mains[n].rank = VARSIZE_ANY(value);
+			mains[n].done = false;
+			mains[n].saved = main_value_savings(att, slot->tts_values[i], size);
+			saved += mains[n].saved;
+			n++;
+		}
+
+		/*
+		 * With nothing else TOAST could shrink, the row comes out as heap
+		 * compresses its MAIN values: the longest first, while the row is
+		 * over the target.  Else it lies between them all compressed and
+		 * the target, as for any row heap TOASTs.
+		 */
+		if (movable == 0 && !external)
+		{
+			Size		final = len;
+			int			compressed = 0;
+
+			/* heap's pick: the longest, the first of equals in column order */
+			while (final > target && compressed < n)
+			{
+				int			longest = -1;
+
+				for (int j = 0; j < n; j++)
+					if (!mains[j].done && (longest < 0 || mains[j].rank > mains[longest].rank))
+						longest = j;
+				final -= Min(mains[longest].saved, final);
+				mains[longest].done = true;
+				compressed++;
+			}
+			pfree(mains);
+			if (final <= TOAST_TUPLE_TARGET_MAIN)
+			{
+				length->len = final;
+				length->max_len = Min(final + compressed * MAXIMUM_ALIGNOF, MaxHeapTupleSize);
+				return;
+			}
+		}
+		else
+			pfree(mains);
+		movable += saved;
+		reshaped += n;
+	}
+
 	/*
 	 * A value TOAST shrinks to a pointer (not aligned) or brings back can
-	 * add padding before the next aligned one
+	 * add padding before the next aligned one.  TOAST leaves no tuple
+	 * longer than a page holds (MAIN values go out last).
 	 */
-	length->len = len - Min(movable, len);
+	length->len = Min(len - Min(movable, len), MaxHeapTupleSize);
 	length->max_len = Min(Max(length->len + kept + reshaped * MAXIMUM_ALIGNOF,
 							  target),
 						  MaxHeapTupleSize);
