@@ -69,7 +69,8 @@ WHERE deleted_at >= timestamptz '2099-02-05' AND deleted_at < timestamptz '2099-
 EXPLAIN (COSTS OFF)
 SELECT user_id FROM system.users
 WHERE deleted_at IS NOT NULL AND deleted_at < timestamptz '2099-04-11' - interval '30 days'
+  AND kalam._role_level(role) <= kalam._role_level('system')
 ORDER BY deleted_at LIMIT 100;
-SELECT count(*) FROM kalam._job_expired_users(now() - timestamptz '2099-04-11' + interval '30 days', 100000);
+SELECT count(*) FROM kalam._job_expired_users(now() - timestamptz '2099-04-11' + interval '30 days', 100000, 'system');
 
 DELETE FROM system.users WHERE user_id <> 'root';

@@ -273,7 +273,7 @@ static void
 job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 {
 	List	   *users = NIL;
-	const char *args[2];
+	const char *args[3];
 	int			purged = 0;
 	int64		rows = 0;
 	bool		cancelled;
@@ -283,8 +283,9 @@ job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	args[0] = job_parameter(job, "grace_period", "interval",
 							psprintf("%d seconds", kalam_user_cleanup_grace_period));
 	args[1] = job_parameter(job, "max_users", "integer", "100000");
-	users = spi_text_column("SELECT u::text FROM kalam._job_expired_users($1::interval, $2::int) u",
-							2, args, cxt);
+	args[2] = job_parameter(job, "max_role", "kalam.role", "system");
+	users = spi_text_column("SELECT u::text FROM kalam._job_expired_users($1::interval, $2::int, $3::kalam.role) u",
+							3, args, cxt);
 	worker_commit();
 
 	/* one transaction per user */

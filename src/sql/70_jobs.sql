@@ -18,11 +18,17 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	id kalam.job_id := kalam.new_job_id(job_type);
+	level integer := kalam._require_user_manager();
 BEGIN
-	PERFORM kalam._require_user_manager();
+	parameters := coalesce(parameters, '{}');
+	-- a dba's user cleanup purges no user of a role above dba: a dba may
+	-- not drop, restore or purge those (the worker, a superuser, would)
+	IF job_type = 'user_cleanup' AND level < kalam._role_level('system') THEN
+		parameters := parameters || jsonb_build_object('max_role', kalam.current_user_role());
+	END IF;
 	BEGIN
 		INSERT INTO system.jobs (job_id, job_type, parameters, idempotency_key, max_retries)
-		VALUES (id, job_type, coalesce(parameters, '{}'), idempotency_key, max_retries);
+		VALUES (id, job_type, parameters, idempotency_key, max_retries);
 	EXCEPTION WHEN unique_violation THEN
 		RAISE EXCEPTION 'a job with idempotency key "%" is already active', idempotency_key
 			USING ERRCODE = 'unique_violation',
@@ -60,13 +66,14 @@ BEGIN
 END $$;
 
 -- Users soft-deleted longer than the grace period, oldest first, through
--- the partial index on deleted_at.
-CREATE FUNCTION kalam._job_expired_users(grace interval, max_users integer)
+-- the partial index on deleted_at; none of a role above max_role.
+CREATE FUNCTION kalam._job_expired_users(grace interval, max_users integer, max_role kalam.role)
 RETURNS SETOF kalam.user_id
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $$
 	SELECT user_id FROM system.users
 	WHERE deleted_at IS NOT NULL AND deleted_at < now() - grace
+	  AND kalam._role_level(role) <= kalam._role_level(max_role)
 	ORDER BY deleted_at LIMIT max_users
 $$;
 
@@ -172,7 +179,7 @@ EXCEPTION WHEN lock_not_available OR object_in_use OR feature_not_supported OR u
 	RETURN NULL;
 END $$;
 
-REVOKE ALL ON FUNCTION kalam._wake_worker(), kalam._job_expired_users(interval, integer),
+REVOKE ALL ON FUNCTION kalam._wake_worker(), kalam._job_expired_users(interval, integer, kalam.role),
 	kalam._execute_as_owner(regclass, text, text),
 	kalam._job_purge_user(kalam.user_id), kalam._job_cleanup_jobs(interval, interval),
 	kalam._job_evict_stream(system.tables), kalam._job_compact_tables(text),

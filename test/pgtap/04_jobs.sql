@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(49);
+SELECT plan(51);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -159,6 +159,26 @@ SELECT ok(EXISTS (SELECT 1 FROM system.audit_log WHERE action = 'user.purge' AND
 		  'the purge is audited');
 SELECT is((SELECT string_agg(DISTINCT who::text, ',') || ' ' || count(*) FROM jobs_test.purge_seen),
 		  'kalam_jobs_owner 10', 'the purge ran as the owner of the table (its triggers get no superuser rights)');
+
+-- a dba's user cleanup purges no user of role system, whom a dba may not
+-- drop, restore or purge, whatever parameters it passes
+SELECT kalam.create_user('jobs_dba', 'jobs-dba-secret', 'dba') AS jobs_dba \gset
+SELECT kalam.create_user('old_system', 'old-system-secret', 'system') AS old_system \gset
+SELECT kalam.create_user('old_user', 'old-user-secret1') AS old_user \gset
+SELECT kalam.drop_user(u) FROM unnest(ARRAY['old_system', 'old_user']::kalam.user_name[]) u;
+UPDATE system.users SET deleted_at = now() - interval '40 days' WHERE username IN ('old_system', 'old_user');
+CREATE ROLE kalam_jobs_dba NOLOGIN;
+SELECT set_config('kalam.user_id', :'jobs_dba', false) IS NOT NULL AS acting_as_dba;
+SET ROLE kalam_jobs_dba;
+SELECT kalam.submit_job('user_cleanup', '{"max_role": "system"}') AS j_dba \gset
+RESET ROLE;
+RESET kalam.user_id;
+DROP ROLE kalam_jobs_dba;
+SELECT is(pg_temp.wait_for_job(:'j_dba', '{completed,failed}'), 'completed', 'a dba''s user cleanup completes');
+SELECT is((SELECT string_agg(username::text, ',' ORDER BY username) FROM system.users
+		   WHERE username IN ('old_system', 'old_user')), 'old_system',
+		  'it purged the expired user, not the expired system user');
+SELECT kalam.restore_user('old_system');
 
 -- a table whose trigger refuses one user's purge: the other users are
 -- purged all the same, and the job fails, saying which one it could not
