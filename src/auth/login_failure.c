@@ -17,6 +17,14 @@
  * wrong password, deleted or locked user), takes this same path, so the
  * path costs the same for all of them.
  *
+ * Background worker slots are few and shared with parallel queries, which
+ * anyone may start: a session could keep them all busy so that failures
+ * go unrecorded and the lockout never comes.  So a failure no recorder
+ * could be started for within a while stays queued in its slot, for the
+ * database's kalamdb worker (which holds its slot for good) to record,
+ * and until then the user's logins fail as a locked user's do
+ * (kalam._login_blocked()); while every slot is taken, every login fails.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -40,11 +48,15 @@
 
 #include "auth/effective_user.h"
 #include "auth/login_failure.h"
+#include "jobs/worker_registry.h"
 #include "kalamdb.h"
 #include "keys/key_kind.h"
 
 #define FAILURE_SLOTS 32
 #define ABANDONED_SLOT_SECS 60
+#define ABANDONED_QUEUED_SECS 600	/* queued for a worker that never came */
+#define MAX_RECORD_ATTEMPTS 10	/* the worker's tries at a queued failure */
+#define RECORDER_LOCK_TIMEOUT "2s"	/* for the user's row */
 #define RECORDER_WAIT_MS 2000	/* how long to wait for a free slot/worker */
 #define RECORDER_RETRY_MS 10
 
@@ -66,6 +78,8 @@ typedef struct FailureRequest
 typedef struct FailureSlot
 {
 	bool		in_use;
+	bool		queued;			/* left to the database's kalamdb worker */
+	int			attempts;		/* its tries at recording it */
 	TimestampTz taken_at;
 	FailureRequest request;
 } FailureSlot;
@@ -124,8 +138,19 @@ login_failure_shmem_init(void)
 	}
 }
 
+/* Whether a slot is free to take: unused, or left behind long ago; mutex held */
+static bool
+slot_is_free(const FailureSlot *slot, TimestampTz now)
+{
+	if (!slot->in_use)
+		return true;
+	return TimestampDifferenceExceeds(slot->taken_at, now,
+									  (slot->queued ? ABANDONED_QUEUED_SECS : ABANDONED_SLOT_SECS) * 1000);
+}
+
+/* A slot for the request (queued for the worker if queued), or -1 */
 static int
-take_slot(const FailureRequest *request)
+take_slot(const FailureRequest *request, bool queued)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	int			result = -1;
@@ -135,10 +160,11 @@ take_slot(const FailureRequest *request)
 	{
 		FailureSlot *slot = &failure_shmem->slots[i];
 
-		if (!slot->in_use ||
-			TimestampDifferenceExceeds(slot->taken_at, now, ABANDONED_SLOT_SECS * 1000))
+		if (slot_is_free(slot, now))
 		{
 			slot->in_use = true;
+			slot->queued = queued;
+			slot->attempts = 0;
 			slot->taken_at = now;
 			memcpy(&slot->request, request, sizeof(FailureRequest));
 			result = i;
@@ -154,6 +180,7 @@ release_slot(int index)
 {
 	SpinLockAcquire(&failure_shmem->mutex);
 	failure_shmem->slots[index].in_use = false;
+	failure_shmem->slots[index].queued = false;
 	SpinLockRelease(&failure_shmem->mutex);
 }
 
@@ -173,6 +200,62 @@ copy_text_arg(FunctionCallInfo fcinfo, int argno, char *dest, size_t size)
 		memcpy(dest, value, len);
 		dest[len] = '\0';
 	}
+}
+
+/*
+ * No recorder could be started: leave the failure to the database's
+ * kalamdb worker, which blocks the user's logins until it is recorded.
+ */
+static bool
+queue_failure(const FailureRequest *request)
+{
+	if (take_slot(request, true) < 0)
+	{
+		ereport(WARNING,
+				(errmsg("could not record a failed login: all %d recording slots are busy",
+						FAILURE_SLOTS),
+				 errdetail("No login succeeds until some are free.")));
+		return false;
+	}
+	wake_db_worker(request->dbid);
+	ereport(WARNING,
+			(errmsg("a failed login is queued to be recorded by the kalamdb worker: no background worker slot is free"),
+			 errdetail("The account accepts no login until it is recorded."),
+			 errhint("Consider increasing max_worker_processes, or lowering max_parallel_workers below it.")));
+	return true;
+}
+
+/*
+ * kalam._login_blocked(user_id text) returns boolean: whether a failed
+ * login of the user waits to be recorded, or every recording slot is
+ * taken (user_id NULL: only the latter).  Owner-only; kalam.authenticate()
+ * refuses such logins as a locked user's.
+ */
+PG_FUNCTION_INFO_V1(kalam_login_blocked);
+Datum
+kalam_login_blocked(PG_FUNCTION_ARGS)
+{
+	char		user_id[USER_ID_MAX_LEN + 1] = "";
+	TimestampTz now = GetCurrentTimestamp();
+	bool		blocked = false;
+	int			taken = 0;
+
+	kalam_require_preload("kalam.login()");
+	copy_text_arg(fcinfo, 0, user_id, sizeof(user_id));
+	SpinLockAcquire(&failure_shmem->mutex);
+	for (int i = 0; i < FAILURE_SLOTS; i++)
+	{
+		FailureSlot *slot = &failure_shmem->slots[i];
+
+		if (slot_is_free(slot, now))
+			continue;
+		taken++;
+		if (slot->queued && user_id[0] != '\0' && slot->request.dbid == MyDatabaseId &&
+			strcmp(slot->request.user_id, user_id) == 0)
+			blocked = true;
+	}
+	SpinLockRelease(&failure_shmem->mutex);
+	PG_RETURN_BOOL(blocked || taken == FAILURE_SLOTS);
 }
 
 /*
@@ -219,14 +302,15 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	{
 		bool		out_of_time = attempt >= RECORDER_WAIT_MS / RECORDER_RETRY_MS;
 
-		slot = take_slot(&request);
+		slot = take_slot(&request, false);
 		if (slot < 0)
 		{
 			if (out_of_time)
 			{
 				ereport(WARNING,
 						(errmsg("could not record a failed login: all %d recording slots are busy",
-								FAILURE_SLOTS)));
+								FAILURE_SLOTS),
+						 errdetail("No login succeeds until some are free.")));
 				PG_RETURN_BOOL(false);
 			}
 		}
@@ -237,12 +321,7 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 				break;
 			release_slot(slot);
 			if (out_of_time)
-			{
-				ereport(WARNING,
-						(errmsg("could not record a failed login: no background worker slot is free"),
-						 errhint("Consider increasing max_worker_processes.")));
-				PG_RETURN_BOOL(false);
-			}
+				PG_RETURN_BOOL(queue_failure(&request));
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 RECORDER_RETRY_MS, PG_WAIT_EXTENSION);
@@ -258,34 +337,17 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 }
 
 /*
- * The worker: one transaction that runs kalam._apply_login_failure().
+ * kalam._apply_login_failure() for the request, in a transaction of its
+ * own.  It waits for other recorders of the same user (their transactions
+ * are short), but not forever for some long transaction holding the row:
+ * the caller sets lock_timeout.
  */
-void
-kalam_login_failure_main(Datum main_arg)
+static void
+record_failure(const FailureRequest *request)
 {
-	int			slot = DatumGetInt32(main_arg);
-	FailureRequest request;
 	Oid			argtypes[9];
 	Datum		values[9];
 	int			ret;
-
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	memcpy(&request, &failure_shmem->slots[slot].request, sizeof(request));
-	release_slot(slot);
-
-	BackgroundWorkerInitializeConnectionByOid(request.dbid, request.roleid, 0);
-	pgstat_report_appname("kalamdb login failure recorder");
-
-	/*
-	 * It runs as the extension's owner, a superuser: a make_interval() of
-	 * the database owner's in public must not run.  Wait for other
-	 * recorders of the same user (their transactions are short), but not
-	 * forever for some long transaction holding the row.
-	 */
-	kalam_worker_override_settings();
-	SetConfigOption("lock_timeout", "2s", PGC_SUSET, PGC_S_OVERRIDE);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -295,17 +357,17 @@ kalam_login_failure_main(Datum main_arg)
 
 	for (int i = 0; i < 7; i++)
 		argtypes[i] = TEXTOID;
-	values[0] = CStringGetTextDatum(request.username);
-	values[1] = CStringGetTextDatum(request.user_id);
-	values[2] = CStringGetTextDatum(request.reason);
-	values[3] = CStringGetTextDatum(request.via);
-	values[4] = CStringGetTextDatum(request.actor_user_id);
-	values[5] = CStringGetTextDatum(request.actor_role);
-	values[6] = CStringGetTextDatum(request.client_addr);
+	values[0] = CStringGetTextDatum(request->username);
+	values[1] = CStringGetTextDatum(request->user_id);
+	values[2] = CStringGetTextDatum(request->reason);
+	values[3] = CStringGetTextDatum(request->via);
+	values[4] = CStringGetTextDatum(request->actor_user_id);
+	values[5] = CStringGetTextDatum(request->actor_role);
+	values[6] = CStringGetTextDatum(request->client_addr);
 	argtypes[7] = INT4OID;
-	values[7] = Int32GetDatum(request.max_failures);
+	values[7] = Int32GetDatum(request->max_failures);
 	argtypes[8] = INT4OID;
-	values[8] = Int32GetDatum(request.lockout_secs);
+	values[8] = Int32GetDatum(request->lockout_secs);
 
 	ret = SPI_execute_with_args("SELECT kalam._apply_login_failure("
 								"$1, nullif($2, '')::kalam.user_id, $3, $4, nullif($5, '')::kalam.user_id, $6, "
@@ -319,5 +381,91 @@ kalam_login_failure_main(Datum main_arg)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * The recorder: one transaction that runs kalam._apply_login_failure().
+ */
+void
+kalam_login_failure_main(Datum main_arg)
+{
+	int			slot = DatumGetInt32(main_arg);
+	FailureRequest request;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	memcpy(&request, &failure_shmem->slots[slot].request, sizeof(request));
+	release_slot(slot);
+
+	BackgroundWorkerInitializeConnectionByOid(request.dbid, request.roleid, 0);
+	pgstat_report_appname("kalamdb login failure recorder");
+
+	/*
+	 * It runs as the extension's owner, a superuser: a make_interval() of
+	 * the database owner's in public must not run.
+	 */
+	kalam_worker_override_settings();
+	SetConfigOption("lock_timeout", RECORDER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+	record_failure(&request);
 	proc_exit(0);
+}
+
+/*
+ * The database's kalamdb worker records the failures queued for it, each
+ * in a transaction of its own.  One that keeps failing is given up after
+ * a few tries (the user's logins are then no longer blocked by it).
+ */
+void
+login_failures_record_queued(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SetConfigOption("lock_timeout", RECORDER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+	for (;;)
+	{
+		FailureRequest request;
+		int			index = -1;
+		int			attempts = 0;
+
+		SpinLockAcquire(&failure_shmem->mutex);
+		for (int i = 0; i < FAILURE_SLOTS && index < 0; i++)
+		{
+			FailureSlot *slot = &failure_shmem->slots[i];
+
+			if (slot->in_use && slot->queued && slot->request.dbid == MyDatabaseId &&
+				slot->attempts < MAX_RECORD_ATTEMPTS)
+			{
+				index = i;
+				attempts = ++slot->attempts;
+				memcpy(&request, &slot->request, sizeof(request));
+			}
+		}
+		SpinLockRelease(&failure_shmem->mutex);
+		if (index < 0)
+			break;
+
+		PG_TRY();
+		{
+			record_failure(&request);
+			release_slot(index);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(cxt);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			if (attempts >= MAX_RECORD_ATTEMPTS)
+			{
+				release_slot(index);
+				ereport(WARNING,
+						(errmsg("gave up recording a queued failed login of \"%s\" after %d tries",
+								request.username, attempts)));
+			}
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(cxt);
+	}
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 }

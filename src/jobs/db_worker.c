@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 #include "utils/guc.h"
 
+#include "auth/login_failure.h"
 #include "jobs/job_runner.h"
 #include "jobs/worker_registry.h"
 #include "kalamdb.h"
@@ -119,11 +120,14 @@ worker_iteration(void)
 {
 	int			ran = 0;
 
+	/* failed logins first: until recorded, they block their user's logins */
+	login_failures_record_queued();
 	schedule_jobs();
 	/* every job that can run now, but yield now and then */
 	while (ran < 100 && run_next_job())
 	{
 		ran++;
+		login_failures_record_queued();
 		CHECK_FOR_INTERRUPTS();
 	}
 	live_flush_counters();

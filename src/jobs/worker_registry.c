@@ -155,6 +155,21 @@ define_worker_gucs(void)
 							0, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 }
 
+void
+wake_db_worker(Oid dbid)
+{
+	DbWorkerSlot *slot;
+	PGPROC	   *proc = NULL;
+
+	SpinLockAcquire(&kalam_workers->mutex);
+	slot = worker_slot(dbid, false);
+	if (slot && slot->pid != 0)
+		proc = slot->proc;
+	SpinLockRelease(&kalam_workers->mutex);
+	if (proc)
+		SetLatch(&proc->procLatch);
+}
+
 /*
  * kalam._wake_worker(): new work for this database's worker.
  */
@@ -162,17 +177,8 @@ PG_FUNCTION_INFO_V1(kalam_wake_worker);
 Datum
 kalam_wake_worker(PG_FUNCTION_ARGS)
 {
-	DbWorkerSlot *slot;
-	PGPROC	   *proc = NULL;
-
 	kalam_require_preload("kalam._wake_worker()");
-	SpinLockAcquire(&kalam_workers->mutex);
-	slot = worker_slot(MyDatabaseId, false);
-	if (slot && slot->pid != 0)
-		proc = slot->proc;
-	SpinLockRelease(&kalam_workers->mutex);
-	if (proc)
-		SetLatch(&proc->procLatch);
+	wake_db_worker(MyDatabaseId);
 	PG_RETURN_VOID();
 }
 

@@ -41,6 +41,8 @@ extern void worker_registry_shmem_init(void);
 extern DbWorkerSlot *worker_slot(Oid dbid, bool create);
 
 extern void wake_launcher(void);
+/* Set the latch of the database's worker, if it runs */
+extern void wake_db_worker(Oid dbid);
 extern void register_launcher(void);
 extern void define_worker_gucs(void);
 extern void install_database_guard(void);

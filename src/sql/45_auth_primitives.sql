@@ -50,3 +50,10 @@ CREATE FUNCTION kalam._record_login_failure(text, text, text, text, text) RETURN
 	AS 'MODULE_PATHNAME', 'kalam_record_login_failure'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION kalam._record_login_failure(text, text, text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION kalam._login_blocked(text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_login_blocked'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION kalam._login_blocked(text) FROM PUBLIC;
+COMMENT ON FUNCTION kalam._login_blocked(text) IS
+	'whether a failed login of the user waits to be recorded by the kalamdb worker, or no failure could be recorded now';

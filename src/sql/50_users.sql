@@ -241,6 +241,7 @@ DECLARE
 	matches boolean;
 	reason text;
 	rehashed text;
+	blocked boolean;
 BEGIN
 	BEGIN
 		name := username::kalam.user_name;
@@ -249,10 +250,13 @@ BEGIN
 	END;
 	SELECT * INTO u FROM system.users WHERE users.username = name;
 	matches := kalam.verify_password(password, u.password_hash);
+	-- a failed login the kalamdb worker has yet to record (no worker
+	-- could be started for it) counts as a lock: see login_failure.c
+	blocked := kalam._login_blocked(u.user_id::text);
 	reason := CASE
 		WHEN u.user_id IS NULL THEN 'unknown_user'
 		WHEN u.deleted_at IS NOT NULL THEN 'dropped_user'
-		WHEN u.locked_until > now() THEN 'locked_user'
+		WHEN u.locked_until > now() OR blocked THEN 'locked_user'
 		WHEN u.password_hash IS NULL THEN 'no_password'
 		WHEN NOT matches THEN 'wrong_password'
 		END;

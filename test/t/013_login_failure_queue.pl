@@ -1,0 +1,94 @@
+# Failed logins are counted even when no background worker can be started
+# to record them: parallel queries, which any role may run, can take every
+# background worker slot.  Such a failure is queued for the database's
+# kalamdb worker, and until it is recorded the user's logins fail; the
+# lockout still comes after five failures in a row.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use KalamNode;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# the kalamdb launcher, its worker for "postgres" and the logical
+# replication launcher take three slots; parallel workers the others
+my $node = KalamNode::start('queue', qq{
+max_worker_processes = 6
+max_parallel_workers = 6
+kalam.bcrypt_cost = 4
+kalam.job_poll_interval = 200ms
+});
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION kalamdb;
+	SELECT kalam.create_user('bob', 'bob-secret-123');
+	SELECT kalam.create_namespace('app');
+	CREATE TABLE app.notes (owner kalam.user_id, body text) USING kalamdb;
+	SELECT kalam.register_table('app.notes', 'user');
+	CREATE TABLE public.big (g int) WITH (parallel_workers = 8);
+	INSERT INTO public.big SELECT generate_series(1, 100000);
+	ANALYZE public.big;
+});
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'kalamdb worker'}),
+	'the kalamdb worker runs');
+
+my $failures = q{SELECT failed_login_attempts FROM system.users WHERE username = 'bob'};
+my $try = sub {
+	my ($password) = @_;
+	my ($rc, $out, $err) = $node->psql('postgres', "SELECT kalam.authenticate('bob', '$password') IS NOT NULL");
+	return ($rc == 0 ? 'ok' : ($err =~ /ERROR:\s+(.*)/)[0]) . ($err =~ /queued to be recorded/ ? ' (queued)' : '');
+};
+
+# keep the worker busy: a compact job waiting for a table lock
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK TABLE app.notes IN ACCESS EXCLUSIVE MODE;');
+my $job = $node->safe_psql('postgres', q{SELECT kalam.submit_job('compact', '{"table": "app.notes", "lock_timeout": "60s"}')});
+ok($node->poll_query_until('postgres', "SELECT status = 'running' FROM system.jobs WHERE job_id = '$job'"),
+	'the worker is busy with a job');
+
+# take every free background worker slot
+my $hog = $node->background_psql('postgres', on_error_stop => 0);
+$hog->query_until(qr/started/, q{
+SET max_parallel_workers_per_gather = 8;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+\echo started
+SELECT count(*) FROM public.big WHERE pg_sleep(0.01) IS NOT NULL;
+});
+ok($node->poll_query_until('postgres', q{SELECT count(*) >= 3 FROM pg_stat_activity WHERE backend_type = 'parallel worker'}),
+	'parallel workers take the free background worker slots');
+
+is($try->('wrong-secret-1'), 'password authentication failed (queued)',
+	'a wrong password: no recorder can be started, the failure is queued');
+like($try->('bob-secret-123'), qr/^password authentication failed/,
+	'until it is recorded, even the right password is refused');
+is($node->safe_psql('postgres', $failures), '0', 'the failure is not counted yet');
+
+# the worker is free again: it records the queued failure
+$locker->query_safe('COMMIT');
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$job'"),
+	'the job completes');
+ok($node->poll_query_until('postgres', "SELECT ($failures) = 1"), 'the worker counts the queued failure');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM system.audit_log WHERE action = 'login.failure' AND details->>'reason' = 'wrong_password'}),
+	'1', 'and audits it');
+is($try->('bob-secret-123'), 'ok', 'then the right password is accepted again');
+
+# five failures in a row lock the account, worker slots or not
+is($node->safe_psql('postgres', q{SELECT count(*) >= 3 FROM pg_stat_activity WHERE backend_type = 'parallel worker'}),
+	't', 'the parallel workers still hold the slots');
+for my $i (1 .. 5)
+{
+	is($try->('wrong-secret-1'), 'password authentication failed (queued)', "failure $i is queued");
+	$node->poll_query_until('postgres', "SELECT ($failures) = $i") or diag("failure $i not counted");
+}
+ok($node->safe_psql('postgres', q{SELECT locked_until > now() FROM system.users WHERE username = 'bob'}) eq 't',
+	'five failures lock the account');
+like($try->('bob-secret-123'), qr/^password authentication failed/, 'which then refuses the right password');
+
+$node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+							   WHERE query LIKE '%FROM public.big%' AND pid <> pg_backend_pid() AND backend_type = 'client backend'});
+$hog->quit;
+$locker->quit;
+$node->stop;
+done_testing();
