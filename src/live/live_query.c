@@ -354,9 +354,18 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
 
-	/* the table's registration */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/* a user drop_user soft-deleted keeps sessions, but subscribes no more */
+	SPI_execute("SELECT 1 WHERE kalam.current_user_role() IS NOT NULL", true, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("subscribing needs an effective user"),
+				 errdetail("User \"%s\" does not exist or has been dropped.", kalam_user_id_guc)));
+
+	/* the table's registration */
 	{
 		Datum		args[1] = {ObjectIdGetDatum(relid)};
 		Oid			types[1] = {OIDOID};

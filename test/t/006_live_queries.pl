@@ -188,6 +188,10 @@ $node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{bob}', 32
 $b = received($bob2);
 is(scalar(@$b), 0, 'and their session receives nothing more');
 $bob2->quit;
+my (undef, undef, $sub_err) = $node->psql('postgres',
+	qq{SET kalam.user_id = '$id{bob}'; SELECT live_id FROM kalam.subscribe('SELECT * FROM chat.messages')});
+like($sub_err, qr/subscribing needs an effective user\nDETAIL:  User "$id{bob}" does not exist or has been dropped/,
+	'nor can a session acting as the dropped user subscribe');
 
 # REVOKE SELECT: once the subscriber's database role may no longer read the
 # table, nothing more is delivered, even by a writer that had the
