@@ -73,7 +73,7 @@ brought_back_size(Form_pg_attribute att, struct varlena *value)
 /* A MAIN value heap may compress: how heap ranks it, and what it would save */
 typedef struct MainValue
 {
-	Size		rank;			/* VARSIZE_ANY() as heap sees it */
+	Size		rank;			/* its length in the tuple heap toasts */
 	Size		saved;
 	bool		done;			/* compressed in the simulation below */
 } MainValue;
@@ -220,7 +220,7 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			size = stored_size(att, value);
 			if (size <= MOVABLE_MIN_SIZE)
 				continue;
-			mains[n].rank = VARSIZE_ANY(value);
+			mains[n].rank = size;
 			mains[n].done = false;
 			mains[n].saved = main_value_savings(att, slot->tts_values[i], size);
 			saved += mains[n].saved;
@@ -232,29 +232,42 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 		 * compresses its MAIN values: the longest first, while the row is
 		 * over the target.  Else it lies between them all compressed and
 		 * the target, as for any row heap TOASTs.
+		 *
+		 * heap measures the row anew after each value; here a compressed
+		 * value's alignment is not known, so the length is off by up to
+		 * slack.  Where that leaves heap's choice open (the row within
+		 * slack of the target), the most is the row as it is there, and
+		 * the least the row with the values compressed that heap may yet
+		 * compress.
 		 */
 		if (movable == 0 && !external)
 		{
+			Size		slack = (Size) n * MAXIMUM_ALIGNOF;
 			Size		final = len;
-			int			compressed = 0;
+			Size		most = 0;
 
-			/* heap's pick: the longest, the first of equals in column order */
-			while (final > target && compressed < n)
+			for (int compressed = 0; compressed < n; compressed++)
 			{
 				int			longest = -1;
 
+				if (final + slack <= target)
+					break;		/* heap stops here */
+				if (final <= target + slack && most == 0)
+					most = final + slack;	/* heap may stop here */
+				/* heap's pick: the longest, the first of equals in column order */
 				for (int j = 0; j < n; j++)
 					if (!mains[j].done && (longest < 0 || mains[j].rank > mains[longest].rank))
 						longest = j;
 				final -= Min(mains[longest].saved, final);
 				mains[longest].done = true;
-				compressed++;
 			}
+			if (most == 0)
+				most = final + slack;
 			pfree(mains);
-			if (final <= TOAST_TUPLE_TARGET_MAIN)
+			if (most <= TOAST_TUPLE_TARGET_MAIN)
 			{
 				length->len = final;
-				length->max_len = Min(final + compressed * MAXIMUM_ALIGNOF, MaxHeapTupleSize);
+				length->max_len = Min(most, MaxHeapTupleSize);
 				return;
 			}
 		}

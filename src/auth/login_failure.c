@@ -19,11 +19,13 @@
  *
  * Background worker slots are few and shared with parallel queries, which
  * anyone may start: a session could keep them all busy so that failures
- * go unrecorded and the lockout never comes.  So a failure no recorder
- * could be started for within a while stays queued in its slot, for the
- * database's kalamdb worker (which holds its slot for good) to record,
- * and until then the user's logins fail as a locked user's do
- * (kalam._login_blocked()); while every slot is taken, every login fails.
+ * go unrecorded and the lockout never comes.  So the failure takes its
+ * slot first, and a failure no recorder can be started for stays queued
+ * there, for the database's kalamdb worker (which holds its slot for
+ * good) to record; until it is recorded, the user's logins fail as a
+ * locked user's do (kalam._login_blocked()).  While every slot is taken,
+ * logins wait for one, successful ones too: a session cancelled while it
+ * waits learns nothing of its password.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,9 +58,10 @@
 #define ABANDONED_SLOT_SECS 60
 #define ABANDONED_QUEUED_SECS 600	/* queued for a worker that never came */
 #define MAX_RECORD_ATTEMPTS 10	/* the worker's tries at a queued failure */
-#define RECORDER_LOCK_TIMEOUT "2s"	/* for the user's row */
-#define RECORDER_WAIT_MS 2000	/* how long to wait for a free slot/worker */
-#define RECORDER_RETRY_MS 10
+#define RECORDER_LOCK_TIMEOUT "2s"	/* a recorder's wait for the user's row */
+#define QUEUE_LOCK_TIMEOUT "50ms"	/* the kalamdb worker's, which records in turn */
+#define QUEUED_WAIT_MS 2000		/* how long a session waits for its queued failure */
+#define POLL_MS 10
 
 typedef struct FailureRequest
 {
@@ -202,60 +205,95 @@ copy_text_arg(FunctionCallInfo fcinfo, int argno, char *dest, size_t size)
 	}
 }
 
-/*
- * No recorder could be started: leave the failure to the database's
- * kalamdb worker, which blocks the user's logins until it is recorded.
- */
-static bool
-queue_failure(const FailureRequest *request)
+/* A short, interruptible wait for the slots to change */
+static void
+nap(void)
 {
-	if (take_slot(request, true) < 0)
-	{
-		ereport(WARNING,
-				(errmsg("could not record a failed login: all %d recording slots are busy",
-						FAILURE_SLOTS),
-				 errdetail("No login succeeds until some are free.")));
-		return false;
-	}
-	wake_db_worker(request->dbid);
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 POLL_MS, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Whether every slot is taken */
+static bool
+slots_full(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			taken = 0;
+
+	SpinLockAcquire(&failure_shmem->mutex);
+	for (int i = 0; i < FAILURE_SLOTS; i++)
+		if (!slot_is_free(&failure_shmem->slots[i], now))
+			taken++;
+	SpinLockRelease(&failure_shmem->mutex);
+	return taken == FAILURE_SLOTS;
+}
+
+/*
+ * No recorder could be started for the failure in the slot: leave it to
+ * the database's kalamdb worker, and wait a little for it to be recorded
+ * (it blocks the user's logins until then).
+ */
+static void
+queue_failure(int index, Oid dbid)
+{
+	SpinLockAcquire(&failure_shmem->mutex);
+	failure_shmem->slots[index].queued = true;
+	failure_shmem->slots[index].taken_at = GetCurrentTimestamp();
+	SpinLockRelease(&failure_shmem->mutex);
+	wake_db_worker(dbid);
 	ereport(WARNING,
 			(errmsg("a failed login is queued to be recorded by the kalamdb worker: no background worker slot is free"),
 			 errdetail("The account accepts no login until it is recorded."),
 			 errhint("Consider increasing max_worker_processes, or lowering max_parallel_workers below it.")));
-	return true;
+	for (int waited = 0; waited < QUEUED_WAIT_MS; waited += POLL_MS)
+	{
+		bool		recorded;
+
+		SpinLockAcquire(&failure_shmem->mutex);
+		recorded = !failure_shmem->slots[index].in_use ||
+			!failure_shmem->slots[index].queued;
+		SpinLockRelease(&failure_shmem->mutex);
+		if (recorded)
+			break;
+		nap();
+	}
 }
 
 /*
  * kalam._login_blocked(user_id text) returns boolean: whether a failed
- * login of the user waits to be recorded, or every recording slot is
- * taken (user_id NULL: only the latter).  Owner-only; kalam.authenticate()
- * refuses such logins as a locked user's.
+ * login of the user waits to be recorded (user_id NULL: false), once some
+ * slot is free: while all are taken, every login waits here, so that a
+ * failing one, which must take a slot, looks no different.  Owner-only;
+ * kalam.authenticate() refuses a blocked user's logins as a locked user's.
  */
 PG_FUNCTION_INFO_V1(kalam_login_blocked);
 Datum
 kalam_login_blocked(PG_FUNCTION_ARGS)
 {
 	char		user_id[USER_ID_MAX_LEN + 1] = "";
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now;
 	bool		blocked = false;
-	int			taken = 0;
 
 	kalam_require_preload("kalam.login()");
 	copy_text_arg(fcinfo, 0, user_id, sizeof(user_id));
+	while (slots_full())
+		nap();
+	if (user_id[0] == '\0')
+		PG_RETURN_BOOL(false);
+	now = GetCurrentTimestamp();
 	SpinLockAcquire(&failure_shmem->mutex);
 	for (int i = 0; i < FAILURE_SLOTS; i++)
 	{
 		FailureSlot *slot = &failure_shmem->slots[i];
 
-		if (slot_is_free(slot, now))
-			continue;
-		taken++;
-		if (slot->queued && user_id[0] != '\0' && slot->request.dbid == MyDatabaseId &&
+		if (!slot_is_free(slot, now) && slot->request.dbid == MyDatabaseId &&
 			strcmp(slot->request.user_id, user_id) == 0)
 			blocked = true;
 	}
 	SpinLockRelease(&failure_shmem->mutex);
-	PG_RETURN_BOOL(blocked || taken == FAILURE_SLOTS);
+	PG_RETURN_BOOL(blocked);
 }
 
 /*
@@ -291,44 +329,20 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	copy_text_arg(fcinfo, 4, request.client_addr, sizeof(request.client_addr));
 
 	/*
-	 * Slots and background workers are few: when they are all busy (many
-	 * failing logins at once, as in an attack), wait a little for one
-	 * rather than let the failure go uncounted.
+	 * Once the failure holds a slot, it is recorded, whatever becomes of
+	 * this session: take one, waiting while all are taken.
 	 */
+	while ((slot = take_slot(&request, false)) < 0)
+		nap();
+
 	kalam_worker_template(&worker, "kalam_login_failure_main", "kalamdb login failure recorder");
 	worker.bgw_notify_pid = MyProcPid;
-
-	for (int attempt = 0;; attempt++)
+	worker.bgw_main_arg = Int32GetDatum(slot);
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
-		bool		out_of_time = attempt >= RECORDER_WAIT_MS / RECORDER_RETRY_MS;
-
-		slot = take_slot(&request, false);
-		if (slot < 0)
-		{
-			if (out_of_time)
-			{
-				ereport(WARNING,
-						(errmsg("could not record a failed login: all %d recording slots are busy",
-								FAILURE_SLOTS),
-						 errdetail("No login succeeds until some are free.")));
-				PG_RETURN_BOOL(false);
-			}
-		}
-		else
-		{
-			worker.bgw_main_arg = Int32GetDatum(slot);
-			if (RegisterDynamicBackgroundWorker(&worker, &handle))
-				break;
-			release_slot(slot);
-			if (out_of_time)
-				PG_RETURN_BOOL(queue_failure(&request));
-		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 RECORDER_RETRY_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		queue_failure(slot, request.dbid);
+		PG_RETURN_BOOL(true);
 	}
-
 	if (WaitForBackgroundWorkerShutdown(handle) != BGWH_STOPPED)
 		ereport(ERROR,
 				(errcode(ERRCODE_ADMIN_SHUTDOWN),
@@ -421,8 +435,14 @@ login_failures_record_queued(void)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
-	SetConfigOption("lock_timeout", RECORDER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
-	for (;;)
+	/*
+	 * One at a time, so a short wait for the user's row: a session holding
+	 * it (its own user's, logged in within an open transaction) must not
+	 * hold up the others' failures.  At most a slotful per call: the jobs
+	 * must not starve under a stream of failures.
+	 */
+	SetConfigOption("lock_timeout", QUEUE_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+	for (int done = 0; done < FAILURE_SLOTS; done++)
 	{
 		FailureRequest request;
 		int			index = -1;

@@ -31,6 +31,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "auth/login_failure.h"
 #include "jobs/job_runner.h"
 #include "jobs/worker_registry.h"
 
@@ -220,6 +221,8 @@ run_per_item(Job *job, List *items, const char *activity, const char *sql,
 
 		if (job_cancelled(job))
 			return true;
+		/* between items: failed logins wait for the worker to record them */
+		login_failures_record_queued();
 		PG_TRY();
 		{
 			worker_begin(activity);

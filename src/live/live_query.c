@@ -357,8 +357,15 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* a user drop_user soft-deleted keeps sessions, but subscribes no more */
-	SPI_execute("SELECT 1 WHERE kalam.current_user_role() IS NOT NULL", true, 1);
+	/*
+	 * A user drop_user soft-deleted keeps sessions, but subscribes no more.
+	 * The row is share-locked until commit: a drop_user under way commits
+	 * first (and the user is seen dropped), or waits for this subscription
+	 * and then removes it with the user's others.
+	 */
+	SPI_execute("SELECT 1 FROM system.users "
+				"WHERE user_id = kalam.current_user_id() AND deleted_at IS NULL FOR SHARE",
+				false, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -27,8 +27,6 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "pgstat.h"
-#include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -461,9 +459,8 @@ lock_live_queries(void)
 	{
 		if (ConditionalLockRelationOid(relid, ShareRowExclusiveLock))
 			return true;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		/* a sleep, not the latch: a wake-up meant for the worker stays set */
+		pg_usleep(10 * 1000L);
 		CHECK_FOR_INTERRUPTS();
 	}
 	return false;

@@ -21,6 +21,10 @@ DECLARE
 	level integer := kalam._require_user_manager();
 BEGIN
 	parameters := coalesce(parameters, '{}');
+	IF jsonb_typeof(parameters) <> 'object' THEN
+		RAISE EXCEPTION 'job parameters must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	-- a dba's user cleanup purges no user of a role above dba: a dba may
 	-- not drop, restore or purge those (the worker, a superuser, would)
 	IF job_type = 'user_cleanup' AND level < kalam._role_level('system') THEN

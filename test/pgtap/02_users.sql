@@ -98,7 +98,8 @@ SELECT is(kalam.authenticate('bob', 'bob-secret-12')::text, :'bob', 'unlock_user
 
 -- failed logins are recorded by a worker that runs as the extension's
 -- owner, a superuser: it resolves nothing through public (where a
--- make_interval(integer) would fit its call better than pg_catalog's) ...
+-- make_interval(integer) would fit its call better than pg_catalog's; it
+-- names pg_catalog's, and its search_path leaves public out) ...
 CREATE TABLE public.kalam_recorder_called (pid int);
 CREATE FUNCTION public.make_interval(secs integer) RETURNS interval LANGUAGE plpgsql AS $$
 BEGIN

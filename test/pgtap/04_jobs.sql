@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(51);
+SELECT plan(52);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -171,6 +171,8 @@ CREATE ROLE kalam_jobs_dba NOLOGIN;
 SELECT set_config('kalam.user_id', :'jobs_dba', false) IS NOT NULL AS acting_as_dba;
 SET ROLE kalam_jobs_dba;
 SELECT kalam.submit_job('user_cleanup', '{"max_role": "system"}') AS j_dba \gset
+SELECT throws_ok($$SELECT kalam.submit_job('user_cleanup', '[]')$$, '22023', 'job parameters must be a JSON object',
+				 'parameters that are not an object are refused');
 RESET ROLE;
 RESET kalam.user_id;
 DROP ROLE kalam_jobs_dba;

@@ -23,6 +23,8 @@ kalam.job_poll_interval = 200ms
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION kalamdb;
 	SELECT kalam.create_user('bob', 'bob-secret-123');
+	SELECT kalam.create_user('alice', 'alice-secret-1');
+	SELECT kalam.create_user('carol', 'carol-secret-1');
 	SELECT kalam.create_namespace('app');
 	CREATE TABLE app.notes (owner kalam.user_id, body text) USING kalamdb;
 	SELECT kalam.register_table('app.notes', 'user');
@@ -35,8 +37,9 @@ ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activi
 
 my $failures = q{SELECT failed_login_attempts FROM system.users WHERE username = 'bob'};
 my $try = sub {
-	my ($password) = @_;
-	my ($rc, $out, $err) = $node->psql('postgres', "SELECT kalam.authenticate('bob', '$password') IS NOT NULL");
+	my ($password, $user) = @_;
+	$user //= 'bob';
+	my ($rc, $out, $err) = $node->psql('postgres', "SELECT kalam.authenticate('$user', '$password') IS NOT NULL");
 	return ($rc == 0 ? 'ok' : ($err =~ /ERROR:\s+(.*)/)[0]) . ($err =~ /queued to be recorded/ ? ' (queued)' : '');
 };
 
@@ -64,15 +67,23 @@ is($try->('wrong-secret-1'), 'password authentication failed (queued)',
 like($try->('bob-secret-123'), qr/^password authentication failed/,
 	'until it is recorded, even the right password is refused');
 is($node->safe_psql('postgres', $failures), '0', 'the failure is not counted yet');
+is($try->('alice-secret-1', 'alice'), 'ok', 'other users log in as usual');
+# a session cancelled while it waits for its queued failure to be
+# recorded learns that the password was wrong, but the failure stays queued
+my (undef, undef, $cancelled) = $node->psql('postgres',
+	q{SET statement_timeout = '300ms'; SELECT kalam.authenticate('carol', 'wrong-secret-1')});
+like($cancelled, qr/canceling statement due to statement timeout/, 'a failing login cancelled while its failure waits');
 
 # the worker is free again: it records the queued failure
 $locker->query_safe('COMMIT');
 ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$job'"),
 	'the job completes');
 ok($node->poll_query_until('postgres', "SELECT ($failures) = 1"), 'the worker counts the queued failure');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM system.audit_log WHERE action = 'login.failure' AND details->>'reason' = 'wrong_password'}),
+is($node->safe_psql('postgres', q{SELECT count(*) FROM system.audit_log WHERE action = 'login.failure' AND details->>'reason' = 'wrong_password' AND target_name = 'bob'}),
 	'1', 'and audits it');
 is($try->('bob-secret-123'), 'ok', 'then the right password is accepted again');
+ok($node->poll_query_until('postgres', q{SELECT failed_login_attempts = 1 FROM system.users WHERE username = 'carol'}),
+	'the cancelled session\'s failure is counted too');
 
 # five failures in a row lock the account, worker slots or not
 is($node->safe_psql('postgres', q{SELECT count(*) >= 3 FROM pg_stat_activity WHERE backend_type = 'parallel worker'}),
