@@ -298,8 +298,8 @@ kalam_login_blocked(PG_FUNCTION_ARGS)
 
 /*
  * kalam._record_login_failure(username text, user_id text, reason text,
- * via text, client_addr text) returns boolean: whether the failure was
- * recorded.
+ * via text, client_addr text) returns boolean: true once the failure is
+ * recorded, or queued for the kalamdb worker to record.
  * Owner-only; called by kalam.authenticate() just before it fails.
  */
 PG_FUNCTION_INFO_V1(kalam_record_login_failure);
