@@ -7,25 +7,29 @@
  * error rolls back everything the failing transaction wrote.  Yet the
  * failure has to stick: the failed-attempt counter drives the lockout, and
  * the audit log must show the attempt.  So the failure is handed to a
- * short-lived background worker, which connects to the same database as
- * the extension's owner, runs kalam._apply_login_failure() and commits;
- * the failing backend waits for it to finish and then raises its error.
+ * short-lived background worker (the recorder), which connects to the
+ * same database as the extension's owner, runs kalam._apply_login_failure()
+ * and commits; the failing backend waits for it and then raises its error.
+ * Every failure, whatever its cause (unknown user, wrong password, deleted
+ * or locked user), takes this same path, so the path costs the same for
+ * all of them.
  *
- * The request travels through a small array of slots in shared memory
- * (a worker gets only a Datum of its own); the worker copies its slot and
- * frees it at once.  Every failure, whatever its cause (unknown user,
- * wrong password, deleted or locked user), takes this same path, so the
- * path costs the same for all of them.
- *
- * Background worker slots are few and shared with parallel queries, which
- * anyone may start: a session could keep them all busy so that failures
- * go unrecorded and the lockout never comes.  So the failure takes its
- * slot first, and a failure no recorder can be started for stays queued
- * there, for the database's kalamdb worker (which holds its slot for
- * good) to record; until it is recorded, the user's logins fail as a
- * locked user's do (kalam._login_blocked()).  While every slot is taken,
- * logins wait for one, successful ones too: a session cancelled while it
- * waits learns nothing of its password.
+ * Every login first reserves a slot in shared memory (twice as many as
+ * backends), before its password is looked at; a failure is written into
+ * it and waits there until it is recorded.  When no recorder can be
+ * started (the background worker slots are few, and parallel queries,
+ * which anyone may start, can take them all), or the recorder could not
+ * update the user's row (someone held it), the failure stays queued there
+ * for the database's kalamdb worker, which holds its slot for good and
+ * records queued failures between jobs.  While any failure of a user
+ * waits in a slot, that user's logins fail as a locked user's do
+ * (kalam._login_begin() tells): neither busy worker slots, nor a held
+ * row, nor a session cancelled once its password was found wrong lose a
+ * failure or leave a guess unchecked against the lockout.  A session
+ * whose own last failure still waits waits for it (a while) before its
+ * next login is checked at all.  Should failures pile up faster than the
+ * kalamdb worker records them (it is busy with a long job step) until no
+ * slot is free, logins are refused unchecked until some are.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,11 +42,12 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "tcop/tcopprot.h"
+#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
@@ -54,13 +59,12 @@
 #include "kalamdb.h"
 #include "keys/key_kind.h"
 
-#define FAILURE_SLOTS 32
-#define ABANDONED_SLOT_SECS 60
-#define ABANDONED_QUEUED_SECS 600	/* queued for a worker that never came */
-#define MAX_RECORD_ATTEMPTS 10	/* the worker's tries at a queued failure */
 #define RECORDER_LOCK_TIMEOUT "2s"	/* a recorder's wait for the user's row */
 #define QUEUE_LOCK_TIMEOUT "50ms"	/* the kalamdb worker's, which records in turn */
-#define QUEUED_WAIT_MS 2000		/* how long a session waits for its queued failure */
+#define OWN_WAIT_MS 2000		/* a session's wait for its own last failure */
+#define STARTING_RECORDER_SECS 60	/* a recorder that never came: queue */
+#define ABANDONED_QUEUED_SECS 600	/* queued for a kalamdb worker that never came */
+#define MAX_RECORD_ATTEMPTS 20	/* the kalamdb worker's tries, but for a held row */
 #define POLL_MS 10
 
 typedef struct FailureRequest
@@ -78,22 +82,40 @@ typedef struct FailureRequest
 	int			lockout_secs;
 } FailureRequest;
 
+typedef enum SlotState
+{
+	SLOT_FREE = 0,
+	SLOT_RESERVED,				/* by a session, for its next failed login */
+	SLOT_RECORDING,				/* a recorder is started for it */
+	SLOT_QUEUED					/* left to the database's kalamdb worker */
+} SlotState;
+
+/* A slot; generation tells one use of it from the next */
 typedef struct FailureSlot
 {
-	bool		in_use;
-	bool		queued;			/* left to the database's kalamdb worker */
-	int			attempts;		/* its tries at recording it */
-	TimestampTz taken_at;
+	SlotState	state;
+	uint32		generation;
+	pid_t		recorder_pid;	/* once the recorder has taken it, or 0 */
+	TimestampTz since;			/* in this state since */
+	TimestampTz next_try_at;	/* queued: the kalamdb worker's next try */
+	int			attempts;		/* queued: its tries so far */
 	FailureRequest request;
 } FailureSlot;
 
 typedef struct FailureShmem
 {
 	slock_t		mutex;
-	FailureSlot slots[FAILURE_SLOTS];
+	int			nslots;			/* twice MaxBackends */
+	FailureSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } FailureShmem;
 
 static FailureShmem *failure_shmem = NULL;
+
+/* This session's reserved slot, and the one its last failure went to */
+static int	my_reserved = -1;
+static uint32 my_reserved_generation;
+static int	my_failure = -1;
+static uint32 my_failure_generation;
 
 static int	max_failed_logins = 5;
 static int	lockout_duration_secs = 15 * 60;
@@ -124,7 +146,8 @@ login_failure_define_gucs(void)
 Size
 login_failure_shmem_size(void)
 {
-	return MAXALIGN(sizeof(FailureShmem));
+	return MAXALIGN(add_size(offsetof(FailureShmem, slots),
+							 mul_size(mul_size(MaxBackends, 2), sizeof(FailureSlot))));
 }
 
 void
@@ -133,58 +156,13 @@ login_failure_shmem_init(void)
 	bool		found;
 
 	failure_shmem = ShmemInitStruct("kalamdb login failures",
-									sizeof(FailureShmem), &found);
+									login_failure_shmem_size(), &found);
 	if (!found)
 	{
-		memset(failure_shmem, 0, sizeof(FailureShmem));
+		memset(failure_shmem, 0, login_failure_shmem_size());
 		SpinLockInit(&failure_shmem->mutex);
+		failure_shmem->nslots = MaxBackends * 2;
 	}
-}
-
-/* Whether a slot is free to take: unused, or left behind long ago; mutex held */
-static bool
-slot_is_free(const FailureSlot *slot, TimestampTz now)
-{
-	if (!slot->in_use)
-		return true;
-	return TimestampDifferenceExceeds(slot->taken_at, now,
-									  (slot->queued ? ABANDONED_QUEUED_SECS : ABANDONED_SLOT_SECS) * 1000);
-}
-
-/* A slot for the request (queued for the worker if queued), or -1 */
-static int
-take_slot(const FailureRequest *request, bool queued)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	int			result = -1;
-
-	SpinLockAcquire(&failure_shmem->mutex);
-	for (int i = 0; i < FAILURE_SLOTS; i++)
-	{
-		FailureSlot *slot = &failure_shmem->slots[i];
-
-		if (slot_is_free(slot, now))
-		{
-			slot->in_use = true;
-			slot->queued = queued;
-			slot->attempts = 0;
-			slot->taken_at = now;
-			memcpy(&slot->request, request, sizeof(FailureRequest));
-			result = i;
-			break;
-		}
-	}
-	SpinLockRelease(&failure_shmem->mutex);
-	return result;
-}
-
-static void
-release_slot(int index)
-{
-	SpinLockAcquire(&failure_shmem->mutex);
-	failure_shmem->slots[index].in_use = false;
-	failure_shmem->slots[index].queued = false;
-	SpinLockRelease(&failure_shmem->mutex);
 }
 
 static void
@@ -205,7 +183,73 @@ copy_text_arg(FunctionCallInfo fcinfo, int argno, char *dest, size_t size)
 	}
 }
 
-/* A short, interruptible wait for the slots to change */
+/* The session's reservation goes with it */
+static void
+release_reservation(int code, Datum arg)
+{
+	if (my_reserved < 0)
+		return;
+	SpinLockAcquire(&failure_shmem->mutex);
+	if (failure_shmem->slots[my_reserved].generation == my_reserved_generation &&
+		failure_shmem->slots[my_reserved].state == SLOT_RESERVED)
+		failure_shmem->slots[my_reserved].state = SLOT_FREE;
+	SpinLockRelease(&failure_shmem->mutex);
+	my_reserved = -1;
+}
+
+/*
+ * Reserve a slot for this session's next failed login, if it has none;
+ * false if none is free.  A failure queued for a kalamdb worker that never
+ * came is given up after a while, its slot taken.
+ */
+static bool
+reserve_slot(void)
+{
+	static bool exit_callback = false;
+	TimestampTz now;
+	int			abandoned = -1;
+	char		username[USER_NAME_MAX_LEN * 4 + 1];
+
+	if (my_reserved >= 0)
+		return true;
+	if (!exit_callback)
+	{
+		before_shmem_exit(release_reservation, 0);
+		exit_callback = true;
+	}
+	now = GetCurrentTimestamp();
+	SpinLockAcquire(&failure_shmem->mutex);
+	for (int i = 0; i < failure_shmem->nslots && my_reserved < 0; i++)
+	{
+		FailureSlot *slot = &failure_shmem->slots[i];
+
+		if (slot->state == SLOT_QUEUED &&
+			TimestampDifferenceExceeds(slot->since, now, ABANDONED_QUEUED_SECS * 1000))
+		{
+			abandoned = i;
+			strlcpy(username, slot->request.username, sizeof(username));
+			slot->state = SLOT_FREE;
+		}
+		if (slot->state == SLOT_FREE)
+		{
+			slot->state = SLOT_RESERVED;
+			slot->generation++;
+			slot->since = now;
+			slot->request.dbid = InvalidOid;
+			slot->request.user_id[0] = '\0';
+			my_reserved = i;
+			my_reserved_generation = slot->generation;
+		}
+	}
+	SpinLockRelease(&failure_shmem->mutex);
+	if (abandoned >= 0)
+		ereport(WARNING,
+				(errmsg("gave up a failed login of \"%s\" that no kalamdb worker recorded in %d s",
+						username, ABANDONED_QUEUED_SECS)));
+	return my_reserved >= 0;
+}
+
+/* A short, interruptible wait */
 static void
 nap(void)
 {
@@ -215,82 +259,126 @@ nap(void)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* Whether every slot is taken */
-static bool
-slots_full(void)
+/* Leave the slot's failure, if still this one, to the kalamdb worker; mutex held */
+static void
+queue_locked(FailureSlot *slot, uint32 generation, TimestampTz now)
 {
-	TimestampTz now = GetCurrentTimestamp();
-	int			taken = 0;
-
-	SpinLockAcquire(&failure_shmem->mutex);
-	for (int i = 0; i < FAILURE_SLOTS; i++)
-		if (!slot_is_free(&failure_shmem->slots[i], now))
-			taken++;
-	SpinLockRelease(&failure_shmem->mutex);
-	return taken == FAILURE_SLOTS;
+	if (slot->generation != generation || slot->state == SLOT_FREE)
+		return;
+	if (slot->state != SLOT_QUEUED)
+	{
+		slot->state = SLOT_QUEUED;
+		slot->since = now;
+		slot->attempts = 0;
+	}
+	slot->next_try_at = now;
 }
 
-/*
- * No recorder could be started for the failure in the slot: leave it to
- * the database's kalamdb worker, and wait a little for it to be recorded
- * (it blocks the user's logins until then).
- */
 static void
-queue_failure(int index, Oid dbid)
+queue_failure(int index, uint32 generation)
 {
+	FailureSlot *slot = &failure_shmem->slots[index];
+	Oid			dbid;
+
 	SpinLockAcquire(&failure_shmem->mutex);
-	failure_shmem->slots[index].queued = true;
-	failure_shmem->slots[index].taken_at = GetCurrentTimestamp();
+	queue_locked(slot, generation, GetCurrentTimestamp());
+	dbid = slot->request.dbid;
 	SpinLockRelease(&failure_shmem->mutex);
 	wake_db_worker(dbid);
-	ereport(WARNING,
-			(errmsg("a failed login is queued to be recorded by the kalamdb worker: no background worker slot is free"),
-			 errdetail("The account accepts no login until it is recorded."),
-			 errhint("Consider increasing max_worker_processes, or lowering max_parallel_workers below it.")));
-	for (int waited = 0; waited < QUEUED_WAIT_MS; waited += POLL_MS)
-	{
-		bool		recorded;
+}
 
-		SpinLockAcquire(&failure_shmem->mutex);
-		recorded = !failure_shmem->slots[index].in_use ||
-			!failure_shmem->slots[index].queued;
-		SpinLockRelease(&failure_shmem->mutex);
-		if (recorded)
-			break;
-		nap();
+/* The slot's failure, if still this one, is recorded */
+static void
+finish_failure(int index, uint32 generation)
+{
+	FailureSlot *slot = &failure_shmem->slots[index];
+
+	SpinLockAcquire(&failure_shmem->mutex);
+	if (slot->generation == generation)
+	{
+		slot->state = SLOT_FREE;
+		slot->recorder_pid = 0;
 	}
+	SpinLockRelease(&failure_shmem->mutex);
 }
 
 /*
- * kalam._login_blocked(user_id text) returns boolean: whether a failed
- * login of the user waits to be recorded (user_id NULL: false), once some
- * slot is free: while all are taken, every login waits here, so that a
- * failing one, which must take a slot, looks no different.  Owner-only;
- * kalam.authenticate() refuses a blocked user's logins as a locked user's.
+ * Whether this session's last failed login is recorded; a recorder that
+ * never started or died unfinished leaves it to the kalamdb worker.
  */
-PG_FUNCTION_INFO_V1(kalam_login_blocked);
+static bool
+my_failure_recorded(void)
+{
+	FailureSlot *slot;
+	TimestampTz now = GetCurrentTimestamp();
+	bool		recorded;
+	bool		requeued = false;
+
+	if (my_failure < 0)
+		return true;
+	slot = &failure_shmem->slots[my_failure];
+	SpinLockAcquire(&failure_shmem->mutex);
+	recorded = (slot->generation != my_failure_generation ||
+				(slot->state != SLOT_RECORDING && slot->state != SLOT_QUEUED));
+	if (!recorded && slot->state == SLOT_RECORDING &&
+		((slot->recorder_pid != 0 && kill(slot->recorder_pid, 0) != 0) ||
+		 (slot->recorder_pid == 0 &&
+		  TimestampDifferenceExceeds(slot->since, now, STARTING_RECORDER_SECS * 1000))))
+	{
+		queue_locked(slot, slot->generation, now);
+		requeued = true;
+	}
+	SpinLockRelease(&failure_shmem->mutex);
+	if (requeued)
+		wake_db_worker(slot->request.dbid);
+	if (recorded)
+		my_failure = -1;
+	return recorded;
+}
+
+/*
+ * kalam._login_begin(user_id text) returns boolean, before a login is
+ * checked: this session's last failed login, if it still waits to be
+ * recorded, is waited for (up to 2 s, else an error, before any password
+ * is looked at), and a slot reserved for a failure of this one (none
+ * free: an error); then whether a failed login of the user (NULL: none)
+ * waits to be recorded in any slot, in which case kalam.authenticate()
+ * refuses the login as a locked user's.  Owner-only.
+ */
+PG_FUNCTION_INFO_V1(kalam_login_begin);
 Datum
-kalam_login_blocked(PG_FUNCTION_ARGS)
+kalam_login_begin(PG_FUNCTION_ARGS)
 {
 	char		user_id[USER_ID_MAX_LEN + 1] = "";
-	TimestampTz now;
 	bool		blocked = false;
 
 	kalam_require_preload("kalam.login()");
-	copy_text_arg(fcinfo, 0, user_id, sizeof(user_id));
-	while (slots_full())
+	for (int waited = 0; !my_failure_recorded(); waited += POLL_MS)
+	{
+		if (waited >= OWN_WAIT_MS)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("the last failed login of this session is still waiting to be recorded"),
+					 errdetail("The login was not checked."),
+					 errhint("Try again in a moment.")));
 		nap();
+	}
+	if (!reserve_slot())
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many failed logins are waiting to be recorded"),
+				 errdetail("The login was not checked."),
+				 errhint("Try again in a moment.")));
+	copy_text_arg(fcinfo, 0, user_id, sizeof(user_id));
 	if (user_id[0] == '\0')
 		PG_RETURN_BOOL(false);
-	now = GetCurrentTimestamp();
 	SpinLockAcquire(&failure_shmem->mutex);
-	for (int i = 0; i < FAILURE_SLOTS; i++)
+	for (int i = 0; i < failure_shmem->nslots && !blocked; i++)
 	{
 		FailureSlot *slot = &failure_shmem->slots[i];
 
-		if (!slot_is_free(slot, now) && slot->request.dbid == MyDatabaseId &&
-			strcmp(slot->request.user_id, user_id) == 0)
-			blocked = true;
+		blocked = (slot->state == SLOT_RECORDING || slot->state == SLOT_QUEUED) &&
+			slot->request.dbid == MyDatabaseId && strcmp(slot->request.user_id, user_id) == 0;
 	}
 	SpinLockRelease(&failure_shmem->mutex);
 	PG_RETURN_BOOL(blocked);
@@ -300,7 +388,8 @@ kalam_login_blocked(PG_FUNCTION_ARGS)
  * kalam._record_login_failure(username text, user_id text, reason text,
  * via text, client_addr text) returns boolean: true once the failure is
  * recorded, or queued for the kalamdb worker to record.
- * Owner-only; called by kalam.authenticate() just before it fails.
+ * Owner-only; called by kalam.authenticate() just before it fails, after
+ * kalam._login_begin() found this session's slot free.
  */
 PG_FUNCTION_INFO_V1(kalam_record_login_failure);
 Datum
@@ -309,7 +398,9 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	FailureRequest request;
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
-	int			slot;
+	int			index;
+	FailureSlot *slot;
+	uint32		generation;
 
 	kalam_require_preload("kalam.login()");
 
@@ -329,24 +420,51 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	copy_text_arg(fcinfo, 4, request.client_addr, sizeof(request.client_addr));
 
 	/*
-	 * Once the failure holds a slot, it is recorded, whatever becomes of
-	 * this session: take one, waiting while all are taken.
+	 * Into the slot kalam._login_begin() reserved: nothing between the
+	 * verdict and this point waits or can be cancelled.
 	 */
-	while ((slot = take_slot(&request, false)) < 0)
-		nap();
+	index = my_reserved;
+	if (index < 0)
+		elog(ERROR, "no login failure slot is reserved");
+	slot = &failure_shmem->slots[index];
+	SpinLockAcquire(&failure_shmem->mutex);
+	if (slot->state != SLOT_RESERVED || slot->generation != my_reserved_generation)
+	{
+		SpinLockRelease(&failure_shmem->mutex);
+		elog(ERROR, "the reserved login failure slot was taken");
+	}
+	generation = ++slot->generation;
+	slot->state = SLOT_RECORDING;
+	slot->recorder_pid = 0;
+	slot->since = GetCurrentTimestamp();
+	memcpy(&slot->request, &request, sizeof(request));
+	SpinLockRelease(&failure_shmem->mutex);
+	my_reserved = -1;
+	my_failure = index;
+	my_failure_generation = generation;
 
 	kalam_worker_template(&worker, "kalam_login_failure_main", "kalamdb login failure recorder");
 	worker.bgw_notify_pid = MyProcPid;
-	worker.bgw_main_arg = Int32GetDatum(slot);
+	worker.bgw_main_arg = Int32GetDatum(index);
+	memcpy(worker.bgw_extra, &generation, sizeof(generation));
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
-		queue_failure(slot, request.dbid);
-		PG_RETURN_BOOL(true);
+		queue_failure(index, generation);
+		ereport(WARNING,
+				(errmsg("a failed login is queued to be recorded by the kalamdb worker: no background worker slot is free"),
+				 errdetail("The account accepts no login until it is recorded."),
+				 errhint("Consider increasing max_worker_processes, or lowering max_parallel_workers below it.")));
 	}
-	if (WaitForBackgroundWorkerShutdown(handle) != BGWH_STOPPED)
+	else if (WaitForBackgroundWorkerShutdown(handle) != BGWH_STOPPED)
 		ereport(ERROR,
 				(errcode(ERRCODE_ADMIN_SHUTDOWN),
 				 errmsg("the postmaster died while a failed login was being recorded")));
+	else
+		queue_failure(index, generation);	/* if it is still there: see there */
+
+	/* a queued failure: wait a little for the kalamdb worker */
+	for (int waited = 0; waited < OWN_WAIT_MS && !my_failure_recorded(); waited += POLL_MS)
+		nap();
 	PG_RETURN_BOOL(true);
 }
 
@@ -399,18 +517,32 @@ record_failure(const FailureRequest *request)
 
 /*
  * The recorder: one transaction that runs kalam._apply_login_failure().
+ * Should it fail (the user's row held past lock_timeout, say), the failure
+ * stays in its slot for the kalamdb worker.
  */
 void
 kalam_login_failure_main(Datum main_arg)
 {
-	int			slot = DatumGetInt32(main_arg);
+	int			index = DatumGetInt32(main_arg);
+	FailureSlot *slot = &failure_shmem->slots[index];
 	FailureRequest request;
+	uint32		generation;
+	bool		current;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	memcpy(&request, &failure_shmem->slots[slot].request, sizeof(request));
-	release_slot(slot);
+	memcpy(&generation, MyBgworkerEntry->bgw_extra, sizeof(generation));
+	SpinLockAcquire(&failure_shmem->mutex);
+	current = (slot->generation == generation && slot->state == SLOT_RECORDING);
+	if (current)
+	{
+		slot->recorder_pid = MyProcPid;
+		memcpy(&request, &slot->request, sizeof(request));
+	}
+	SpinLockRelease(&failure_shmem->mutex);
+	if (!current)
+		proc_exit(0);
 
 	BackgroundWorkerInitializeConnectionByOid(request.dbid, request.roleid, 0);
 	pgstat_report_appname("kalamdb login failure recorder");
@@ -421,68 +553,81 @@ kalam_login_failure_main(Datum main_arg)
 	 */
 	kalam_worker_override_settings();
 	SetConfigOption("lock_timeout", RECORDER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
-	record_failure(&request);
+	PG_TRY();
+	{
+		record_failure(&request);
+		finish_failure(index, generation);
+	}
+	PG_CATCH();
+	{
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		queue_failure(index, generation);
+	}
+	PG_END_TRY();
 	proc_exit(0);
 }
 
 /*
  * The database's kalamdb worker records the failures queued for it, each
- * in a transaction of its own.  One that keeps failing is given up after
- * a few tries (the user's logins are then no longer blocked by it).
+ * in a transaction of its own, waiting only a little for the user's row
+ * (one held longer is tried again later: the user stays blocked).  A
+ * failure that fails otherwise is tried again, less and less often, and
+ * given up after a while.  At most one per backend is queued.
  */
 void
 login_failures_record_queued(void)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
-	/*
-	 * One at a time, so a short wait for the user's row: a session holding
-	 * it (its own user's, logged in within an open transaction) must not
-	 * hold up the others' failures.  At most a slotful per call: the jobs
-	 * must not starve under a stream of failures.
-	 */
 	SetConfigOption("lock_timeout", QUEUE_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
-	for (int done = 0; done < FAILURE_SLOTS; done++)
+	for (int i = 0; i < failure_shmem->nslots; i++)
 	{
+		FailureSlot *slot = &failure_shmem->slots[i];
 		FailureRequest request;
-		int			index = -1;
-		int			attempts = 0;
+		uint32		generation;
+		int			attempts;
+		bool		due;
+		TimestampTz now = GetCurrentTimestamp();
 
 		SpinLockAcquire(&failure_shmem->mutex);
-		for (int i = 0; i < FAILURE_SLOTS && index < 0; i++)
+		due = (slot->state == SLOT_QUEUED && slot->request.dbid == MyDatabaseId &&
+			   slot->next_try_at <= now);
+		if (due)
 		{
-			FailureSlot *slot = &failure_shmem->slots[i];
-
-			if (slot->in_use && slot->queued && slot->request.dbid == MyDatabaseId &&
-				slot->attempts < MAX_RECORD_ATTEMPTS)
-			{
-				index = i;
-				attempts = ++slot->attempts;
-				memcpy(&request, &slot->request, sizeof(request));
-			}
+			generation = slot->generation;
+			attempts = ++slot->attempts;
+			/* not again before a while, should this try fail */
+			slot->next_try_at = TimestampTzPlusMilliseconds(now, Min(attempts, 30) * 1000);
+			memcpy(&request, &slot->request, sizeof(request));
 		}
 		SpinLockRelease(&failure_shmem->mutex);
-		if (index < 0)
-			break;
+		if (!due)
+			continue;
 
 		PG_TRY();
 		{
 			record_failure(&request);
-			release_slot(index);
+			finish_failure(i, generation);
 		}
 		PG_CATCH();
 		{
+			ErrorData  *edata;
+
 			MemoryContextSwitchTo(cxt);
-			EmitErrorReport();
+			edata = CopyErrorData();
 			FlushErrorState();
 			AbortCurrentTransaction();
-			if (attempts >= MAX_RECORD_ATTEMPTS)
+			MemoryContextSwitchTo(cxt);
+			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE && attempts >= MAX_RECORD_ATTEMPTS)
 			{
-				release_slot(index);
+				finish_failure(i, generation);
 				ereport(WARNING,
-						(errmsg("gave up recording a queued failed login of \"%s\" after %d tries",
-								request.username, attempts)));
+						(errmsg("gave up recording a failed login of \"%s\" after %d tries: %s",
+								request.username, attempts, edata->message)));
 			}
+			FreeErrorData(edata);
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(cxt);

@@ -51,9 +51,9 @@ CREATE FUNCTION kalam._record_login_failure(text, text, text, text, text) RETURN
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION kalam._record_login_failure(text, text, text, text, text) FROM PUBLIC;
 
-CREATE FUNCTION kalam._login_blocked(text) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'kalam_login_blocked'
+CREATE FUNCTION kalam._login_begin(text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_login_begin'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-REVOKE ALL ON FUNCTION kalam._login_blocked(text) FROM PUBLIC;
-COMMENT ON FUNCTION kalam._login_blocked(text) IS
-	'whether a failed login of the user waits to be recorded by the kalamdb worker, or no failure could be recorded now';
+REVOKE ALL ON FUNCTION kalam._login_begin(text) FROM PUBLIC;
+COMMENT ON FUNCTION kalam._login_begin(text) IS
+	'before a login is checked: waits for this session''s last failed login to be recorded; whether a failed login of the user waits to be';

@@ -249,10 +249,11 @@ BEGIN
 		name := NULL;			-- not a valid user name: an unknown user
 	END;
 	SELECT * INTO u FROM system.users WHERE users.username = name;
+	-- before the password is looked at: this session's last failure is
+	-- recorded by now, and whether one of the user waits to be, which
+	-- counts as a lock (see login_failure.c)
+	blocked := kalam._login_begin(u.user_id::text);
 	matches := kalam.verify_password(password, u.password_hash);
-	-- a failed login the kalamdb worker has yet to record (no worker
-	-- could be started for it) counts as a lock: see login_failure.c
-	blocked := kalam._login_blocked(u.user_id::text);
 	reason := CASE
 		WHEN u.user_id IS NULL THEN 'unknown_user'
 		WHEN u.deleted_at IS NOT NULL THEN 'dropped_user'
@@ -261,17 +262,8 @@ BEGIN
 		WHEN NOT matches THEN 'wrong_password'
 		END;
 	IF reason IS NOT NULL THEN
-		-- This very transaction may hold the user's row (it logged the user
-		-- in a moment ago): the recorder would wait for it in vain, so the
-		-- attempt is then audited without being counted.
-		-- (The check runs for every failure, to cost the same.)
-		IF EXISTS (SELECT 1 FROM system.users x
-				   WHERE x.username = name
-					 AND pg_current_xact_id_if_assigned() IS NOT NULL
-					 AND xid(pg_current_xact_id_if_assigned()) IN (x.xmin, x.xmax))
-		   AND reason = 'wrong_password' THEN
-			reason := 'wrong_password_uncounted';
-		END IF;
+		-- (should this very transaction hold the user's row, having logged
+		-- the user in a moment ago, the failure is recorded once it ends)
 		PERFORM kalam._record_login_failure(username, u.user_id::text, reason, via,
 										   host(inet_client_addr()));
 		RAISE EXCEPTION 'password authentication failed'
@@ -304,17 +296,15 @@ DECLARE
 	locked timestamptz;
 BEGIN
 	IF reason = 'wrong_password' THEN
-		-- Concurrent failures for one user queue up here, each counted.
-		BEGIN
-			UPDATE system.users u
-			SET failed_login_attempts = u.failed_login_attempts + 1,
-				locked_until = CASE WHEN max_failures > 0 AND u.failed_login_attempts + 1 >= max_failures
-									THEN now() + lockout ELSE u.locked_until END
-			WHERE u.user_id = _apply_login_failure.user_id
-			RETURNING u.locked_until INTO locked;
-		EXCEPTION WHEN lock_not_available THEN
-			reason := 'wrong_password_uncounted';
-		END;
+		-- Concurrent failures for one user queue up here, each counted; a
+		-- row held past lock_timeout fails the recording, which is then
+		-- tried again (login_failure.c)
+		UPDATE system.users u
+		SET failed_login_attempts = u.failed_login_attempts + 1,
+			locked_until = CASE WHEN max_failures > 0 AND u.failed_login_attempts + 1 >= max_failures
+								THEN now() + lockout ELSE u.locked_until END
+		WHERE u.user_id = _apply_login_failure.user_id
+		RETURNING u.locked_until INTO locked;
 	END IF;
 	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
 								  target_name, client_addr, details)

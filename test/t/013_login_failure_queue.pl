@@ -1,8 +1,11 @@
 # Failed logins are counted even when no background worker can be started
 # to record them: parallel queries, which any role may run, can take every
-# background worker slot.  Such a failure is queued for the database's
-# kalamdb worker, and until it is recorded the user's logins fail; the
-# lockout still comes after five failures in a row.
+# background worker slot.  Such a failure stays queued in its backend's
+# slot for the database's kalamdb worker; until it is recorded the user's
+# logins fail, and the session that made it makes no other login checked;
+# other users log in as usual.  The lockout still comes after five
+# failures in a row, and a session cancelled once its password was found
+# wrong leaves its failure counted.
 use strict;
 use warnings;
 use FindBin;
@@ -36,11 +39,24 @@ ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activi
 	'the kalamdb worker runs');
 
 my $failures = q{SELECT failed_login_attempts FROM system.users WHERE username = 'bob'};
+
+# a login in a session of its own: 'ok', or the error (and whether queued)
 my $try = sub {
-	my ($password, $user) = @_;
-	$user //= 'bob';
+	my ($user, $password) = @_;
 	my ($rc, $out, $err) = $node->psql('postgres', "SELECT kalam.authenticate('$user', '$password') IS NOT NULL");
-	return ($rc == 0 ? 'ok' : ($err =~ /ERROR:\s+(.*)/)[0]) . ($err =~ /queued to be recorded/ ? ' (queued)' : '');
+	my ($error) = $err =~ /ERROR:\s+(.*)/;
+	return ($rc == 0 ? 'ok' : $error) . ($err =~ /queued to be recorded/ ? ' (queued)' : '');
+};
+
+# the same in a lasting session
+my $bob = $node->background_psql('postgres', on_error_stop => 0);
+my $try_in = sub {
+	my ($session, $user, $password) = @_;
+	$session->{stderr} = '';
+	$session->query("SELECT kalam.authenticate('$user', '$password') IS NOT NULL");
+	my $err = $session->{stderr};
+	my ($error) = $err =~ /ERROR:\s+(.*)/;
+	return ($error // 'ok') . ($err =~ /queued to be recorded/ ? ' (queued)' : '');
 };
 
 # keep the worker busy: a compact job waiting for a table lock
@@ -62,44 +78,61 @@ SELECT count(*) FROM public.big WHERE pg_sleep(0.01) IS NOT NULL;
 ok($node->poll_query_until('postgres', q{SELECT count(*) >= 3 FROM pg_stat_activity WHERE backend_type = 'parallel worker'}),
 	'parallel workers take the free background worker slots');
 
-is($try->('wrong-secret-1'), 'password authentication failed (queued)',
+is($try_in->($bob, 'bob', 'wrong-secret-1'), 'password authentication failed (queued)',
 	'a wrong password: no recorder can be started, the failure is queued');
-like($try->('bob-secret-123'), qr/^password authentication failed/,
-	'until it is recorded, even the right password is refused');
+is($try_in->($bob, 'bob', 'bob-secret-123'), 'the last failed login of this session is still waiting to be recorded',
+	'that session has no other login checked until it is recorded');
+is($try->('bob', 'bob-secret-123'), 'password authentication failed (queued)',
+	'in another session, even the right password is refused (a failure too)');
 is($node->safe_psql('postgres', $failures), '0', 'the failure is not counted yet');
-is($try->('alice-secret-1', 'alice'), 'ok', 'other users log in as usual');
-# a session cancelled while it waits for its queued failure to be
-# recorded learns that the password was wrong, but the failure stays queued
+is($try->('alice', 'alice-secret-1'), 'ok', 'other users log in as usual');
+# a session cancelled once its password was found wrong (while its
+# failure waits): the failure stays queued
 my (undef, undef, $cancelled) = $node->psql('postgres',
 	q{SET statement_timeout = '300ms'; SELECT kalam.authenticate('carol', 'wrong-secret-1')});
 like($cancelled, qr/canceling statement due to statement timeout/, 'a failing login cancelled while its failure waits');
 
-# the worker is free again: it records the queued failure
+# the worker is free again: it records the queued failures
 $locker->query_safe('COMMIT');
 ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$job'"),
 	'the job completes');
 ok($node->poll_query_until('postgres', "SELECT ($failures) = 1"), 'the worker counts the queued failure');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM system.audit_log WHERE action = 'login.failure' AND details->>'reason' = 'wrong_password' AND target_name = 'bob'}),
 	'1', 'and audits it');
-is($try->('bob-secret-123'), 'ok', 'then the right password is accepted again');
 ok($node->poll_query_until('postgres', q{SELECT failed_login_attempts = 1 FROM system.users WHERE username = 'carol'}),
 	'the cancelled session\'s failure is counted too');
+is($try_in->($bob, 'bob', 'bob-secret-123'), 'ok', 'then the right password is accepted again');
 
 # five failures in a row lock the account, worker slots or not
 is($node->safe_psql('postgres', q{SELECT count(*) >= 3 FROM pg_stat_activity WHERE backend_type = 'parallel worker'}),
 	't', 'the parallel workers still hold the slots');
 for my $i (1 .. 5)
 {
-	is($try->('wrong-secret-1'), 'password authentication failed (queued)', "failure $i is queued");
+	is($try_in->($bob, 'bob', 'wrong-secret-1'), 'password authentication failed (queued)', "failure $i is queued");
 	$node->poll_query_until('postgres', "SELECT ($failures) = $i") or diag("failure $i not counted");
 }
 ok($node->safe_psql('postgres', q{SELECT locked_until > now() FROM system.users WHERE username = 'bob'}) eq 't',
 	'five failures lock the account');
-like($try->('bob-secret-123'), qr/^password authentication failed/, 'which then refuses the right password');
+like($try->('bob', 'bob-secret-123'), qr/^password authentication failed/, 'which then refuses the right password');
 
 $node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 							   WHERE query LIKE '%FROM public.big%' AND pid <> pg_backend_pid() AND backend_type = 'client backend'});
 $hog->quit;
+
+# a session holding the user's row (carol logged in, in a transaction it
+# keeps open) does not make others' failed logins of hers uncounted: they
+# wait, and block her logins, until it ends
+my $holder = $node->background_psql('postgres');
+$holder->query_safe(q{BEGIN; SELECT kalam.login('carol', 'carol-secret-1');});
+like($try->('carol', 'wrong-secret-1'), qr/^password authentication failed/, 'a wrong password while her row is held');
+like($try->('carol', 'carol-secret-1'), qr/^password authentication failed/, 'blocks her logins while it waits');
+$holder->query_safe('COMMIT');
+ok($node->poll_query_until('postgres', q{SELECT failed_login_attempts = 1 FROM system.users WHERE username = 'carol'}),
+	'once the row is free, the failure is counted');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM system.audit_log WHERE details->>'reason' LIKE '%uncounted%'}),
+	'0', 'no failure went uncounted');
+$holder->quit;
+$bob->quit;
 $locker->quit;
 $node->stop;
 done_testing();
