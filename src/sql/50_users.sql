@@ -243,6 +243,13 @@ DECLARE
 	rehashed text;
 	blocked boolean;
 BEGIN
+	-- a standby can record neither a failure nor a success: were the
+	-- password checked there, guesses would go uncounted
+	IF pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'logins are not checked on a standby server'
+			USING ERRCODE = 'read_only_sql_transaction',
+				  HINT = 'Log in on the primary; a standby session can take the user id it gives with SET kalam.user_id (a role granted SET on that parameter).';
+	END IF;
 	BEGIN
 		name := username::kalam.user_name;
 	EXCEPTION WHEN others THEN
