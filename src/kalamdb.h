@@ -43,6 +43,12 @@ extern void kalam_worker_template(BackgroundWorker *worker, const char *function
  */
 extern void kalam_worker_override_settings(void);
 
+/*
+ * In the PG_CATCH() of a worker's own transaction: the error, copied into
+ * cxt, and the transaction rolled back.
+ */
+extern ErrorData *kalam_abort_with_error(MemoryContext cxt);
+
 /* Shared memory: each module asks for its size and initializes its part. */
 extern Size row_id_shmem_size(void);
 extern void row_id_shmem_init(void);

@@ -613,13 +613,8 @@ login_failures_record_queued(void)
 		}
 		PG_CATCH();
 		{
-			ErrorData  *edata;
+			ErrorData  *edata = kalam_abort_with_error(cxt);
 
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			MemoryContextSwitchTo(cxt);
 			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE && attempts >= MAX_RECORD_ATTEMPTS)
 			{
 				finish_failure(i, generation);

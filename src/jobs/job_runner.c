@@ -34,6 +34,7 @@
 #include "auth/login_failure.h"
 #include "jobs/job_runner.h"
 #include "jobs/worker_registry.h"
+#include "kalamdb.h"
 
 typedef struct Job
 {
@@ -231,13 +232,8 @@ run_per_item(Job *job, List *items, const char *activity, const char *sql,
 		}
 		PG_CATCH();
 		{
-			ErrorData  *edata;
+			ErrorData  *edata = kalam_abort_with_error(cxt);
 
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			MemoryContextSwitchTo(cxt);
 			failed->count++;
 			failed->sqlerrcode = edata->sqlerrcode;
 			failed->last = psprintf("%s: %s", item[0], edata->message);
