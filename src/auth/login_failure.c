@@ -86,6 +86,7 @@ typedef enum SlotState
 {
 	SLOT_FREE = 0,
 	SLOT_RESERVED,				/* by a session, for its next failed login */
+	SLOT_CHECKING,				/* the session is checking a login of the user */
 	SLOT_RECORDING,				/* a recorder is started for it */
 	SLOT_QUEUED					/* left to the database's kalamdb worker */
 } SlotState;
@@ -191,7 +192,8 @@ release_reservation(int code, Datum arg)
 		return;
 	SpinLockAcquire(&failure_shmem->mutex);
 	if (failure_shmem->slots[my_reserved].generation == my_reserved_generation &&
-		failure_shmem->slots[my_reserved].state == SLOT_RESERVED)
+		(failure_shmem->slots[my_reserved].state == SLOT_RESERVED ||
+		 failure_shmem->slots[my_reserved].state == SLOT_CHECKING))
 		failure_shmem->slots[my_reserved].state = SLOT_FREE;
 	SpinLockRelease(&failure_shmem->mutex);
 	my_reserved = -1;
@@ -223,7 +225,7 @@ reserve_slot(void)
 	{
 		FailureSlot *slot = &failure_shmem->slots[i];
 
-		if (slot->state == SLOT_QUEUED &&
+		if (slot->state == SLOT_QUEUED && slot->attempts == 0 &&
 			TimestampDifferenceExceeds(slot->since, now, ABANDONED_QUEUED_SECS * 1000))
 		{
 			abandoned = i;
@@ -302,6 +304,17 @@ finish_failure(int index, uint32 generation)
 	SpinLockRelease(&failure_shmem->mutex);
 }
 
+/* A slot whose recorder never started or died unfinished; mutex held */
+static bool
+recorder_gone(const FailureSlot *slot, TimestampTz now)
+{
+	if (slot->state != SLOT_RECORDING)
+		return false;
+	if (slot->recorder_pid != 0)
+		return kill(slot->recorder_pid, 0) != 0;
+	return TimestampDifferenceExceeds(slot->since, now, STARTING_RECORDER_SECS * 1000);
+}
+
 /*
  * Whether this session's last failed login is recorded; a recorder that
  * never started or died unfinished leaves it to the kalamdb worker.
@@ -320,10 +333,7 @@ my_failure_recorded(void)
 	SpinLockAcquire(&failure_shmem->mutex);
 	recorded = (slot->generation != my_failure_generation ||
 				(slot->state != SLOT_RECORDING && slot->state != SLOT_QUEUED));
-	if (!recorded && slot->state == SLOT_RECORDING &&
-		((slot->recorder_pid != 0 && kill(slot->recorder_pid, 0) != 0) ||
-		 (slot->recorder_pid == 0 &&
-		  TimestampDifferenceExceeds(slot->since, now, STARTING_RECORDER_SECS * 1000))))
+	if (!recorded && recorder_gone(slot, now))
 	{
 		queue_locked(slot, slot->generation, now);
 		requeued = true;
@@ -337,22 +347,33 @@ my_failure_recorded(void)
 }
 
 /*
- * kalam._login_begin(user_id text) returns boolean, before a login is
- * checked: this session's last failed login, if it still waits to be
- * recorded, is waited for (up to 2 s, else an error, before any password
- * is looked at), and a slot reserved for a failure of this one (none
- * free: an error); then whether a failed login of the user (NULL: none)
- * waits to be recorded in any slot, in which case kalam.authenticate()
- * refuses the login as a locked user's.  Owner-only.
+ * kalam._login_begin(user_id text) returns integer, before a login is
+ * checked.  The transaction must see the user's row as it is now (READ
+ * COMMITTED): a snapshot taken before would not see the lock the last
+ * failures set.  This session's last failed login, if it still waits to
+ * be recorded, is waited for (up to 2 s, else an error, before any
+ * password is looked at), and a slot reserved for a failure of this one
+ * (none free: an error), marked as checking a login of the user.  Returns
+ * how many other logins of the user are under way (being checked, or
+ * failed and waiting to be recorded), or -1 if a failure of the user waits
+ * for the kalamdb worker: kalam.authenticate() adds them to the failures
+ * the user's row counts before it compares with kalam.max_failed_logins,
+ * and refuses the login as a locked user's at -1.  Owner-only.
  */
 PG_FUNCTION_INFO_V1(kalam_login_begin);
 Datum
 kalam_login_begin(PG_FUNCTION_ARGS)
 {
 	char		user_id[USER_ID_MAX_LEN + 1] = "";
-	bool		blocked = false;
+	int			under_way = 0;
+	bool		queued = false;
 
 	kalam_require_preload("kalam.login()");
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("logins are checked in READ COMMITTED transactions only"),
+				 errdetail("The login was not checked.")));
 	for (int waited = 0; !my_failure_recorded(); waited += POLL_MS)
 	{
 		if (waited >= OWN_WAIT_MS)
@@ -370,18 +391,49 @@ kalam_login_begin(PG_FUNCTION_ARGS)
 				 errdetail("The login was not checked."),
 				 errhint("Try again in a moment.")));
 	copy_text_arg(fcinfo, 0, user_id, sizeof(user_id));
-	if (user_id[0] == '\0')
-		PG_RETURN_BOOL(false);
+
 	SpinLockAcquire(&failure_shmem->mutex);
-	for (int i = 0; i < failure_shmem->nslots && !blocked; i++)
+	for (int i = 0; i < failure_shmem->nslots && user_id[0] != '\0'; i++)
 	{
 		FailureSlot *slot = &failure_shmem->slots[i];
 
-		blocked = (slot->state == SLOT_RECORDING || slot->state == SLOT_QUEUED) &&
-			slot->request.dbid == MyDatabaseId && strcmp(slot->request.user_id, user_id) == 0;
+		if ((slot->state == SLOT_CHECKING || slot->state == SLOT_RECORDING ||
+			 slot->state == SLOT_QUEUED) &&
+			slot->request.dbid == MyDatabaseId && strcmp(slot->request.user_id, user_id) == 0)
+		{
+			under_way++;
+			queued |= (slot->state == SLOT_QUEUED);
+		}
 	}
+	/* this login, under way too */
+	failure_shmem->slots[my_reserved].state = SLOT_CHECKING;
+	failure_shmem->slots[my_reserved].request.dbid = MyDatabaseId;
+	strlcpy(failure_shmem->slots[my_reserved].request.user_id, user_id,
+			sizeof(failure_shmem->slots[my_reserved].request.user_id));
 	SpinLockRelease(&failure_shmem->mutex);
-	PG_RETURN_BOOL(blocked);
+	PG_RETURN_INT32(queued ? -1 : under_way);
+}
+
+/*
+ * kalam._login_end(): a login was found right; the session's slot is back
+ * to waiting for a failure.  Owner-only.
+ */
+PG_FUNCTION_INFO_V1(kalam_login_end);
+Datum
+kalam_login_end(PG_FUNCTION_ARGS)
+{
+	if (my_reserved >= 0)
+	{
+		SpinLockAcquire(&failure_shmem->mutex);
+		if (failure_shmem->slots[my_reserved].generation == my_reserved_generation &&
+			failure_shmem->slots[my_reserved].state == SLOT_CHECKING)
+		{
+			failure_shmem->slots[my_reserved].state = SLOT_RESERVED;
+			failure_shmem->slots[my_reserved].request.user_id[0] = '\0';
+		}
+		SpinLockRelease(&failure_shmem->mutex);
+	}
+	PG_RETURN_VOID();
 }
 
 /*
@@ -413,8 +465,12 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	copy_text_arg(fcinfo, 3, request.via, sizeof(request.via));
 	strlcpy(request.actor_user_id, kalam_user_id_guc ? kalam_user_id_guc : "",
 			sizeof(request.actor_user_id));
-	strlcpy(request.actor_role, GetUserNameFromId(GetOuterUserId(), false),
-			sizeof(request.actor_role));
+	/* nothing here may fail: a failure not in its slot is not counted */
+	{
+		char	   *role = GetUserNameFromId(GetOuterUserId(), true);
+
+		strlcpy(request.actor_role, role ? role : "", sizeof(request.actor_role));
+	}
 	request.max_failures = max_failed_logins;
 	request.lockout_secs = lockout_duration_secs;
 	copy_text_arg(fcinfo, 4, request.client_addr, sizeof(request.client_addr));
@@ -428,7 +484,8 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 		elog(ERROR, "no login failure slot is reserved");
 	slot = &failure_shmem->slots[index];
 	SpinLockAcquire(&failure_shmem->mutex);
-	if (slot->state != SLOT_RESERVED || slot->generation != my_reserved_generation)
+	if ((slot->state != SLOT_RESERVED && slot->state != SLOT_CHECKING) ||
+		slot->generation != my_reserved_generation)
 	{
 		SpinLockRelease(&failure_shmem->mutex);
 		elog(ERROR, "the reserved login failure slot was taken");
@@ -592,6 +649,9 @@ login_failures_record_queued(void)
 		TimestampTz now = GetCurrentTimestamp();
 
 		SpinLockAcquire(&failure_shmem->mutex);
+		/* a recorder whose session left before it was seen to fail */
+		if (slot->request.dbid == MyDatabaseId && recorder_gone(slot, now))
+			queue_locked(slot, slot->generation, now);
 		due = (slot->state == SLOT_QUEUED && slot->request.dbid == MyDatabaseId &&
 			   slot->next_try_at <= now);
 		if (due)

@@ -51,9 +51,14 @@ CREATE FUNCTION kalam._record_login_failure(text, text, text, text, text) RETURN
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION kalam._record_login_failure(text, text, text, text, text) FROM PUBLIC;
 
-CREATE FUNCTION kalam._login_begin(text) RETURNS boolean
+CREATE FUNCTION kalam._login_begin(text) RETURNS integer
 	AS 'MODULE_PATHNAME', 'kalam_login_begin'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION kalam._login_begin(text) FROM PUBLIC;
 COMMENT ON FUNCTION kalam._login_begin(text) IS
-	'before a login is checked: waits for this session''s last failed login to be recorded; whether a failed login of the user waits to be';
+	'before a login is checked: waits for this session''s last failed login to be recorded; the logins of the user under way, or -1 if a failure waits for the kalamdb worker';
+
+CREATE FUNCTION kalam._login_end() RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_login_end'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION kalam._login_end() FROM PUBLIC;

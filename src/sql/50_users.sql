@@ -241,6 +241,8 @@ DECLARE
 	matches boolean;
 	reason text;
 	rehashed text;
+	under_way integer;
+	max_failures integer;
 	blocked boolean;
 BEGIN
 	-- a standby can record neither a failure nor a success: were the
@@ -257,9 +259,17 @@ BEGIN
 	END;
 	SELECT * INTO u FROM system.users WHERE users.username = name;
 	-- before the password is looked at: this session's last failure is
-	-- recorded by now, and whether one of the user waits to be, which
-	-- counts as a lock (see login_failure.c)
-	blocked := kalam._login_begin(u.user_id::text);
+	-- recorded by now, and the user's logins under way (see
+	-- login_failure.c); then the row as it is now (_login_begin refuses a
+	-- transaction-wide snapshot).  Failures counted and under way that
+	-- reach the limit count as a lock, as does one waiting for the worker.
+	under_way := kalam._login_begin(u.user_id::text);
+	SELECT * INTO u FROM system.users WHERE users.username = name;
+	max_failures := current_setting('kalam.max_failed_logins')::integer;
+	blocked := under_way < 0 OR
+		(max_failures > 0 AND
+		 CASE WHEN u.locked_until <= now() THEN 0 ELSE u.failed_login_attempts END	-- a lock run out
+		 + under_way >= max_failures);
 	matches := kalam.verify_password(password, u.password_hash);
 	reason := CASE
 		WHEN u.user_id IS NULL THEN 'unknown_user'
@@ -277,6 +287,7 @@ BEGIN
 			USING ERRCODE = 'invalid_password';
 	END IF;
 
+	PERFORM kalam._login_end();
 	-- a hash of an older kalam.bcrypt_cost is renewed while the password
 	-- is at hand: this user's logins then cost what an unknown user's do
 	rehashed := kalam._rehash_password(password, u.password_hash);

@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(104);
+SELECT plan(106);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -95,6 +95,15 @@ SELECT throws_ok($$SELECT kalam.authenticate('bob', 'bob-secret-12')$$, '28P01',
 				 'a locked account refuses even the right password');
 SELECT kalam.unlock_user('bob');
 SELECT is(kalam.authenticate('bob', 'bob-secret-12')::text, :'bob', 'unlock_user lets the user in again');
+UPDATE system.users SET failed_login_attempts = 5, locked_until = now() - interval '1 minute' WHERE username = 'bob';
+SELECT is(kalam.authenticate('bob', 'bob-secret-12')::text, :'bob', 'so does a lock that has run out');
+-- a transaction-wide snapshot would not see the lock that failures made
+-- since it was taken: logins are checked in READ COMMITTED only
+SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+SELECT throws_ok($$SELECT kalam.authenticate('bob', 'bob-secret-12')$$, '0A000',
+				 'logins are checked in READ COMMITTED transactions only',
+				 'a REPEATABLE READ transaction cannot check a login');
+SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED;
 
 -- failed logins are recorded by a worker that runs as the extension's
 -- owner, a superuser: it resolves nothing through public (where a
