@@ -73,6 +73,7 @@ brought_back_size(Form_pg_attribute att, struct varlena *value)
 /* A MAIN value heap may compress: how heap ranks it, and what it would save */
 typedef struct MainValue
 {
+	int			column;			/* index in the tuple descriptor */
 	Size		rank;			/* its length in the tuple heap toasts */
 	Size		saved;
 	bool		done;			/* compressed in the simulation below */
@@ -117,7 +118,8 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 	bool		external = false;
 	Size		movable = 0;	/* bytes TOAST can take out of the row */
 	int			reshaped = 0;	/* values TOAST may shrink or bring back */
-	int			main_values = 0;	/* MAIN values TOAST may compress */
+	MainValue  *mains = NULL;	/* MAIN values TOAST may compress */
+	int			n = 0;
 	Size		kept = 0;		/* bytes out-of-line values stay in with */
 	Size		back = 0;		/* bytes they all come back with */
 	Size		target = RelationGetToastTupleTarget(rel, TOAST_TUPLE_TARGET);
@@ -166,8 +168,15 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			reshaped++;
 		}
 		else if (att->attstorage == TYPSTORAGE_MAIN && size > MOVABLE_MIN_SIZE &&
-				 !VARATT_IS_COMPRESSED(value))
-			main_values++;
+				 !VARATT_IS_EXTERNAL(value) && !VARATT_IS_COMPRESSED(value))
+		{
+			if (mains == NULL)
+				mains = palloc(sizeof(MainValue) * desc->natts);
+			mains[n].column = i;
+			mains[n].rank = size;
+			mains[n].done = false;
+			n++;
+		}
 	}
 	len = MAXALIGN(SizeofHeapTupleHeader + (has_nulls ? BITMAPLEN(desc->natts) : 0)) +
 		heap_compute_data_size(desc, slot->tts_values, slot->tts_isnull);
@@ -196,35 +205,23 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 		if (external && !OidIsValid(rel->rd_rel->reltoastrelid))
 			len = Min(len + back, MaxHeapTupleSize);
 		length->len = length->max_len = len;
+		if (mains != NULL)
+			pfree(mains);
 		return;
 	}
 
 	/* MAIN values: as far as heap's compression takes them */
-	if (main_values > 0)
+	if (n > 0)
 	{
-		MainValue  *mains = palloc(sizeof(MainValue) * main_values);
-		int			n = 0;
 		Size		saved = 0;
 
-		for (int i = 0; i < desc->natts && n < main_values; i++)
+		for (int j = 0; j < n; j++)
 		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-			struct varlena *value;
-			Size		size;
+			int			i = mains[j].column;
 
-			if (slot->tts_isnull[i] || att->attlen != -1 || att->attstorage != TYPSTORAGE_MAIN)
-				continue;
-			value = (struct varlena *) DatumGetPointer(slot->tts_values[i]);
-			if (VARATT_IS_EXTERNAL(value) || VARATT_IS_COMPRESSED(value))
-				continue;
-			size = stored_size(att, value);
-			if (size <= MOVABLE_MIN_SIZE)
-				continue;
-			mains[n].rank = size;
-			mains[n].done = false;
-			mains[n].saved = main_value_savings(att, slot->tts_values[i], size);
-			saved += mains[n].saved;
-			n++;
+			mains[j].saved = main_value_savings(TupleDescAttr(desc, i), slot->tts_values[i],
+												mains[j].rank);
+			saved += mains[j].saved;
 		}
 
 		/*
@@ -263,16 +260,15 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 			}
 			if (most == 0)
 				most = final + slack;
-			pfree(mains);
 			if (most <= TOAST_TUPLE_TARGET_MAIN)
 			{
+				pfree(mains);
 				length->len = final;
 				length->max_len = Min(most, MaxHeapTupleSize);
 				return;
 			}
 		}
-		else
-			pfree(mains);
+		pfree(mains);
 		movable += saved;
 		reshaped += n;
 	}

@@ -214,6 +214,15 @@ route_change_locked(const RouteKey *key, int delta)
 	return true;
 }
 
+/*
+ * The route of each subscription (its table, and its owner, "" on a shared
+ * table), as live_route_of_spi_row() reads a row of it
+ */
+#define SUBSCRIPTION_ROUTES \
+	"SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' " \
+	"ELSE q.user_id::text END FROM system.live_queries q " \
+	"JOIN system.tables t USING (table_id)"
+
 void
 live_route_of_spi_row(uint64 i, Oid *relid, char **owner)
 {
@@ -490,9 +499,7 @@ kalam_live_routes_rebuild(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
-					"ELSE q.user_id::text END FROM system.live_queries q "
-					"JOIN system.tables t USING (table_id)", false, 0) != SPI_OK_SELECT)
+	if (SPI_execute(SUBSCRIPTION_ROUTES, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read system.live_queries");
 
 	n = SPI_processed;
@@ -541,9 +548,7 @@ kalam_live_user_routes_at_commit(PG_FUNCTION_ARGS)
 	kalam_require_preload("kalam._live_user_routes_at_commit()");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' "
-							  "ELSE q.user_id::text END FROM system.live_queries q "
-							  "JOIN system.tables t USING (table_id) WHERE q.user_id::text = $1",
+	if (SPI_execute_with_args(SUBSCRIPTION_ROUTES " WHERE q.user_id::text = $1",
 							  1, argtypes, &user_id, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read system.live_queries");
 	for (uint64 i = 0; i < SPI_processed; i++)
