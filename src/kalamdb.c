@@ -54,6 +54,7 @@ kalam_shmem_request(void)
 	RequestAddinShmemSpace(worker_registry_shmem_size());
 	RequestAddinShmemSpace(live_shmem_size());
 	live_shmem_request();
+	login_failure_shmem_request();
 }
 
 static void

@@ -15,7 +15,8 @@
  * all of them.
  *
  * Every login first reserves a slot in shared memory (twice as many as
- * backends), before its password is looked at; a failure is written into
+ * backends, under one LWLock: a login scans them all for others of the
+ * same user), before its password is looked at; a failure is written into
  * it and waits there until it is recorded.  When no recorder can be
  * started (the background worker slots are few, and parallel queries,
  * which anyone may start, can take them all), or the recorder could not
@@ -46,7 +47,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/shmem.h"
-#include "storage/spin.h"
+#include "storage/lwlock.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -66,6 +67,7 @@
 #define ABANDONED_QUEUED_SECS 600	/* queued for a kalamdb worker that never came */
 #define MAX_RECORD_ATTEMPTS 20	/* the kalamdb worker's tries, but for a held row */
 #define POLL_MS 10
+#define FAILURE_LOCK_TRANCHE "kalamdb login failures"
 
 typedef struct FailureRequest
 {
@@ -105,7 +107,7 @@ typedef struct FailureSlot
 
 typedef struct FailureShmem
 {
-	slock_t		mutex;
+	LWLock	   *lock;			/* guards the slots (a scan of them all) */
 	int			nslots;			/* twice MaxBackends */
 	FailureSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } FailureShmem;
@@ -152,6 +154,12 @@ login_failure_shmem_size(void)
 }
 
 void
+login_failure_shmem_request(void)
+{
+	RequestNamedLWLockTranche(FAILURE_LOCK_TRANCHE, 1);
+}
+
+void
 login_failure_shmem_init(void)
 {
 	bool		found;
@@ -161,7 +169,7 @@ login_failure_shmem_init(void)
 	if (!found)
 	{
 		memset(failure_shmem, 0, login_failure_shmem_size());
-		SpinLockInit(&failure_shmem->mutex);
+		failure_shmem->lock = &(GetNamedLWLockTranche(FAILURE_LOCK_TRANCHE))->lock;
 		failure_shmem->nslots = MaxBackends * 2;
 	}
 }
@@ -190,12 +198,12 @@ release_reservation(int code, Datum arg)
 {
 	if (my_reserved < 0)
 		return;
-	SpinLockAcquire(&failure_shmem->mutex);
+	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 	if (failure_shmem->slots[my_reserved].generation == my_reserved_generation &&
 		(failure_shmem->slots[my_reserved].state == SLOT_RESERVED ||
 		 failure_shmem->slots[my_reserved].state == SLOT_CHECKING))
 		failure_shmem->slots[my_reserved].state = SLOT_FREE;
-	SpinLockRelease(&failure_shmem->mutex);
+	LWLockRelease(failure_shmem->lock);
 	my_reserved = -1;
 }
 
@@ -220,7 +228,7 @@ reserve_slot(void)
 		exit_callback = true;
 	}
 	now = GetCurrentTimestamp();
-	SpinLockAcquire(&failure_shmem->mutex);
+	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < failure_shmem->nslots && my_reserved < 0; i++)
 	{
 		FailureSlot *slot = &failure_shmem->slots[i];
@@ -243,7 +251,7 @@ reserve_slot(void)
 			my_reserved_generation = slot->generation;
 		}
 	}
-	SpinLockRelease(&failure_shmem->mutex);
+	LWLockRelease(failure_shmem->lock);
 	if (abandoned >= 0)
 		ereport(WARNING,
 				(errmsg("gave up a failed login of \"%s\" that no kalamdb worker recorded in %d s",
@@ -261,7 +269,7 @@ nap(void)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* Leave the slot's failure, if still this one, to the kalamdb worker; mutex held */
+/* Leave the slot's failure, if still this one, to the kalamdb worker; lock held */
 static void
 queue_locked(FailureSlot *slot, uint32 generation, TimestampTz now)
 {
@@ -282,10 +290,10 @@ queue_failure(int index, uint32 generation)
 	FailureSlot *slot = &failure_shmem->slots[index];
 	Oid			dbid;
 
-	SpinLockAcquire(&failure_shmem->mutex);
+	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 	queue_locked(slot, generation, GetCurrentTimestamp());
 	dbid = slot->request.dbid;
-	SpinLockRelease(&failure_shmem->mutex);
+	LWLockRelease(failure_shmem->lock);
 	wake_db_worker(dbid);
 }
 
@@ -295,16 +303,16 @@ finish_failure(int index, uint32 generation)
 {
 	FailureSlot *slot = &failure_shmem->slots[index];
 
-	SpinLockAcquire(&failure_shmem->mutex);
+	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 	if (slot->generation == generation)
 	{
 		slot->state = SLOT_FREE;
 		slot->recorder_pid = 0;
 	}
-	SpinLockRelease(&failure_shmem->mutex);
+	LWLockRelease(failure_shmem->lock);
 }
 
-/* A slot whose recorder never started or died unfinished; mutex held */
+/* A slot whose recorder never started or died unfinished; lock held */
 static bool
 recorder_gone(const FailureSlot *slot, TimestampTz now)
 {
@@ -330,7 +338,7 @@ my_failure_recorded(void)
 	if (my_failure < 0)
 		return true;
 	slot = &failure_shmem->slots[my_failure];
-	SpinLockAcquire(&failure_shmem->mutex);
+	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 	recorded = (slot->generation != my_failure_generation ||
 				(slot->state != SLOT_RECORDING && slot->state != SLOT_QUEUED));
 	if (!recorded && recorder_gone(slot, now))
@@ -338,7 +346,7 @@ my_failure_recorded(void)
 		queue_locked(slot, slot->generation, now);
 		requeued = true;
 	}
-	SpinLockRelease(&failure_shmem->mutex);
+	LWLockRelease(failure_shmem->lock);
 	if (requeued)
 		wake_db_worker(slot->request.dbid);
 	if (recorded)
@@ -392,7 +400,7 @@ kalam_login_begin(PG_FUNCTION_ARGS)
 				 errhint("Try again in a moment.")));
 	copy_text_arg(fcinfo, 0, user_id, sizeof(user_id));
 
-	SpinLockAcquire(&failure_shmem->mutex);
+	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < failure_shmem->nslots && user_id[0] != '\0'; i++)
 	{
 		FailureSlot *slot = &failure_shmem->slots[i];
@@ -410,7 +418,7 @@ kalam_login_begin(PG_FUNCTION_ARGS)
 	failure_shmem->slots[my_reserved].request.dbid = MyDatabaseId;
 	strlcpy(failure_shmem->slots[my_reserved].request.user_id, user_id,
 			sizeof(failure_shmem->slots[my_reserved].request.user_id));
-	SpinLockRelease(&failure_shmem->mutex);
+	LWLockRelease(failure_shmem->lock);
 	PG_RETURN_INT32(queued ? -1 : under_way);
 }
 
@@ -424,14 +432,14 @@ kalam_login_end(PG_FUNCTION_ARGS)
 {
 	if (my_reserved >= 0)
 	{
-		SpinLockAcquire(&failure_shmem->mutex);
+		LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 		if (failure_shmem->slots[my_reserved].generation == my_reserved_generation &&
 			failure_shmem->slots[my_reserved].state == SLOT_CHECKING)
 		{
 			failure_shmem->slots[my_reserved].state = SLOT_RESERVED;
 			failure_shmem->slots[my_reserved].request.user_id[0] = '\0';
 		}
-		SpinLockRelease(&failure_shmem->mutex);
+		LWLockRelease(failure_shmem->lock);
 	}
 	PG_RETURN_VOID();
 }
@@ -483,11 +491,11 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	if (index < 0)
 		elog(ERROR, "no login failure slot is reserved");
 	slot = &failure_shmem->slots[index];
-	SpinLockAcquire(&failure_shmem->mutex);
+	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 	if ((slot->state != SLOT_RESERVED && slot->state != SLOT_CHECKING) ||
 		slot->generation != my_reserved_generation)
 	{
-		SpinLockRelease(&failure_shmem->mutex);
+		LWLockRelease(failure_shmem->lock);
 		elog(ERROR, "the reserved login failure slot was taken");
 	}
 	generation = ++slot->generation;
@@ -495,7 +503,7 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	slot->recorder_pid = 0;
 	slot->since = GetCurrentTimestamp();
 	memcpy(&slot->request, &request, sizeof(request));
-	SpinLockRelease(&failure_shmem->mutex);
+	LWLockRelease(failure_shmem->lock);
 	my_reserved = -1;
 	my_failure = index;
 	my_failure_generation = generation;
@@ -590,14 +598,14 @@ kalam_login_failure_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 
 	memcpy(&generation, MyBgworkerEntry->bgw_extra, sizeof(generation));
-	SpinLockAcquire(&failure_shmem->mutex);
+	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 	current = (slot->generation == generation && slot->state == SLOT_RECORDING);
 	if (current)
 	{
 		slot->recorder_pid = MyProcPid;
 		memcpy(&request, &slot->request, sizeof(request));
 	}
-	SpinLockRelease(&failure_shmem->mutex);
+	LWLockRelease(failure_shmem->lock);
 	if (!current)
 		proc_exit(0);
 
@@ -648,7 +656,7 @@ login_failures_record_queued(void)
 		bool		due;
 		TimestampTz now = GetCurrentTimestamp();
 
-		SpinLockAcquire(&failure_shmem->mutex);
+		LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
 		/* a recorder whose session left before it was seen to fail */
 		if (slot->request.dbid == MyDatabaseId && recorder_gone(slot, now))
 			queue_locked(slot, slot->generation, now);
@@ -662,7 +670,7 @@ login_failures_record_queued(void)
 			slot->next_try_at = TimestampTzPlusMilliseconds(now, Min(attempts, 30) * 1000);
 			memcpy(&request, &slot->request, sizeof(request));
 		}
-		SpinLockRelease(&failure_shmem->mutex);
+		LWLockRelease(failure_shmem->lock);
 		if (!due)
 			continue;
 

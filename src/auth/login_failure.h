@@ -10,6 +10,7 @@
 
 extern void login_failure_define_gucs(void);
 extern Size login_failure_shmem_size(void);
+extern void login_failure_shmem_request(void);
 extern void login_failure_shmem_init(void);
 
 /* In the database's kalamdb worker: record the failed logins queued for it */
