@@ -334,6 +334,15 @@ end_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, RowPlacement *
 					 ItemPointerGetBlockNumber(&slot->tts_tid));
 }
 
+/* How heap is to insert a row: plainly, or speculatively (ON CONFLICT) */
+typedef struct HeapInsertKind
+{
+	bool		speculative;
+	uint32		spec_token;		/* speculative: the insertion's token */
+} HeapInsertKind;
+
+static const HeapInsertKind plain_insert = {false, 0};
+
 /*
  * One row to heap, on its target pinned in pins.  COPY FREEZE's rows go
  * through heap's multi-insert, even alone: its single insert marks no page
@@ -342,9 +351,11 @@ end_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, RowPlacement *
  */
 static void
 heap_insert_one(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
-				BulkInsertState pins)
+				BulkInsertState pins, const HeapInsertKind *kind)
 {
-	if (options & HEAP_INSERT_FROZEN)
+	if (kind->speculative)
+		heap_methods->tuple_insert_speculative(rel, slot, cid, options, pins, kind->spec_token);
+	else if (options & HEAP_INSERT_FROZEN)
 		heap_methods->multi_insert(rel, &slot, 1, cid, options, pins);
 	else
 		heap_methods->tuple_insert(rel, slot, cid, options, pins);
@@ -353,7 +364,7 @@ heap_insert_one(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 /* A single insert; length: the row's, if the caller has it already */
 static void
 insert_row(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
-		   BulkInsertState bistate, const RowLength *length)
+		   BulkInsertState bistate, const RowLength *length, const HeapInsertKind *kind)
 {
 	RowPlacement row;
 	BulkInsertStateData own_pins;
@@ -362,10 +373,15 @@ insert_row(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 
 	if (row_opts < 0)
 	{
-		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
+		/* no owner column: heap places the row, as it would its own */
+		if (kind->speculative)
+			heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate,
+												   kind->spec_token);
+		else
+			heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		return;
 	}
-	heap_insert_one(rel, slot, cid, row_opts, pins);
+	heap_insert_one(rel, slot, cid, row_opts, pins, kind);
 	end_row(rel, slot, pins, &row);
 	release_pins(pins, bistate);
 }
@@ -374,26 +390,16 @@ static void
 kalamdb_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 					 int options, BulkInsertState bistate)
 {
-	insert_row(rel, slot, cid, options, bistate, NULL);
+	insert_row(rel, slot, cid, options, bistate, NULL, &plain_insert);
 }
 
 static void
 kalamdb_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
 								 int options, BulkInsertState bistate, uint32 specToken)
 {
-	RowPlacement row;
-	BulkInsertStateData own_pins;
-	BulkInsertState pins = pins_for(bistate, &own_pins);
-	int			row_opts = begin_row(rel, slot, pins, bistate != NULL, options, NULL, &row);
+	HeapInsertKind kind = {true, specToken};
 
-	if (row_opts < 0)
-	{
-		heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate, specToken);
-		return;
-	}
-	heap_methods->tuple_insert_speculative(rel, slot, cid, row_opts, pins, specToken);
-	end_row(rel, slot, pins, &row);
-	release_pins(pins, bistate);
+	insert_row(rel, slot, cid, options, bistate, NULL, &kind);
 }
 
 /* groups of fewer rows of one owner skip the COPY's bulk-write ring */
@@ -489,7 +495,8 @@ insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **ro
 	 * insert does less for one (a simpler WAL record, no batch arrays)
 	 */
 	if (nrows == 1)
-		heap_insert_one(rel, rows[0], cid, options | HEAP_INSERT_SKIP_FSM, bistate);
+		heap_insert_one(rel, rows[0], cid, options | HEAP_INSERT_SKIP_FSM, bistate,
+						&plain_insert);
 	else
 		heap_methods->multi_insert(rel, rows, nrows, cid, options | HEAP_INSERT_SKIP_FSM, bistate);
 	placement_note_buffer(rel, owner, owner_len, &p, bistate->current_buf);
@@ -525,7 +532,7 @@ insert_owner_rows(Relation rel, const char *owner, int owner_len, TupleTableSlot
 		{
 			insert_batch(rel, owner, owner_len, rows + first, i - first, first_len,
 						 cid, options, bistate);
-			insert_row(rel, rows[i], cid, options, bistate, &length);
+			insert_row(rel, rows[i], cid, options, bistate, &length, &plain_insert);
 			first = i + 1;
 		}
 	}
