@@ -172,6 +172,37 @@ SELECT count(DISTINCT owner) AS owners_on_its_page FROM upd_bound
 WHERE (ctid::text::point)[0] = (SELECT (ctid::text::point)[0] FROM upd_bound WHERE n = 100);
 DROP TABLE upd_bound;
 
+-- an update that gives rows to another owner moves them to pages of the
+-- new owner, also where they would fit on the old owner's page (heap
+-- keeps a new version there), with their TOASTed values and through ON
+-- CONFLICT DO UPDATE; the moved rows are found through every index
+CREATE TABLE given (owner kalam.user_id NOT NULL, id int PRIMARY KEY, body text NOT NULL, doc text) USING kalamdb;
+CREATE INDEX ON given (owner);
+INSERT INTO given SELECT 'giver', i, repeat('g', 100) FROM generate_series(1, 30) i;
+INSERT INTO given SELECT 'taker', 100 + i, repeat('t', 100) FROM generate_series(1, 30) i;
+UPDATE given SET doc = (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 300) i) WHERE id = 25;
+UPDATE given SET owner = 'taker' WHERE id IN (20, 25);
+INSERT INTO given VALUES ('x', 21, 'x') ON CONFLICT (id) DO UPDATE SET owner = 'taker';
+SELECT id, owner, length(doc) AS doc_length,
+	   (ctid::text::point)[0] IN (SELECT (ctid::text::point)[0] FROM given WHERE owner = 'giver') AS on_a_giver_page
+FROM given WHERE id IN (20, 21, 25) ORDER BY id;
+SELECT * FROM layout('given');
+SET enable_seqscan = off;
+SELECT count(*) AS taker_rows_by_index FROM given WHERE owner = 'taker';
+SELECT id FROM given WHERE id IN (20, 21, 25) ORDER BY id;
+RESET enable_seqscan;
+-- rolled back, the row is the giver's where it was
+BEGIN;
+UPDATE given SET owner = 'taker' WHERE id = 10;
+ROLLBACK;
+SELECT owner, (ctid::text::point)[0] IN (SELECT (ctid::text::point)[0] FROM given WHERE owner = 'giver' AND id <> 10) AS on_a_giver_page
+FROM given WHERE id = 10;
+VACUUM given;
+CREATE EXTENSION amcheck;
+SELECT count(bt_index_check(indexrelid, true)) AS indexes_checked FROM pg_index WHERE indrelid = 'given'::regclass;
+DROP EXTENSION amcheck;
+DROP TABLE given;
+
 -- 6. owners with few rows share pages instead of wasting one each
 CREATE TABLE small_owners (LIKE single) USING kalamdb;
 CREATE TABLE small_owners_heap (LIKE single) USING heap;

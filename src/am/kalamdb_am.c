@@ -617,26 +617,66 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 
 /*
  * Updates: a new version that does not fit on its old page goes to a page
- * of its owner.  No empty page is claimed here (heap_update may wait for a
- * row lock, which must not happen while holding a claim).
+ * of its owner, and so does one that changes the row's owner.  No empty
+ * page is claimed here (heap_update may wait for a row lock, which must
+ * not happen while holding a claim).
  */
 #if PG_VERSION_NUM >= 160000
 typedef TU_UpdateIndexes UpdateIndexesResult;
+#define ALL_INDEXES TU_All
 #else
 typedef bool UpdateIndexesResult;
+#define ALL_INDEXES true
 #endif
 
-/* Whether a new version of len bytes fits on the old one's page now. */
+/*
+ * Look at the old version at otid: whether it is the owner's (a new
+ * version that keeps the owner), and, in *fits, whether a new version of
+ * len bytes fits on its page now.
+ */
 static bool
-fits_on_page(Relation rel, BlockNumber block, Size len)
+old_version_is_owners(Relation rel, ItemPointer otid, const char *owner, int owner_len,
+					  Size len, bool *fits)
 {
-	Buffer		buffer = ReadBuffer(rel, block);
-	bool		fits;
+	Buffer		buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(otid));
+	OffsetNumber offset = ItemPointerGetOffsetNumber(otid);
+	Page		page;
+	bool		owners = true;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	fits = PageGetHeapFreeSpace(BufferGetPage(buffer)) >= MAXALIGN(len);
+	page = BufferGetPage(buffer);
+	/* not a row to read: heap_update() will tell what became of it */
+	if (offset <= PageGetMaxOffsetNumber(page) && ItemIdIsNormal(PageGetItemId(page, offset)))
+		owners = placement_tuple_is_owners(rel, kalam_rel_cache(rel)->owner_attno, page, offset,
+										   owner, owner_len);
+	*fits = PageGetHeapFreeSpace(page) >= MAXALIGN(len);
 	UnlockReleaseBuffer(buffer);
-	return fits;
+	return owners;
+}
+
+/*
+ * An update that gives the row to another owner: heap_update() would keep
+ * the new version on the old owner's page wherever it fits there.  So the
+ * row moves as a cross-partition UPDATE moves it: heap's delete of the old
+ * version, marked as moved (a concurrent update, delete or lock of it then
+ * fails with 40001 instead of going on to the new version, which it could
+ * not find), and an insert of the new version on its owner's page, with
+ * new index entries.
+ */
+static TM_Result
+move_to_new_owner(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid,
+				  Snapshot snapshot, Snapshot crosscheck, bool wait, TM_FailureData *tmfd,
+				  LockTupleMode *lockmode, UpdateIndexesResult *update_indexes)
+{
+	TM_Result	result;
+
+	*lockmode = LockTupleExclusive;
+	result = heap_methods->tuple_delete(rel, otid, cid, snapshot, crosscheck, wait, tmfd, true);
+	if (result != TM_Ok)
+		return result;
+	insert_row(rel, slot, cid, 0, NULL, NULL, &plain_insert);
+	*update_indexes = ALL_INDEXES;
+	return TM_Ok;
 }
 
 static TM_Result
@@ -650,6 +690,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	Placement	p;
 	TM_Result	result;
 	RowLength	length;
+	bool		fits;
 
 	/*
 	 * heap keeps the new version on its page if it fits there (once
@@ -659,7 +700,10 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
 	row_length(rel, slot, &length);
-	if (fits_on_page(rel, ItemPointerGetBlockNumber(otid), length.max_len))
+	if (!old_version_is_owners(rel, otid, owner, owner_len, length.max_len, &fits))
+		return move_to_new_owner(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd,
+								 lockmode, update_indexes);
+	if (fits)
 	{
 		/* heap may find it full after waiting for the row's lock */
 		placement_point_at_own_page(rel, owner, owner_len);

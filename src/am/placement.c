@@ -111,9 +111,9 @@ typedef struct PageInfo
 	bool		all_mine;		/* with INSPECT_ALL: every tuple is */
 } PageInfo;
 
-static bool
-tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumber off,
-				const char *owner, int owner_len)
+bool
+placement_tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumber off,
+						  const char *owner, int owner_len)
 {
 	ItemId		item = PageGetItemId(page, off);
 	HeapTupleData tuple;
@@ -168,7 +168,7 @@ inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
 
 			if (!ItemIdIsNormal(PageGetItemId(page, off)))
 				continue;
-			mine = tuple_is_owners(rel, attno, page, off, owner, owner_len);
+			mine = placement_tuple_is_owners(rel, attno, page, off, owner, owner_len);
 			if (!seen)
 				info->first_mine = mine;
 			seen = true;

@@ -9,6 +9,7 @@
 #define KALAM_PLACEMENT_H
 
 #include "storage/buf.h"
+#include "storage/bufpage.h"
 #include "storage/lock.h"
 #include "utils/rel.h"
 
@@ -84,5 +85,12 @@ extern bool placement_target_has_room(Relation rel, const Placement *p, Buffer p
 /* The target page is in buffer: tell the owner map, for next time. */
 extern void placement_note_buffer(Relation rel, const char *owner, int owner_len,
 								  Placement *p, Buffer buffer);
+
+/*
+ * Whether the tuple at off on page (a normal item; page locked) is the
+ * owner's, by its owner column attno
+ */
+extern bool placement_tuple_is_owners(Relation rel, AttrNumber attno, Page page,
+									  OffsetNumber off, const char *owner, int owner_len);
 
 #endif							/* KALAM_PLACEMENT_H */
