@@ -37,7 +37,6 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_publication.h"
 #include "commands/tablecmds.h"
 #include "executor/executor.h"
 #include "fmgr.h"
@@ -504,18 +503,12 @@ kalam_compact(PG_FUNCTION_ARGS)
 	 * that publishes inserts but not deletes (or filters them otherwise)
 	 * would make them duplicates.
 	 */
-	{
-		PublicationDesc pubdesc;
-
-		RelationBuildPublicationDesc(rel, &pubdesc);
-		if (pubdesc.pubactions.pubinsert || pubdesc.pubactions.pubupdate ||
-			pubdesc.pubactions.pubdelete)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("kalam.compact() does not move rows of \"%s\", which is published",
-							RelationGetRelationName(rel)),
-					 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
-	}
+	if (kalam_relation_is_published(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("kalam.compact() does not move rows of \"%s\", which is published",
+						RelationGetRelationName(rel)),
+				 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
 
 	/*
 	 * Index expressions run as the table's owner, in a security-restricted

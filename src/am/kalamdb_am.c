@@ -38,6 +38,7 @@
 #include "access/toast_internals.h"
 #include "catalog/index.h"
 #include "catalog/pg_am_d.h"
+#include "catalog/pg_publication.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "storage/buf_internals.h"
@@ -654,6 +655,16 @@ old_version_is_owners(Relation rel, ItemPointer otid, const char *owner, int own
 	return owners;
 }
 
+bool
+kalam_relation_is_published(Relation rel)
+{
+	PublicationDesc pubdesc;
+
+	RelationBuildPublicationDesc(rel, &pubdesc);
+	return pubdesc.pubactions.pubinsert || pubdesc.pubactions.pubupdate ||
+		pubdesc.pubactions.pubdelete;
+}
+
 /*
  * An update that gives the row to another owner: heap_update() would keep
  * the new version on the old owner's page wherever it fits there.  So the
@@ -700,7 +711,12 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		return heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										  wait, tmfd, lockmode, update_indexes);
 	row_length(rel, slot, &length);
-	if (!old_version_is_owners(rel, otid, owner, owner_len, length.max_len, &fits))
+	/*
+	 * a published table's rows are not moved: a publication of some actions
+	 * only (or with a row filter) would pass on part of the move
+	 */
+	if (!old_version_is_owners(rel, otid, owner, owner_len, length.max_len, &fits) &&
+		!kalam_relation_is_published(rel))
 		return move_to_new_owner(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd,
 								 lockmode, update_indexes);
 	if (fits)

@@ -20,4 +20,11 @@ extern bool kalamdb_relation(Relation rel);
  */
 extern void kalam_lock_toast_relation(Relation rel, TupleTableSlot *slot);
 
+/*
+ * Whether a publication sends rel's inserts, updates or deletes to
+ * subscribers: a row that kalamdb moves (an owner change, a compaction)
+ * would reach them as a DELETE and an INSERT
+ */
+extern bool kalam_relation_is_published(Relation rel);
+
 #endif							/* KALAM_KALAMDB_AM_H */
