@@ -8,7 +8,9 @@
  * TOAST, scans and ANALYZE are heap's own.  We take over the insert paths
  * (single, multi for COPY and INSERT ... SELECT, speculative for ON
  * CONFLICT) and updates, which choose the target page (placement.c) before
- * handing the row to heap, and a few DDL callbacks:
+ * handing the row to heap (an update that changes the row's owner becomes
+ * heap's delete and insert, as a cross-partition UPDATE does), and a few
+ * DDL callbacks:
  *
  *  - index builds and CREATE INDEX CONCURRENTLY validation run heap's code
  *    with the relation presenting heap's routine, since heap_getnext()
