@@ -106,6 +106,23 @@ SELECT md5(body) = digest AS same_value, length(body) FROM toasted, toasted_befo
 -- nothing left to gather
 SELECT kalam.compact('toasted') AS moved;
 
+-- a shared page is never filled with one owner's rows, also where the
+-- other owners' rows on it are deleted (not yet vacuumed away): here b's
+-- deleted rows share page 0 with a's first five, and b's next row, its
+-- owner found through the owner index, goes back there
+CREATE TABLE shared_dead (owner kalam.user_id NOT NULL, id int NOT NULL, body text NOT NULL) USING kalamdb;
+CREATE INDEX ON shared_dead (owner);
+INSERT INTO shared_dead SELECT 'a', i, repeat('a', 100) FROM generate_series(1, 5) i;
+INSERT INTO shared_dead SELECT 'b', i, repeat('b', 100) FROM generate_series(1, 3) i;
+INSERT INTO shared_dead SELECT 'a', i, repeat('a', 100) FROM generate_series(6, 60) i;
+DELETE FROM shared_dead WHERE owner = 'a' AND id > 9;
+DELETE FROM shared_dead WHERE owner = 'b';
+SELECT kalam.compact('shared_dead') AS moved;
+INSERT INTO shared_dead VALUES ('b', 100, 'b');
+SELECT count(*) AS rows_of_a_beside_b FROM shared_dead
+WHERE owner = 'a' AND (ctid::text::point)[0] = (SELECT (ctid::text::point)[0] FROM shared_dead WHERE id = 100);
+DROP TABLE shared_dead;
+
 -- only a kalamdb table with an owner column, only by its owner, not read-only
 CREATE TABLE plain_heap (owner kalam.user_id, n int);
 CREATE TABLE no_owner (n int) USING kalamdb;
@@ -113,6 +130,8 @@ CREATE TEMPORARY TABLE temp_rows (owner kalam.user_id, n int) USING kalamdb;
 SELECT compact_error($$SELECT kalam.compact('plain_heap')$$);
 SELECT compact_error($$SELECT kalam.compact('no_owner')$$);
 SELECT compact_error($$SELECT kalam.compact('temp_rows')$$);
+-- a table that does not exist (the check for its owner lets a superuser by)
+SELECT compact_error($$SELECT kalam.compact(0::oid::regclass)$$);
 CREATE ROLE regress_compact_stranger;
 GRANT USAGE ON SCHEMA kalam TO regress_compact_stranger;
 GRANT EXECUTE ON FUNCTION compact_error(text) TO regress_compact_stranger;

@@ -56,6 +56,7 @@
 #include "am/am_compat.h"
 #include "am/kalamdb_am.h"
 #include "am/owner_map.h"
+#include "am/placement.h"
 #include "am/rel_cache.h"
 #include "am/row_length.h"
 #include "keys/key_kind.h"
@@ -118,10 +119,15 @@ typedef struct Compaction
 
 /*
  * The room a page offers rows, keeping the fillfactor's reserve, and how
- * many more line pointers it can take
+ * many more line pointers it can take.  With known (the offset of a row of
+ * the owner being compacted), *own tells whether the page is the owner's
+ * alone: the snapshot's rows may all be the owner's on a shared page that
+ * still holds other owners' deleted rows, whose owners, looking for their
+ * pages through the owner index, would come back to it.
  */
 static Size
-page_free_room(Compaction *c, BlockNumber block, int *items_left)
+page_free_room(Compaction *c, BlockNumber block, OffsetNumber known, bool *own,
+			   int *items_left)
 {
 	Buffer		buffer = ReadBuffer(c->rel, block);
 	Page		page;
@@ -131,6 +137,8 @@ page_free_room(Compaction *c, BlockNumber block, int *items_left)
 	page = BufferGetPage(buffer);
 	free = PageGetHeapFreeSpace(page);
 	*items_left = (int) MaxHeapTuplesPerPage - (int) PageGetMaxOffsetNumber(page);
+	if (own != NULL)
+		*own = placement_page_is_one_owners(c->rel, page, known);
 	UnlockReleaseBuffer(buffer);
 	/* PageGetHeapFreeSpace() already left out one line pointer */
 	free += sizeof(ItemIdData);
@@ -267,7 +275,8 @@ move_row(Compaction *c, const RowRef *row, BlockNumber target)
 	options = HEAP_INSERT_SKIP_FSM;
 	row_length(c->rel, c->slot, &length);
 	if (length.toasts &&
-		page_free_room(c, target, &items_left) >= MAXALIGN(length.max_len) + sizeof(ItemIdData) &&
+		page_free_room(c, target, InvalidOffsetNumber, NULL, &items_left) >=
+		MAXALIGN(length.max_len) + sizeof(ItemIdData) &&
 		items_left > 0)
 		options = 0;
 	ExecMaterializeSlot(c->slot);
@@ -407,7 +416,11 @@ compact_owner(Compaction *c, int64 first, int64 n)
 			p->emptied = false;
 			p->received = false;
 			p->items_left = 0;
-			p->free = p->own ? page_free_room(c, p->block, &p->items_left) : 0;
+			p->free = 0;
+			if (p->own)
+				p->free = page_free_room(c, p->block, rows[i].offset, &p->own, &p->items_left);
+			if (!p->own)
+				p->free = 0;
 		}
 		pages[npages - 1].used += rows[i].room;
 		pages[npages - 1].nrows++;
@@ -481,7 +494,11 @@ kalam_compact(PG_FUNCTION_ARGS)
 	if (!KalamRelationOwnerCheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
 					   get_rel_name(relid));
-	rel = table_open(relid, ExclusiveLock);
+	rel = try_relation_open(relid, ExclusiveLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	if (!KalamRelationOwnerCheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
 					   RelationGetRelationName(rel));

@@ -166,11 +166,11 @@ static void
 begin_target(Relation rel, BulkInsertState pins, bool bulk, const char *owner, int owner_len,
 			 Size len, Size max_len, int nrows, Placement *p)
 {
-	placement_begin(rel, owner, owner_len, len, max_len, nrows, true, bulk, p);
+	placement_begin(rel, owner, owner_len, len, max_len, nrows, bulk, p);
 	if (!prepare_target(rel, pins, p, len))
 	{
 		placement_drop_lease(rel, owner, owner_len, p);
-		placement_begin(rel, owner, owner_len, len, max_len, nrows, true, bulk, p);
+		placement_begin(rel, owner, owner_len, len, max_len, nrows, bulk, p);
 		prepare_target(rel, pins, p, len);
 	}
 }
@@ -620,9 +620,9 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 
 /*
  * Updates: a new version that does not fit on its old page goes to a page
- * of its owner, and so does one that changes the row's owner.  No empty
- * page is claimed here (heap_update may wait for a row lock, which must
- * not happen while holding a claim).
+ * of its owner, and so does one that changes the row's owner.  An empty
+ * page taken for it stays claimed while heap_update() waits for the row's
+ * lock, which is harmless: no one waits for a claim (placement.c).
  */
 #if PG_VERSION_NUM >= 160000
 typedef TU_UpdateIndexes UpdateIndexesResult;
@@ -737,11 +737,11 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	kalam_lock_toast_relation(rel, slot);
 	/* heap reads the indexed columns first, opening the indexes if it must */
 	bms_free(RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY));
-	placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, false, &p);
+	placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, &p);
 	if (!placement_target_has_room(rel, &p, InvalidBuffer))
 	{
 		forget_target(rel, owner, owner_len, &p);
-		placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, false, &p);
+		placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, &p);
 	}
 	p.may_use_fsm = true;		/* heap_update() takes no options */
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,

@@ -49,6 +49,7 @@
 #include "am/owner_page_cache.h"
 #include "am/placement.h"
 #include "am/rel_cache.h"
+#include "keys/key_kind.h"
 
 /*
  * Claims of empty pages are heavyweight locks (visible in pg_locks, seen
@@ -111,9 +112,13 @@ typedef struct PageInfo
 	bool		all_mine;		/* with INSPECT_ALL: every tuple is */
 } PageInfo;
 
-bool
-placement_tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumber off,
-						  const char *owner, int owner_len)
+/*
+ * The owner of the tuple at off on page (a normal item), into buf; false
+ * if it cannot be read here (compressed or out of line: not an owner id)
+ */
+static bool
+tuple_owner(Relation rel, AttrNumber attno, Page page, OffsetNumber off, char *buf,
+			int *owner_len)
 {
 	ItemId		item = PageGetItemId(page, off);
 	HeapTupleData tuple;
@@ -126,13 +131,45 @@ placement_tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumbe
 	tuple.t_tableOid = RelationGetRelid(rel);
 	value = heap_getattr(&tuple, attno, RelationGetDescr(rel), &isnull);
 	if (isnull)
-		return owner_len == NULL_OWNER_LEN && memcmp(owner, NULL_OWNER, NULL_OWNER_LEN) == 0;
+	{
+		memcpy(buf, NULL_OWNER, NULL_OWNER_LEN);
+		*owner_len = NULL_OWNER_LEN;
+		return true;
+	}
 	v = (struct varlena *) DatumGetPointer(value);
-	/* A compressed or out-of-line owner cannot be read here: not ours. */
-	if (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v))
+	if (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v) || VARSIZE_ANY_EXHDR(v) > USER_ID_MAX_LEN)
 		return false;
-	return VARSIZE_ANY_EXHDR(v) == owner_len &&
-		memcmp(VARDATA_ANY(v), owner, owner_len) == 0;
+	*owner_len = VARSIZE_ANY_EXHDR(v);
+	memcpy(buf, VARDATA_ANY(v), *owner_len);
+	return true;
+}
+
+bool
+placement_tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumber off,
+						  const char *owner, int owner_len)
+{
+	char		found[USER_ID_MAX_LEN];
+	int			found_len;
+
+	return tuple_owner(rel, attno, page, off, found, &found_len) &&
+		found_len == owner_len && memcmp(found, owner, owner_len) == 0;
+}
+
+bool
+placement_page_is_one_owners(Relation rel, Page page, OffsetNumber known)
+{
+	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;
+	char		owner[USER_ID_MAX_LEN];
+	int			owner_len;
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+	if (!tuple_owner(rel, attno, page, known, owner, &owner_len))
+		return false;
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		if (ItemIdIsNormal(PageGetItemId(page, off)) &&
+			!placement_tuple_is_owners(rel, attno, page, off, owner, owner_len))
+			return false;
+	return true;
 }
 
 /* Room for a row on a page: heap's test, a new page being initialized on use */
@@ -197,58 +234,24 @@ space_needed(Relation rel, Size len)
 	return len + save;
 }
 
-/* A fresh page at the end of the relation; heap initializes it on use. */
-static BlockNumber
-extend_by_one_page(Relation rel)
-{
-	bool		need_lock = !RELATION_IS_LOCAL(rel);
-	Buffer		buffer;
-	BlockNumber block;
-
-	if (need_lock)
-		LockRelationForExtension(rel, ExclusiveLock);
-	buffer = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK, NULL);
-	block = BufferGetBlockNumber(buffer);
-	UnlockReleaseBuffer(buffer);
-	if (need_lock)
-		UnlockRelationForExtension(rel, ExclusiveLock);
-	return block;
-}
-
-static void
-claim_tag(Relation rel, BlockNumber block, LOCKTAG *tag)
-{
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, RelationGetRelid(rel), block, CLAIM_LOCK_FIELD4);
-}
-
 /*
- * Take an empty page: re-check under its claim lock that it is still
- * empty, and keep the lock until the row is on it.  The free space map
- * stops offering it as empty at once: the owner map names it as the
- * owner's from now on, even if the statement fails before the row is on
- * it (*was_empty: it was empty, not already the owner's).
+ * Claims: an empty page being taken by an owner is claimed under a lock
+ * held until its row is on it (placement_finish()).  A claim is never
+ * waited for: a page someone else is taking is not empty for anyone else,
+ * and an update may hold a claim while heap waits for a row lock.
  */
 static bool
-claim_if_empty(Relation rel, BlockNumber block, const char *owner, int owner_len,
-			   Placement *p, bool *was_empty)
+take_claim(Relation rel, BlockNumber block, Placement *p)
 {
 	LOCKTAG		tag;
-	PageInfo	info;
 
-	claim_tag(rel, block, &tag);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	inspect_page(rel, block, owner, owner_len, INSPECT_FIRST, &info);
-	if (info.empty || info.first_mine)
-	{
-		p->claim_tag = tag;
-		p->claimed = true;
-		*was_empty = info.empty;
-		RecordPageWithFreeSpace(rel, block, BLCKSZ / 2);
-		return true;
-	}
-	LockRelease(&tag, ExclusiveLock, false);
-	RecordPageWithFreeSpace(rel, block, info.free);
-	return false;
+	Assert(!p->claimed);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, RelationGetRelid(rel), block, CLAIM_LOCK_FIELD4);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	p->claim_tag = tag;
+	p->claimed = true;
+	return true;
 }
 
 static void
@@ -259,6 +262,59 @@ release_claim(Placement *p)
 		LockRelease(&p->claim_tag, ExclusiveLock, false);
 		p->claimed = false;
 	}
+}
+
+/*
+ * A fresh page at the end of the relation; heap initializes it on use.
+ * It is claimed before the extension lock goes, before anyone else can
+ * see it: until the row is on it (heap TOASTs the row's values first, an
+ * update may wait for its row lock), the page is all zeroes, which a
+ * VACUUM enters in the free space map as empty, for another owner to take.
+ */
+static BlockNumber
+extend_by_one_page(Relation rel, Placement *p)
+{
+	bool		need_lock = !RELATION_IS_LOCAL(rel);
+	Buffer		buffer;
+	BlockNumber block;
+
+	if (need_lock)
+		LockRelationForExtension(rel, ExclusiveLock);
+	buffer = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK, NULL);
+	block = BufferGetBlockNumber(buffer);
+	(void) take_claim(rel, block, p);
+	UnlockReleaseBuffer(buffer);
+	if (need_lock)
+		UnlockRelationForExtension(rel, ExclusiveLock);
+	return block;
+}
+
+/*
+ * Take an empty page: re-check under its claim that it is still empty,
+ * and keep the claim until the row is on it.  The free space map stops
+ * offering it as empty at once: the owner map names it as the owner's
+ * from now on, even if the statement fails before the row is on it
+ * (*was_empty: it was empty, not already the owner's).  False if it is
+ * not empty, or being taken by someone else.
+ */
+static bool
+claim_if_empty(Relation rel, BlockNumber block, const char *owner, int owner_len,
+			   Placement *p, bool *was_empty)
+{
+	PageInfo	info;
+
+	if (!take_claim(rel, block, p))
+		return false;
+	inspect_page(rel, block, owner, owner_len, INSPECT_FIRST, &info);
+	if (info.empty || info.first_mine)
+	{
+		*was_empty = info.empty;
+		RecordPageWithFreeSpace(rel, block, BLCKSZ / 2);
+		return true;
+	}
+	release_claim(p);
+	RecordPageWithFreeSpace(rel, block, info.free);
+	return false;
 }
 
 /*
@@ -279,22 +335,19 @@ offer_empty_page(Relation rel, BlockNumber block)
  */
 static BlockNumber
 empty_page(Relation rel, const char *owner, int owner_len, BlockNumber nblocks,
-		   bool allow_claim, Placement *p, bool *is_empty)
+		   Placement *p, bool *is_empty)
 {
-	if (allow_claim)
+	for (int attempt = 0; attempt < 4; attempt++)
 	{
-		for (int attempt = 0; attempt < 4; attempt++)
-		{
-			BlockNumber block = GetPageWithFreeSpace(rel, EMPTY_PAGE_SPACE);
+		BlockNumber block = GetPageWithFreeSpace(rel, EMPTY_PAGE_SPACE);
 
-			if (!BlockNumberIsValid(block) || block >= nblocks)
-				break;
-			if (claim_if_empty(rel, block, owner, owner_len, p, is_empty))
-				return block;
-		}
+		if (!BlockNumberIsValid(block) || block >= nblocks)
+			break;
+		if (claim_if_empty(rel, block, owner, owner_len, p, is_empty))
+			return block;
 	}
 	*is_empty = true;
-	return extend_by_one_page(rel);
+	return extend_by_one_page(rel, p);
 }
 
 /*
@@ -392,6 +445,18 @@ rows_room(Size len, int nrows)
 }
 
 /*
+ * Whether block is the relation's open admission page, taking in new
+ * owners (a VACUUM since closed it: see owner_map_admit())
+ */
+static bool
+is_admission_page(const RelationHint *rel_hint, BlockNumber block)
+{
+	return BlockNumberIsValid(rel_hint->admission_block) &&
+		rel_hint->admission_block == block &&
+		rel_hint->admission_generation == rel_hint->vacuum_generation;
+}
+
+/*
  * Put nrows more rows of the owner on its shared page hint->block, if the
  * owner stays within kalam.small_owner_rows there (counted in the map: see
  * owner_map_put_shared()).
@@ -414,7 +479,7 @@ stay_on_shared_page(Relation rel, const char *owner, int owner_len, const OwnerH
  */
 static void
 move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
-				 Size consume, OwnerHint *hint, BlockNumber nblocks, bool allow_claim,
+				 Size consume, OwnerHint *hint, BlockNumber nblocks,
 				 Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
@@ -431,12 +496,16 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 
 		if (owner_pages(rel, owner, owner_len, &last, &rows, blocks, lengthof(blocks), &nfound))
 		{
+			RelationHint rel_hint;
+
+			owner_map_get_relation(&storage, &rel_hint);
 			for (int i = nfound - 1; i >= 0 && !BlockNumberIsValid(block); i--)
 			{
 				PageInfo	info;
 
 				if (blocks[i] == hint->block || blocks[i] >= nblocks ||
-					GetRecordedFreeSpace(rel, blocks[i]) < need)
+					GetRecordedFreeSpace(rel, blocks[i]) < need ||
+					is_admission_page(&rel_hint, blocks[i]))
 					continue;
 				/* every row the owner's: not a shared page it opened */
 				inspect_page(rel, blocks[i], owner, owner_len, INSPECT_ALL, &info);
@@ -454,7 +523,7 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 	}
 
 	if (!BlockNumberIsValid(block))
-		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p, &is_empty);
+		block = empty_page(rel, owner, owner_len, nblocks, p, &is_empty);
 
 	{
 		BlockNumber old_block = hint->block;
@@ -499,7 +568,7 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
  */
 static void
 admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int nrows,
-	  BlockNumber nblocks, bool allow_claim, BlockNumber expected_block,
+	  BlockNumber nblocks, BlockNumber expected_block,
 	  OwnerHint *hint, Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
@@ -527,7 +596,7 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 		Size		per_owner = rows_room(len, Max(1, kalam_small_owner_rows));
 		bool		is_empty;
 
-		block = empty_page(rel, owner, owner_len, nblocks, allow_claim, p, &is_empty);
+		block = empty_page(rel, owner, owner_len, nblocks, p, &is_empty);
 		owner_map_open_admission(&storage, block,
 								 (uint16) Min(Max(usable / per_owner, 1), PG_UINT16_MAX));
 	}
@@ -546,8 +615,7 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 			/* unless its quota there is full already: a page of its own */
 			if (!stay_on_shared_page(rel, owner, owner_len, &current, nrows, p))
 				move_to_own_page(rel, owner, owner_len, need,
-								 rows_room(len, nrows), &current, nblocks,
-								 allow_claim, p);
+								 rows_room(len, nrows), &current, nblocks, p);
 			return;
 		}
 		owner_map_put(&storage, owner, owner_len, &current);
@@ -558,7 +626,7 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 
 void
 placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size max_len,
-				int nrows, bool allow_claim, bool bulk, Placement *p)
+				int nrows, bool bulk, Placement *p)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 	uint32		generation = owner_map_vacuum_generation();
@@ -667,7 +735,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 				 */
 				bool		was_empty;
 
-				if (info.free >= need && allow_claim && (shared || !hint.may_reuse) &&
+				if (info.free >= need && (shared || !hint.may_reuse) &&
 					claim_if_empty(rel, hint.block, owner, owner_len, p, &was_empty))
 				{
 					hint.free_estimate = shared ? 0 : room_after(info.free, consume);
@@ -713,7 +781,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 						nblocks = RelationGetNumberOfBlocks(rel);
 					memset(&hint, 0, sizeof(hint));
 					hint_seen(&hint, generation, rel_hint.vacuum_generation);
-					admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim,
+					admit(rel, owner, owner_len, len, need, nrows, nblocks,
 						  old_block, &hint, p);
 					return;
 				}
@@ -721,7 +789,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 		}
 		if (!BlockNumberIsValid(nblocks))
 			nblocks = RelationGetNumberOfBlocks(rel);
-		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
+		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, p);
 		return;
 	}
 
@@ -736,14 +804,21 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 		owner_pages(rel, owner, owner_len, &last, &rows, NULL, 0, &nfound) &&
 		BlockNumberIsValid(last) && last < nblocks)
 	{
+		bool		own;
+
+		/*
+		 * Every row the owner's: its own page, unless it is the open
+		 * admission page, where the owner may just be the first
+		 */
 		inspect_page(rel, last, owner, owner_len, INSPECT_ALL, &info);
+		own = info.all_mine && !is_admission_page(&rel_hint, last);
 		hint.block = last;
-		hint.kind = info.all_mine ? HINT_OWN : HINT_SHARED;
-		hint.shared_rows = info.all_mine ? 0 : Min(rows, PG_UINT16_MAX);
+		hint.kind = own ? HINT_OWN : HINT_SHARED;
+		hint.shared_rows = own ? 0 : Min(rows, PG_UINT16_MAX);
 		hint.may_reuse = true;	/* who knows what VACUUM did before */
 		if (info.any_mine)
 		{
-			if (info.free >= need && info.all_mine)
+			if (info.free >= need && own)
 			{
 				hint.free_estimate = room_after(info.free, consume);
 				owner_map_put(&storage, owner, owner_len, &hint);
@@ -752,7 +827,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 			else if (info.free < need ||
 					 !stay_on_shared_page(rel, owner, owner_len, &hint, nrows, p))
 				move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks,
-								 allow_claim, p);
+								 p);
 			return;
 		}
 	}
@@ -761,10 +836,10 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	if (nrows > kalam_small_owner_rows || kalam_small_owner_rows == 0)
 	{
 		hint.block = InvalidBlockNumber;
-		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, allow_claim, p);
+		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, p);
 		return;
 	}
-	admit(rel, owner, owner_len, len, need, nrows, nblocks, allow_claim,
+	admit(rel, owner, owner_len, len, need, nrows, nblocks,
 		  InvalidBlockNumber, &hint, p);
 }
 

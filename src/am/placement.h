@@ -17,7 +17,8 @@ typedef struct Placement
 {
 	BlockNumber block;			/* target page */
 	bool		shared;			/* the target is a shared page */
-	bool		claimed;		/* claim_tag is held: an empty page is being taken */
+	bool		claimed;		/* claim_tag is held: an empty page is being
+								 * taken */
 	bool		bulk;			/* this backend's owner page cache is used */
 	bool		cached;			/* the target came from that cache, which
 								 * has counted the row already */
@@ -40,15 +41,14 @@ extern void placement_define_gucs(void);
 /*
  * Choose the page for nrows rows of this owner, of length len each but
  * the first, which may take up to max_len (a row heap will TOAST: see
- * row_length.h), and make it the relation's insertion target.  With
- * allow_claim, an empty page may be taken under a lock that is held until
- * placement_finish(); callers that can wait for row locks (updates) pass
- * false.  Bulk inserts (a BulkInsertState: COPY) pass bulk, which puts
- * this backend's owner page cache in front of the shared map.
+ * row_length.h), and make it the relation's insertion target.  An empty
+ * page taken (from the free space map, or added to the relation) is
+ * claimed until placement_finish(), under a lock no one waits for.  Bulk
+ * inserts (a BulkInsertState: COPY) pass bulk, which puts this backend's
+ * owner page cache in front of the shared map.
  */
 extern void placement_begin(Relation rel, const char *owner, int owner_len,
-							Size len, Size max_len, int nrows, bool allow_claim,
-							bool bulk, Placement *p);
+							Size len, Size max_len, int nrows, bool bulk, Placement *p);
 
 /*
  * The page of a lease (free_estimate >= 0) turned out full: another
@@ -92,5 +92,11 @@ extern void placement_note_buffer(Relation rel, const char *owner, int owner_len
  */
 extern bool placement_tuple_is_owners(Relation rel, AttrNumber attno, Page page,
 									  OffsetNumber off, const char *owner, int owner_len);
+
+/*
+ * Whether every tuple on page (page locked), dead ones VACUUM has not
+ * removed yet included, has the owner of the tuple at known
+ */
+extern bool placement_page_is_one_owners(Relation rel, Page page, OffsetNumber known);
 
 #endif							/* KALAM_PLACEMENT_H */
