@@ -21,34 +21,75 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 
 #include "auth/effective_user.h"
 #include "keys/key_kind.h"
+#include "live/live_query.h"
 
 char	   *kalam_user_id_guc = NULL;
 
-/*
- * Whether the effective user was set for the current transaction only
- * (kalam.execute_as(..., local => true)); the value reverts at its end, so
- * state that outlives the transaction (live query subscriptions) must not
- * be created under it.
- */
-static bool user_is_transaction_local = false;
-static bool xact_callback_registered = false;
-
-static void
-forget_transaction_local_user(XactEvent event, void *arg)
+/* kalam.user_id's entry in the GUC machinery, whose stack tells what a SET
+ * made in the current transaction will leave */
+static struct config_generic *
+user_id_option(void)
 {
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-		event == XACT_EVENT_PARALLEL_COMMIT ||
-		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
-		user_is_transaction_local = false;
+	static struct config_generic *option = NULL;
+
+	if (option == NULL)
+	{
+		struct config_generic **options = get_guc_variables();
+		int			n = GetNumConfigOptions();
+
+		for (int i = 0; i < n && option == NULL; i++)
+			if (strcmp(options[i]->name, "kalam.user_id") == 0)
+				option = options[i];
+	}
+	return option;
+}
+
+/*
+ * The effective user the session will have once the current transaction
+ * commits, as AtEOXact_GUC() will unwind the setting's stack: a SET stays,
+ * a SET LOCAL (kalam.execute_as(..., true) makes one) reverts, a SET LOCAL
+ * over a SET reverts to the SET.  NULL where that is not plain from the
+ * stack alone (a function's SET clause still in force, a savepoint's own
+ * entry).
+ */
+const char *
+effective_user_after_commit(void)
+{
+	struct config_generic *option = user_id_option();
+	GucStack   *stack = option ? option->stack : NULL;
+	const char *value;
+
+	if (stack == NULL)
+		return kalam_user_id_guc ? kalam_user_id_guc : "";
+	if (stack->prev != NULL || stack->nest_level != 1)
+		return NULL;
+	switch (stack->state)
+	{
+		case GUC_SET:
+			value = kalam_user_id_guc;
+			break;
+		case GUC_LOCAL:
+			value = stack->prior.val.stringval;
+			break;
+		case GUC_SET_LOCAL:
+			value = stack->masked.val.stringval;
+			break;
+		default:
+			return NULL;
+	}
+	return value ? value : "";
 }
 
 bool
 effective_user_is_transaction_local(void)
 {
-	return user_is_transaction_local;
+	const char *after = effective_user_after_commit();
+
+	return after == NULL || strcmp(after, kalam_user_id_guc ? kalam_user_id_guc : "") != 0;
 }
 
 /* Empty (no user) or a valid kalam.user_id; check hooks must not throw. */
@@ -74,6 +115,13 @@ check_user_id(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* A change of the effective user: see live_effective_user_changed() */
+static void
+assign_user_id(const char *newval, void *extra)
+{
+	live_effective_user_changed();
+}
+
 void
 effective_user_define_gucs(void)
 {
@@ -85,7 +133,7 @@ effective_user_define_gucs(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
-							   check_user_id, NULL, NULL);
+							   check_user_id, assign_user_id, NULL);
 }
 
 /* kalam.current_user_id(): the effective user, or NULL when there is none */
@@ -116,17 +164,6 @@ kalam_set_effective_user(PG_FUNCTION_ARGS)
 							 PGC_SUSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
 							 true, 0, false);
-	if (is_local)
-	{
-		if (!xact_callback_registered)
-		{
-			RegisterXactCallback(forget_transaction_local_user, NULL);
-			xact_callback_registered = true;
-		}
-		user_is_transaction_local = true;
-	}
-	else
-		user_is_transaction_local = false;
 	PG_RETURN_VOID();
 }
 

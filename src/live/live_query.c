@@ -22,6 +22,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
 #include "commands/async.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -35,6 +36,7 @@
 #include "parser/parse_relation.h"
 #include "parser/parser.h"
 #include "storage/ipc.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -44,11 +46,52 @@
 #include "utils/snapmgr.h"
 
 #include "auth/effective_user.h"
+#include "keys/key_kind.h"
 #include "kalamdb.h"
 #include "live/live_query.h"
 #include "live/live_routes.h"
 
 static bool exit_callback_registered = false;
+
+/*
+ * A session's subscriptions belong to the effective user they were made
+ * for.  kalam.login(), logout() and execute_as() end them when they give
+ * the session another user; so does any other change of kalam.user_id
+ * that commits (RESET ALL or DISCARD ALL by a connection pooler between
+ * two clients, SET or set_config() by a role granted it): the session
+ * would otherwise go on LISTENing on the previous user's channels, and
+ * hand the next client that user's changes.
+ */
+static char subscriptions_user[USER_ID_MAX_LEN + 1];
+static bool effective_user_touched = false;
+static bool user_callback_registered = false;
+
+static void forget_session_subscriptions(bool at_exit);
+
+void
+live_effective_user_changed(void)
+{
+	effective_user_touched = true;
+}
+
+static void
+end_subscriptions_of_previous_user(XactEvent event, void *arg)
+{
+	const char *after;
+
+	if ((event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) ||
+		!effective_user_touched)
+		return;
+	effective_user_touched = false;
+	after = effective_user_after_commit();
+	if (after == NULL || strcmp(after, subscriptions_user) != 0)
+	{
+		/* no statement is running: its queries need a snapshot of their own */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		forget_session_subscriptions(false);
+		PopActiveSnapshot();
+	}
+}
 
 static void
 reject(const char *what)
@@ -302,6 +345,39 @@ kalam_live_end_session_subscriptions(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The effective user's subscriptions, over all sessions, stay within
+ * kalam.max_live_queries_per_user.  Subscribing sessions of one user take
+ * turns from here to commit (a lock on the user, not on its row), so that
+ * two of them do not both take the last one.
+ */
+#define SUBSCRIBE_LOCK_FIELD4	0x4B42
+
+static void
+check_subscription_limit(void)
+{
+	LOCKTAG		tag;
+	int64		count;
+	bool		isnull;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId,
+						 DatumGetUInt32(hash_any((const unsigned char *) kalam_user_id_guc,
+												 strlen(kalam_user_id_guc))),
+						 0, SUBSCRIBE_LOCK_FIELD4);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	/* a fresh snapshot (READ COMMITTED) sees the subscription waited for */
+	SPI_execute("SELECT count(*) FROM system.live_queries WHERE user_id = kalam.current_user_id()",
+				false, 1);
+	count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (count >= kalam_max_live_queries_per_user)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("user \"%s\" has too many live queries", kalam_user_id_guc),
+				 errdetail("The user has %lld subscriptions; kalam.max_live_queries_per_user is %d.",
+						   (long long) count, kalam_max_live_queries_per_user),
+				 errhint("End some with kalam.unsubscribe().")));
+}
+
+/*
  * kalam.subscribe(query text, options jsonb) returns (live_id, channel)
  */
 PG_FUNCTION_INFO_V1(kalam_subscribe);
@@ -371,6 +447,8 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("subscribing needs an effective user"),
 				 errdetail("User \"%s\" does not exist or has been dropped.", kalam_user_id_guc)));
+
+	check_subscription_limit();
 
 	/* the table's registration */
 	{
@@ -481,6 +559,12 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 		before_shmem_exit(remove_session_subscriptions, 0);
 		exit_callback_registered = true;
 	}
+	if (!user_callback_registered)
+	{
+		RegisterXactCallback(end_subscriptions_of_previous_user, NULL);
+		user_callback_registered = true;
+	}
+	strlcpy(subscriptions_user, kalam_user_id_guc, sizeof(subscriptions_user));
 
 	values[0] = CStringGetTextDatum(live_id);
 	values[1] = CStringGetTextDatum(channel);

@@ -19,4 +19,10 @@
  */
 extern void live_check_where(Node *where);
 
+/*
+ * kalam.user_id changed (its assign hook): the session's subscriptions end
+ * when the transaction commits if it leaves the session another user
+ */
+extern void live_effective_user_changed(void);
+
 #endif							/* KALAM_LIVE_QUERY_H */

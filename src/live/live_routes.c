@@ -79,6 +79,7 @@ typedef struct LiveShared
 } LiveShared;
 
 int			kalam_max_live_queries = 10000;
+int			kalam_max_live_queries_per_user = 100;
 
 static LiveShared *live_shared = NULL;
 static HTAB *routes = NULL;
@@ -123,6 +124,13 @@ live_define_gucs(void)
 							"Live queries the server can route at once.",
 							NULL, &kalam_max_live_queries,
 							10000, 16, 1000000, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.max_live_queries_per_user",
+							"Live queries one kalamdb user may have at once, over all sessions.",
+							"Every write to a shared table is matched against every "
+							"subscription to it: one user's subscriptions must not make "
+							"everyone's writes slow.",
+							&kalam_max_live_queries_per_user,
+							100, 1, 1000000, PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
 Size

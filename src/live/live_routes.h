@@ -14,6 +14,7 @@
 #define LIVE_ID_MAX_LEN (USER_ID_MAX_LEN + 1 + CONNECTION_ID_MAX_LEN + 1 + SUBSCRIPTION_ID_MAX_LEN)
 
 extern int	kalam_max_live_queries;
+extern int	kalam_max_live_queries_per_user;
 
 extern void live_define_gucs(void);
 extern Size live_shmem_size(void);

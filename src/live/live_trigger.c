@@ -411,6 +411,22 @@ deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTa
 		append_key_json(&buf, rel, row ? row : old);
 		appendStringInfoChar(&buf, '}');
 	}
+	/*
+	 * A key too long for NOTIFY as well (a wide primary key, which the
+	 * table's users choose): the row's place only, for the client to read
+	 * the table again.  Were NOTIFY to fail, so would the write.
+	 */
+	if (strlen(sub->channel) + buf.len >= NOTIFY_PAYLOAD_LIMIT)
+	{
+		TupleTableSlot *changed = row ? row : old;
+
+		resetStringInfo(&buf);
+		append_header(&buf, sub, op);
+		appendStringInfoString(&buf, ", \"truncated\": true, \"key\": null, \"ctid\": ");
+		escape_json(&buf, DatumGetCString(DirectFunctionCall1(tidout,
+															  PointerGetDatum(&changed->tts_tid))));
+		appendStringInfoChar(&buf, '}');
+	}
 	Async_Notify(sub->channel, buf.data);
 	live_count_delivery_at_commit(sub->live_id);
 }

@@ -83,6 +83,12 @@ CREATE FUNCTION kalam._check_assignable_role(role kalam.role, caller_level integ
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+	-- (checked here: the NOT NULL violation of the row would show the row,
+	-- password hash included, in its detail)
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'a user''s role cannot be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	IF kalam._role_level(role) > caller_level THEN
 		RAISE EXCEPTION 'permission denied to give role %', role
 			USING ERRCODE = 'insufficient_privilege',

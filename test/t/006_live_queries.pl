@@ -7,7 +7,7 @@
 # TRUNCATE reaches every subscription of the table; a session that ends,
 # logs out or whose user is dropped leaves no subscription behind; a role
 # that loses SELECT receives nothing more; a role or user that may not
-# read a table cannot subscribe to it.
+# read a table cannot subscribe to it; a user's subscriptions are limited.
 use strict;
 use warnings;
 use FindBin;
@@ -163,7 +163,7 @@ foreach my $bad (
 
 # a subscription belongs to the effective user it was made for
 $s->{stderr} = '';
-$s->query(qq{BEGIN; SELECT kalam.execute_as('$id{bob}', true); SELECT kalam.subscribe('SELECT * FROM chat.news'); ROLLBACK;});
+$s->query(qq{BEGIN; SELECT kalam.execute_as('$id{alice}', true); SELECT kalam.subscribe('SELECT * FROM chat.news'); ROLLBACK;});
 like($s->{stderr}, qr/cannot subscribe while acting as another user for this transaction only/,
 	'no subscription under a transaction-local identity');
 $s->quit;
@@ -279,6 +279,54 @@ $node->safe_psql('postgres', qq{
 });
 like(received($scorer)->[0] // '', qr/"row": \{"id":40\}/, 'after its owner column is renamed, a USER table still delivers');
 $scorer->quit;
+
+# a key too long for NOTIFY as well: the row's place only, and the write
+# goes on (were NOTIFY to fail, so would every write of such a row)
+$node->safe_psql('postgres', q{
+	CREATE TABLE chat.tags (tag text PRIMARY KEY, n int);
+	SELECT kalam.register_table('chat.tags', 'shared');
+});
+my $tagger = subscriber('alice', 'alice-secret-1', q{SELECT * FROM chat.tags});
+($ret, $out, $err) = $node->psql('postgres', q{INSERT INTO chat.tags VALUES (repeat('t', 9000), 1)});
+is($ret, 0, 'a row whose key is too long for NOTIFY is written') or diag $err;
+like(received($tagger)->[0] // '', qr/"op": "insert", "truncated": true, "key": null, "ctid": "\(\d+,\d+\)"/,
+	'and arrives as its place, marked truncated');
+$tagger->quit;
+
+# kalam.max_live_queries_per_user counts one user's subscriptions over
+# all its sessions
+my $carl = $node->safe_psql('postgres', q{SELECT kalam.create_user('carl', 'carl-secret-12')});
+my $keeper = subscriber('carl', 'carl-secret-12', q{SELECT * FROM chat.news});
+($ret, $out, $err) = $node->psql('postgres', q{
+	SELECT kalam.login('carl', 'carl-secret-12');
+	SET kalam.max_live_queries_per_user = 3;
+	SELECT count(*) FROM (SELECT kalam.subscribe('SELECT * FROM chat.news') FROM generate_series(1, 2)) s;
+	SELECT kalam.subscribe('SELECT * FROM chat.news');
+}, on_error_stop => 0);
+like($err, qr/ERROR:  user "$carl" has too many live queries/,
+	'a user may have kalam.max_live_queries_per_user subscriptions, over all sessions, no more');
+$keeper->quit;
+
+# a change of kalam.user_id other than login, logout or execute_as ends
+# the session's subscriptions too once it commits (RESET ALL of a pooler
+# between two clients, SET by a role granted it), but not a SET LOCAL
+# that reverts at the end of its transaction
+my $pooled = subscriber('alice', 'alice-secret-1', q{SELECT id FROM chat.messages});
+my $alice_subs = qq{SELECT count(*) FROM system.live_queries WHERE user_id = '$id{alice}'};
+my $before = $node->safe_psql('postgres', $alice_subs);
+$pooled->query_safe(qq{BEGIN; SET LOCAL kalam.user_id = '$carl'; COMMIT;});
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 50, 'still hers')});
+is(scalar(@{ received($pooled) }), 1, 'after a SET LOCAL of another user, the subscription still delivers');
+$pooled->query_safe('RESET ALL');
+is($node->safe_psql('postgres', $alice_subs), $before - 1, 'RESET ALL ends the subscription');
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 51, 'not for the next client')});
+is(scalar(@{ received($pooled) }), 0, 'and the session receives nothing more of hers');
+$pooled->query_safe("SELECT kalam.login('alice', 'alice-secret-1')");
+$pooled->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT id FROM chat.messages')});
+$pooled->query_safe(qq{SELECT set_config('kalam.user_id', '$carl', false)});
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 52, 'not for carl')});
+is(scalar(@{ received($pooled) }), 0, 'nor after set_config() of another user');
+$pooled->quit;
 
 $node->stop;
 done_testing();
