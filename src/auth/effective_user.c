@@ -29,8 +29,10 @@
 
 char	   *kalam_user_id_guc = NULL;
 
-/* kalam.user_id's entry in the GUC machinery, whose stack tells what a SET
- * made in the current transaction will leave */
+/*
+ * kalam.user_id's entry in the GUC machinery, whose stack tells what a SET
+ * made in the current transaction will leave
+ */
 static struct config_generic *
 user_id_option(void)
 {
@@ -38,8 +40,13 @@ user_id_option(void)
 
 	if (option == NULL)
 	{
+#if PG_VERSION_NUM >= 160000
+		int			n;
+		struct config_generic **options = get_guc_variables(&n);
+#else
 		struct config_generic **options = get_guc_variables();
 		int			n = GetNumConfigOptions();
+#endif
 
 		for (int i = 0; i < n && option == NULL; i++)
 			if (strcmp(options[i]->name, "kalam.user_id") == 0)
