@@ -25,6 +25,12 @@ BEGIN
 		RAISE EXCEPTION 'job parameters must be a JSON object'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- the worker's scheduled runs hold these keys while active: a job
+	-- submitted under one would keep the schedule from running
+	IF starts_with(idempotency_key, 'schedule:') THEN
+		RAISE EXCEPTION 'idempotency keys starting with "schedule:" are reserved for scheduled jobs'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	-- a dba's user cleanup purges no user of a role above dba: a dba may
 	-- not drop, restore or purge those (the worker, a superuser, would)
 	IF job_type = 'user_cleanup' AND level < kalam._role_level('system') THEN

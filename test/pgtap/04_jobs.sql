@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(52);
+SELECT plan(53);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -87,6 +87,11 @@ SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{}', 'nightly'), kala
 SELECT kalam.submit_job('job_cleanup', '{}', 'nightly') AS j4 \gset
 SELECT is(pg_temp.wait_for_job(:'j4', '{completed,failed}'), 'completed', 'once the first is done ...');
 SELECT lives_ok($$SELECT kalam.submit_job('job_cleanup', '{}', 'nightly')$$, '... the key can be used again');
+-- the keys of scheduled runs are the worker's: a job under one would keep
+-- the schedule from running as long as it stays active
+SELECT throws_ok($$SELECT kalam.submit_job('flush', '{}', 'schedule:stream_eviction', 1000000)$$,
+				 '22023', 'idempotency keys starting with "schedule:" are reserved for scheduled jobs',
+				 'the keys of scheduled jobs are reserved');
 
 -- cancellation
 SELECT is(kalam.cancel_job(kalam.submit_job('job_cleanup'))::text, 'cancelled', 'a waiting job is cancelled');
