@@ -35,6 +35,7 @@
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
 #include "parser/parser.h"
+#include "rewrite/rowsecurity.h"
 #include "storage/ipc.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
@@ -344,6 +345,25 @@ kalam_live_end_session_subscriptions(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+const char *
+live_foreign_read_policy(Relation rel)
+{
+	ListCell   *lc;
+
+	if (!rel->rd_rel->relrowsecurity || rel->rd_rsdesc == NULL)
+		return NULL;
+	foreach(lc, rel->rd_rsdesc->policies)
+	{
+		RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(lc);
+
+		if ((policy->polcmd == ACL_SELECT_CHR || policy->polcmd == '*') &&
+			strcmp(policy->policy_name, "kalam_owner") != 0 &&
+			strcmp(policy->policy_name, "kalam_read") != 0)
+			return policy->policy_name;
+	}
+	return NULL;
+}
+
 /*
  * The effective user's subscriptions, over all sessions, stay within
  * kalam.max_live_queries_per_user.  Subscribing sessions of one user take
@@ -429,6 +449,13 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+	if (live_foreign_read_policy(rel) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot watch table %s, which has row-level security policies of its own",
+						RelationGetRelationName(rel)),
+				 errdetail("Notifications follow kalamdb's access rules only; policy \"%s\" would not hide rows from them.",
+						   live_foreign_read_policy(rel))));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -10,6 +10,7 @@
 #define KALAM_LIVE_QUERY_H
 
 #include "nodes/pg_list.h"
+#include "utils/rel.h"
 
 /*
  * The WHERE of a live query may use only columns, constants, AND / OR /
@@ -18,6 +19,14 @@
  * leak.
  */
 extern void live_check_where(Node *where);
+
+/*
+ * The name of a row-level security policy on rel that reads may meet and
+ * that is not kalamdb's own (kalam_owner, kalam_read), or NULL: such a
+ * policy could hide rows from a subscriber, which notifications, routed by
+ * kalamdb's rules, would not.  Such a table is not watched.
+ */
+extern const char *live_foreign_read_policy(Relation rel);
 
 /*
  * kalam.user_id changed (its assign hook): the session's subscriptions end

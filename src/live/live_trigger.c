@@ -52,6 +52,7 @@
 
 #include "keys/key_kind.h"
 #include "am/rel_cache.h"
+#include "live/live_query.h"
 #include "live/live_routes.h"
 
 /* NOTIFY's limit (async.c): channel and payload together under a page */
@@ -570,6 +571,10 @@ kalam_live_query_trigger(PG_FUNCTION_ARGS)
 	/* a quick look at the routes before anything else */
 	if ((newtuple == NULL || live_route_version(RelationGetRelid(rel), new_owner, new_len) == 0) &&
 		(oldtuple == NULL || live_route_version(RelationGetRelid(rel), old_owner, old_len) == 0))
+		return PointerGetDatum(NULL);
+
+	/* a policy of the table's own added since: kalamdb's rules no longer say it all */
+	if (live_foreign_read_policy(rel) != NULL)
 		return PointerGetDatum(NULL);
 
 	newslot = slot_of(rel, newtuple);

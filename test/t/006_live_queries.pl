@@ -328,5 +328,28 @@ $node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 
 is(scalar(@{ received($pooled) }), 0, 'nor after set_config() of another user');
 $pooled->quit;
 
+# notifications follow kalamdb's access rules: a table with a row-level
+# security policy of its own (which could hide rows from a subscriber)
+# cannot be watched, and one that gains such a policy delivers no more
+$node->safe_psql('postgres', q{
+	CREATE TABLE chat.board (id int PRIMARY KEY, note text, secret boolean DEFAULT false);
+	SELECT kalam.register_table('chat.board', 'shared');
+});
+my $board = subscriber('alice', 'alice-secret-1', q{SELECT id FROM chat.board});
+$node->safe_psql('postgres', q{INSERT INTO chat.board VALUES (1, 'hello')});
+is(scalar(@{ received($board) }), 1, 'a shared table delivers');
+$node->safe_psql('postgres', q{
+	CREATE POLICY no_secrets ON chat.board AS RESTRICTIVE FOR SELECT USING (NOT secret);
+	INSERT INTO chat.board VALUES (2, 'hidden', true);
+});
+is(scalar(@{ received($board) }), 0, 'once it has a policy of its own, nothing is delivered');
+$board->quit;
+($ret, $out, $err) = $node->psql('postgres', q{
+	SELECT kalam.login('alice', 'alice-secret-1');
+	SELECT kalam.subscribe('SELECT id FROM chat.board');
+});
+like($err, qr/cannot watch table board, which has row-level security policies of its own/,
+	'and it cannot be subscribed to');
+
 $node->stop;
 done_testing();
