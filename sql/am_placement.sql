@@ -197,6 +197,18 @@ UPDATE given SET owner = 'taker' WHERE id = 10;
 ROLLBACK;
 SELECT owner, (ctid::text::point)[0] IN (SELECT (ctid::text::point)[0] FROM given WHERE owner = 'giver' AND id <> 10) AS on_a_giver_page
 FROM given WHERE id = 10;
+-- a long owner id compressed in a wide row (kalam.user_id is MAIN) is
+-- read as its owner: an update that keeps it is heap's own, not a move
+CREATE TABLE wide_owner (owner kalam.user_id NOT NULL, n int NOT NULL, pad text) USING kalamdb;
+ALTER TABLE wide_owner ALTER pad SET STORAGE PLAIN;
+INSERT INTO wide_owner VALUES (repeat('a', 100)::kalam.user_id, 1, repeat('p', 7000));
+SELECT pg_column_compression(owner) IS NOT NULL AS owner_compressed FROM wide_owner;
+BEGIN;
+UPDATE wide_owner SET n = n + 1;
+SELECT pg_stat_get_xact_tuples_deleted('wide_owner'::regclass) AS rows_deleted,
+	   pg_stat_get_xact_tuples_updated('wide_owner'::regclass) AS rows_updated;
+COMMIT;
+DROP TABLE wide_owner;
 -- a published table's rows stay where heap keeps them: a publication of
 -- some actions only would pass on part of a move (DELETE and INSERT)
 SET client_min_messages = error;

@@ -633,28 +633,31 @@ typedef bool UpdateIndexesResult;
 #endif
 
 /*
- * Look at the old version at otid: whether it is the owner's (a new
- * version that keeps the owner), and, in *fits, whether a new version of
- * len bytes fits on its page now.
+ * Look at the old version at otid: whether it is seen to have another
+ * owner than the new one, and, in *fits, whether a new version of len
+ * bytes fits on its page now.
  */
 static bool
-old_version_is_owners(Relation rel, ItemPointer otid, const char *owner, int owner_len,
-					  Size len, bool *fits)
+owner_changes(Relation rel, ItemPointer otid, const char *owner, int owner_len,
+			  Size len, bool *fits)
 {
 	Buffer		buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(otid));
 	OffsetNumber offset = ItemPointerGetOffsetNumber(otid);
 	Page		page;
-	bool		owners = true;
+	char		old_owner[USER_ID_MAX_LEN];
+	int			old_len;
+	bool		changes = false;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buffer);
 	/* not a row to read: heap_update() will tell what became of it */
-	if (offset <= PageGetMaxOffsetNumber(page) && ItemIdIsNormal(PageGetItemId(page, offset)))
-		owners = placement_tuple_is_owners(rel, kalam_rel_cache(rel)->owner_attno, page, offset,
-										   owner, owner_len);
+	if (offset <= PageGetMaxOffsetNumber(page) && ItemIdIsNormal(PageGetItemId(page, offset)) &&
+		placement_tuple_owner(rel, kalam_rel_cache(rel)->owner_attno, page, offset,
+							  old_owner, &old_len))
+		changes = old_len != owner_len || memcmp(old_owner, owner, owner_len) != 0;
 	*fits = PageGetHeapFreeSpace(page) >= MAXALIGN(len);
 	UnlockReleaseBuffer(buffer);
-	return owners;
+	return changes;
 }
 
 bool
@@ -717,7 +720,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	 * a published table's rows are not moved: a publication of some actions
 	 * only (or with a row filter) would pass on part of the move
 	 */
-	if (!old_version_is_owners(rel, otid, owner, owner_len, length.max_len, &fits) &&
+	if (owner_changes(rel, otid, owner, owner_len, length.max_len, &fits) &&
 		!kalam_relation_is_published(rel))
 		return move_to_new_owner(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd,
 								 lockmode, update_indexes);

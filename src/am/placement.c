@@ -32,6 +32,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/detoast.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
@@ -112,13 +113,9 @@ typedef struct PageInfo
 	bool		all_mine;		/* with INSPECT_ALL: every tuple is */
 } PageInfo;
 
-/*
- * The owner of the tuple at off on page (a normal item), into buf; false
- * if it cannot be read here (compressed or out of line: not an owner id)
- */
-static bool
-tuple_owner(Relation rel, AttrNumber attno, Page page, OffsetNumber off, char *buf,
-			int *owner_len)
+bool
+placement_tuple_owner(Relation rel, AttrNumber attno, Page page, OffsetNumber off, char *buf,
+					  int *owner_len)
 {
 	ItemId		item = PageGetItemId(page, off);
 	HeapTupleData tuple;
@@ -137,7 +134,21 @@ tuple_owner(Relation rel, AttrNumber attno, Page page, OffsetNumber off, char *b
 		return true;
 	}
 	v = (struct varlena *) DatumGetPointer(value);
-	if (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v) || VARSIZE_ANY_EXHDR(v) > USER_ID_MAX_LEN)
+	/* in a wide row, a long owner id may be compressed in line (MAIN) */
+	if (VARATT_IS_COMPRESSED(v))
+	{
+		struct varlena *plain = detoast_attr(v);
+		bool		readable = VARSIZE_ANY_EXHDR(plain) <= USER_ID_MAX_LEN;
+
+		if (readable)
+		{
+			*owner_len = VARSIZE_ANY_EXHDR(plain);
+			memcpy(buf, VARDATA_ANY(plain), *owner_len);
+		}
+		pfree(plain);
+		return readable;
+	}
+	if (VARATT_IS_EXTERNAL(v) || VARSIZE_ANY_EXHDR(v) > USER_ID_MAX_LEN)
 		return false;
 	*owner_len = VARSIZE_ANY_EXHDR(v);
 	memcpy(buf, VARDATA_ANY(v), *owner_len);
@@ -151,7 +162,7 @@ placement_tuple_is_owners(Relation rel, AttrNumber attno, Page page, OffsetNumbe
 	char		found[USER_ID_MAX_LEN];
 	int			found_len;
 
-	return tuple_owner(rel, attno, page, off, found, &found_len) &&
+	return placement_tuple_owner(rel, attno, page, off, found, &found_len) &&
 		found_len == owner_len && memcmp(found, owner, owner_len) == 0;
 }
 
@@ -163,7 +174,8 @@ placement_page_is_one_owners(Relation rel, Page page, OffsetNumber known)
 	int			owner_len;
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 
-	if (!tuple_owner(rel, attno, page, known, owner, &owner_len))
+	if (known > maxoff || !ItemIdIsNormal(PageGetItemId(page, known)) ||
+		!placement_tuple_owner(rel, attno, page, known, owner, &owner_len))
 		return false;
 	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		if (ItemIdIsNormal(PageGetItemId(page, off)) &&
@@ -266,8 +278,8 @@ release_claim(Placement *p)
 
 /*
  * A fresh page at the end of the relation; heap initializes it on use.
- * It is claimed before the extension lock goes, before anyone else can
- * see it: until the row is on it (heap TOASTs the row's values first, an
+ * It is claimed before its buffer lock goes, before a VACUUM can look at
+ * it: until the row is on it (heap TOASTs the row's values first, an
  * update may wait for its row lock), the page is all zeroes, which a
  * VACUUM enters in the free space map as empty, for another owner to take.
  */
@@ -282,10 +294,11 @@ extend_by_one_page(Relation rel, Placement *p)
 		LockRelationForExtension(rel, ExclusiveLock);
 	buffer = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK, NULL);
 	block = BufferGetBlockNumber(buffer);
-	(void) take_claim(rel, block, p);
-	UnlockReleaseBuffer(buffer);
+	/* no other lock may be taken under the extension lock; VACUUM needs the page's */
 	if (need_lock)
 		UnlockRelationForExtension(rel, ExclusiveLock);
+	(void) take_claim(rel, block, p);
+	UnlockReleaseBuffer(buffer);
 	return block;
 }
 

@@ -87,6 +87,15 @@ extern void placement_note_buffer(Relation rel, const char *owner, int owner_len
 								  Placement *p, Buffer buffer);
 
 /*
+ * The owner of the tuple at off on page (a normal item; page locked), by
+ * its owner column attno, into buf (USER_ID_MAX_LEN bytes); false if it
+ * cannot be read here (moved out of line, which heap does to a value this
+ * short only in the widest rows)
+ */
+extern bool placement_tuple_owner(Relation rel, AttrNumber attno, Page page, OffsetNumber off,
+								  char *buf, int *owner_len);
+
+/*
  * Whether the tuple at off on page (a normal item; page locked) is the
  * owner's, by its owner column attno
  */

@@ -55,38 +55,85 @@ user_id_option(void)
 	return option;
 }
 
+/* A copy of a GUC stack entry, for after_commit() to unwind */
+typedef struct StackEntry
+{
+	int			nest_level;
+	GucStackState state;
+	const char *prior;
+	const char *masked;
+} StackEntry;
+
+#define MAX_STACK_ENTRIES 64
+
 /*
  * The effective user the session will have once the current transaction
- * commits, as AtEOXact_GUC() will unwind the setting's stack: a SET stays,
- * a SET LOCAL (kalam.execute_as(..., true) makes one) reverts, a SET LOCAL
- * over a SET reverts to the SET.  NULL where that is not plain from the
- * stack alone (a function's SET clause still in force, a savepoint's own
- * entry).
+ * commits, every function and subtransaction under way returning and
+ * committing first: AtEOXact_GUC()'s unwinding of the setting's stack,
+ * level by level, done on a copy.  A SET stays, a SET LOCAL (such as
+ * kalam.execute_as(..., true) makes) reverts, a function's SET clause
+ * ends with the function.  NULL if the stack is deeper than we follow.
  */
 const char *
 effective_user_after_commit(void)
 {
 	struct config_generic *option = user_id_option();
-	GucStack   *stack = option ? option->stack : NULL;
-	const char *value;
+	StackEntry	entries[MAX_STACK_ENTRIES];
+	int			n = 0;
+	int			top = 0;
+	const char *value = kalam_user_id_guc;
 
-	if (stack == NULL)
-		return kalam_user_id_guc ? kalam_user_id_guc : "";
-	if (stack->prev != NULL || stack->nest_level != 1)
-		return NULL;
-	switch (stack->state)
+	for (GucStack *s = option ? option->stack : NULL; s != NULL; s = s->prev)
 	{
-		case GUC_SET:
-			value = kalam_user_id_guc;
-			break;
-		case GUC_LOCAL:
-			value = stack->prior.val.stringval;
-			break;
-		case GUC_SET_LOCAL:
-			value = stack->masked.val.stringval;
-			break;
-		default:
+		if (n == MAX_STACK_ENTRIES)
 			return NULL;
+		entries[n].nest_level = s->nest_level;
+		entries[n].state = s->state;
+		entries[n].prior = s->prior.val.stringval;
+		entries[n].masked = s->masked.val.stringval;
+		n++;
+	}
+	for (int level = n > 0 ? entries[0].nest_level : 0; level >= 1; level--)
+	{
+		while (top < n && entries[top].nest_level >= level)
+		{
+			StackEntry *e = &entries[top];
+			StackEntry *prev = top + 1 < n ? &entries[top + 1] : NULL;
+
+			if (e->state == GUC_SAVE)
+				value = e->prior;
+			else if (e->nest_level == 1)
+			{
+				/* the transaction commits */
+				if (e->state == GUC_SET_LOCAL)
+					value = e->masked;
+				else if (e->state == GUC_LOCAL)
+					value = e->prior;
+			}
+			else if (prev == NULL || prev->nest_level < e->nest_level - 1)
+			{
+				/* nothing set at the level below: the entry moves down */
+				e->nest_level--;
+				break;
+			}
+			else
+			{
+				/* merged into the entry below */
+				if (e->state == GUC_SET)
+					prev->state = GUC_SET;
+				else if (e->state == GUC_LOCAL && prev->state == GUC_SET)
+				{
+					prev->masked = e->prior;
+					prev->state = GUC_SET_LOCAL;
+				}
+				else if (e->state == GUC_SET_LOCAL)
+				{
+					prev->masked = e->masked;
+					prev->state = GUC_SET_LOCAL;
+				}
+			}
+			top++;
+		}
 	}
 	return value ? value : "";
 }

@@ -199,8 +199,8 @@ typedef struct ItemFailures
 } ItemFailures;
 
 /*
- * Run sql, whose $1 is an item of items, for each item in a transaction of
- * its own, stopping early if the job is cancelled: adds the counts sql
+ * Run sql, whose $1 is an item of items (and $2 ... the nconsts consts),
+ * for each item in a transaction of its own, stopping early if the job is cancelled: adds the counts sql
  * returns to *rows and the items done to *done; where it returns NULL,
  * the item counts as skipped if skipped is given, else as done.  An item
  * that fails is rolled back and counted in *failed, and the others go on:
@@ -209,17 +209,22 @@ typedef struct ItemFailures
  */
 static bool
 run_per_item(Job *job, List *items, const char *activity, const char *sql,
+			 int nconsts, const char **consts,
 			 int64 *rows, int *done, int *skipped, ItemFailures *failed)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ListCell   *lc;
+	const char *item[4];
 
+	Assert(nconsts < lengthof(item));
+	for (int i = 0; i < nconsts; i++)
+		item[i + 1] = consts[i];
 	foreach(lc, items)
 	{
-		const char *item[1] = {(char *) lfirst(lc)};
 		char	   *volatile n = NULL;
 		volatile bool ok = true;
 
+		item[0] = (char *) lfirst(lc);
 		if (job_cancelled(job))
 			return true;
 		/* between items: failed logins wait for the worker to record them */
@@ -227,7 +232,7 @@ run_per_item(Job *job, List *items, const char *activity, const char *sql,
 		PG_TRY();
 		{
 			worker_begin(activity);
-			n = spi_text(sql, 1, item);
+			n = spi_text(sql, 1 + nconsts, item);
 			worker_commit();
 		}
 		PG_CATCH();
@@ -274,6 +279,7 @@ job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	List	   *users = NIL;
 	const char *args[3];
 	int			purged = 0;
+	int			skipped = 0;
 	int64		rows = 0;
 	bool		cancelled;
 	ItemFailures failed = {0};
@@ -287,15 +293,22 @@ job_user_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 							3, args, cxt);
 	worker_commit();
 
-	/* one transaction per user */
+	/*
+	 * one transaction per user, each checked again there: restored (and
+	 * perhaps dropped again) or given a higher role since it was listed,
+	 * a user is skipped
+	 */
 	cancelled = run_per_item(job, users, "user cleanup: purging a user",
-							 "SELECT kalam._job_purge_user($1::kalam.user_id)::text",
-							 &rows, &purged, NULL, &failed);
+							 "SELECT kalam._job_purge_user($1::kalam.user_id, $2::interval, $3::kalam.role)::text",
+							 2, (const char *[]) {args[0], args[2]},
+							 &rows, &purged, &skipped, &failed);
 
-	appendStringInfo(&out->message, "purged %d users and " INT64_FORMAT " rows%s",
-					 purged, rows, cancelled ? " before being cancelled" : "");
+	appendStringInfo(&out->message, "purged %d users and " INT64_FORMAT " rows%s%s",
+					 purged, rows,
+					 skipped > 0 ? psprintf(", skipped %d no longer expired", skipped) : "",
+					 cancelled ? " before being cancelled" : "");
 	appendStringInfo(&out->result, "\"users\": %d, \"rows\": " INT64_FORMAT
-					 ", \"grace_period\": \"%s\"", purged, rows, args[0]);
+					 ", \"skipped\": %d, \"grace_period\": \"%s\"", purged, rows, skipped, args[0]);
 	fail_if_items_failed(out, &failed, "users");
 }
 
@@ -322,6 +335,7 @@ job_stream_eviction(Job *job, JobOutcome *out, MemoryContext cxt)
 	List	   *tables;
 	int64		rows = 0;
 	int			done = 0;
+	int			gone = 0;
 	bool		cancelled;
 	ItemFailures failed = {0};
 
@@ -333,7 +347,7 @@ job_stream_eviction(Job *job, JobOutcome *out, MemoryContext cxt)
 	cancelled = run_per_item(job, tables, "stream eviction",
 							 "SELECT kalam._job_evict_stream(t)::text FROM system.tables t "
 							 "WHERE t.table_id = $1::kalam.table_id",
-							 &rows, &done, NULL, &failed);
+							 0, NULL, &rows, &done, &gone, &failed);
 	appendStringInfo(&out->message, "evicted " INT64_FORMAT " rows from %d stream tables%s",
 					 rows, done, cancelled ? " before being cancelled" : "");
 	appendStringInfo(&out->result, "\"rows\": " INT64_FORMAT ", \"tables\": %d", rows, done);
@@ -380,7 +394,7 @@ job_compact(Job *job, JobOutcome *out, MemoryContext cxt)
 
 	sql = psprintf("SELECT kalam._job_compact($1::oid, %s)::text",
 				   quote_literal_cstr(lock_timeout));
-	cancelled = run_per_item(job, tables, "compact", sql, &rows, &done, &skipped, &failed);
+	cancelled = run_per_item(job, tables, "compact", sql, 0, NULL, &rows, &done, &skipped, &failed);
 	appendStringInfo(&out->message, "moved " INT64_FORMAT " rows in %d tables%s%s",
 					 rows, done,
 					 skipped > 0 ? psprintf(", skipped %d busy or published", skipped) : "",
@@ -458,10 +472,13 @@ run_next_job(void)
 		args[1] = out.message.data;
 		args[2] = psprintf("{%s}", out.result.data);
 		worker_begin("completing a job");
+		/* a job cancelled meanwhile stays so, its cancellation noted */
 		spi_text("UPDATE system.jobs SET "
 				 "status = CASE WHEN status = 'running' THEN 'completed'::kalam.job_status ELSE status END, "
-				 "message = $2, parameters = parameters || jsonb_build_object('result', $3::jsonb), "
-				 "finished_at = now(), updated_at = now() "
+				 "message = CASE WHEN status = 'running' THEN $2 ELSE concat_ws('; ', message, $2) END, "
+				 "parameters = parameters || jsonb_build_object('result', $3::jsonb), "
+				 "finished_at = CASE WHEN status = 'running' THEN now() ELSE coalesce(finished_at, now()) END, "
+				 "updated_at = now() "
 				 "WHERE job_id = $1::kalam.job_id", 3, args);
 		worker_commit();
 	}
@@ -491,8 +508,10 @@ run_next_job(void)
 				 "  WHEN retry_count < max_retries THEN 'retrying'::kalam.job_status "
 				 "  ELSE 'failed'::kalam.job_status END, "
 				 "retry_count = retry_count + (status = 'running' AND retry_count < max_retries)::int, "
-				 "message = $2, exception_trace = $3, updated_at = now(), "
-				 "finished_at = CASE WHEN retry_count < max_retries THEN NULL ELSE now() END "
+				 "message = CASE WHEN status = 'running' THEN $2 ELSE concat_ws('; ', message, $2) END, "
+				 "exception_trace = $3, updated_at = now(), "
+				 "finished_at = CASE WHEN status <> 'running' THEN coalesce(finished_at, now()) "
+				 "  WHEN retry_count < max_retries THEN NULL ELSE now() END "
 				 "WHERE job_id = $1::kalam.job_id", 3, args);
 		worker_commit();
 	}

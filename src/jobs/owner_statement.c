@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/table.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
@@ -26,6 +27,24 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/rel.h"
+
+/*
+ * kalam._lock_for_job(relation oid) returns boolean: take the lock a job's
+ * statement on the relation takes (RowExclusiveLock), held to the end of
+ * the transaction; false if the relation is gone (by the time it is
+ * locked, too).  Owner-only.
+ */
+PG_FUNCTION_INFO_V1(kalam_lock_for_job);
+Datum
+kalam_lock_for_job(PG_FUNCTION_ARGS)
+{
+	Relation	rel = try_relation_open(PG_GETARG_OID(0), RowExclusiveLock);
+
+	if (rel == NULL)
+		PG_RETURN_BOOL(false);
+	relation_close(rel, NoLock);
+	PG_RETURN_BOOL(true);
+}
 
 /*
  * kalam._execute_as_owner(relation regclass, statement text, param text)

@@ -21,8 +21,8 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "commands/extension.h"
 #include "catalog/pg_type_d.h"
-#include "common/hashfn.h"
 #include "commands/async.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -37,7 +37,6 @@
 #include "parser/parser.h"
 #include "rewrite/rowsecurity.h"
 #include "storage/ipc.h"
-#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -61,13 +60,14 @@ static bool exit_callback_registered = false;
  * that commits (RESET ALL or DISCARD ALL by a connection pooler between
  * two clients, SET or set_config() by a role granted it): the session
  * would otherwise go on LISTENing on the previous user's channels, and
- * hand the next client that user's changes.
+ * hand the next client that user's changes.  When a transaction that
+ * touched kalam.user_id, or subscribed, commits, the session's
+ * subscriptions of any user but the one it leaves in place end.
  */
-static char subscriptions_user[USER_ID_MAX_LEN + 1];
 static bool effective_user_touched = false;
 static bool user_callback_registered = false;
 
-static void forget_session_subscriptions(bool at_exit);
+static void forget_session_subscriptions(bool at_exit, const char *keep_user);
 
 void
 live_effective_user_changed(void)
@@ -76,22 +76,19 @@ live_effective_user_changed(void)
 }
 
 static void
-end_subscriptions_of_previous_user(XactEvent event, void *arg)
+end_subscriptions_of_other_users(XactEvent event, void *arg)
 {
-	const char *after;
-
 	if ((event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) ||
 		!effective_user_touched)
 		return;
 	effective_user_touched = false;
-	after = effective_user_after_commit();
-	if (after == NULL || strcmp(after, subscriptions_user) != 0)
-	{
-		/* no statement is running: its queries need a snapshot of their own */
-		PushActiveSnapshot(GetTransactionSnapshot());
-		forget_session_subscriptions(false);
-		PopActiveSnapshot();
-	}
+	/* DROP EXTENSION took the subscriptions with it */
+	if (!OidIsValid(get_extension_oid("kalamdb", true)))
+		return;
+	/* no statement is running: its queries need a snapshot of their own */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	forget_session_subscriptions(false, effective_user_after_commit());
+	PopActiveSnapshot();
 }
 
 static void
@@ -278,16 +275,26 @@ kalam_live_connection_id(PG_FUNCTION_ARGS)
 }
 
 /*
- * Remove this session's subscriptions, through the SECURITY DEFINER
- * kalam._live_forget_own_session() (which can only ever remove this
- * session's own); release their routes, at once or at commit.
+ * Remove this session's subscriptions, but for keep_user's (NULL: all),
+ * through the SECURITY DEFINER kalam._live_forget_own_session() (which can
+ * only ever remove this session's own); release their routes, at once or
+ * at commit.  In a read-only transaction, which cannot remove them, stop
+ * listening to them only (they go when the session ends).
  */
 static void
-forget_session_subscriptions(bool at_exit)
+forget_session_subscriptions(bool at_exit, const char *keep_user)
 {
+	Datum		args[1] = {keep_user ? CStringGetTextDatum(keep_user) : (Datum) 0};
+	Oid			types[1] = {TEXTOID};
+	char		nulls[1] = {keep_user ? ' ' : 'n'};
+	bool		read_only = XactReadOnly && !at_exit;
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT * FROM kalam._live_forget_own_session()", false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(read_only ?
+							  "SELECT NULL::oid, NULL::text, channel FROM kalam._live_own_session_channels($1)" :
+							  "SELECT * FROM kalam._live_forget_own_session($1)",
+							  1, types, args, nulls, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not remove the session's live queries");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -295,8 +302,12 @@ forget_session_subscriptions(bool at_exit)
 		char	   *owner;
 		char	   *channel = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
 
+		if (read_only)
+		{
+			Async_Unlisten(channel);
+			continue;
+		}
 		live_route_of_spi_row(i, &relid, &owner);
-
 		if (at_exit)
 			live_route_change_now(MyDatabaseId, relid, owner, (int) strlen(owner), -1);
 		else
@@ -317,7 +328,7 @@ remove_session_subscriptions(int code, Datum arg)
 	{
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		forget_session_subscriptions(true);
+		forget_session_subscriptions(true, NULL);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -341,7 +352,7 @@ Datum
 kalam_live_end_session_subscriptions(PG_FUNCTION_ARGS)
 {
 	if (exit_callback_registered)
-		forget_session_subscriptions(false);
+		forget_session_subscriptions(false, NULL);
 	PG_RETURN_VOID();
 }
 
@@ -366,27 +377,26 @@ live_foreign_read_policy(Relation rel)
 
 /*
  * The effective user's subscriptions, over all sessions, stay within
- * kalam.max_live_queries_per_user.  Subscribing sessions of one user take
- * turns from here to commit (a lock on the user, not on its row), so that
- * two of them do not both take the last one.
+ * kalam.max_live_queries_per_user: counted with the latest snapshot,
+ * whatever the transaction's own.  Subscribes of the user under way in
+ * other sessions at the same moment are not waited for (a subscribe in a
+ * transaction left open would hold up all the user's others), so those
+ * may each take the last one: a cap on what one user costs writers, not
+ * an exact count.
  */
-#define SUBSCRIBE_LOCK_FIELD4	0x4B42
-
 static void
 check_subscription_limit(void)
 {
-	LOCKTAG		tag;
+	SPIPlanPtr	plan;
 	int64		count;
 	bool		isnull;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId,
-						 DatumGetUInt32(hash_any((const unsigned char *) kalam_user_id_guc,
-												 strlen(kalam_user_id_guc))),
-						 0, SUBSCRIBE_LOCK_FIELD4);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	/* a fresh snapshot (READ COMMITTED) sees the subscription waited for */
-	SPI_execute("SELECT count(*) FROM system.live_queries WHERE user_id = kalam.current_user_id()",
-				false, 1);
+	plan = SPI_prepare("SELECT count(*) FROM system.live_queries WHERE user_id = kalam.current_user_id()",
+					   0, NULL);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the user's live queries");
 	count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (count >= kalam_max_live_queries_per_user)
 		ereport(ERROR,
@@ -588,10 +598,11 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 	}
 	if (!user_callback_registered)
 	{
-		RegisterXactCallback(end_subscriptions_of_previous_user, NULL);
+		RegisterXactCallback(end_subscriptions_of_other_users, NULL);
 		user_callback_registered = true;
 	}
-	strlcpy(subscriptions_user, kalam_user_id_guc, sizeof(subscriptions_user));
+	/* subscriptions of another user the session may still have end at commit */
+	effective_user_touched = true;
 
 	values[0] = CStringGetTextDatum(live_id);
 	values[1] = CStringGetTextDatum(channel);

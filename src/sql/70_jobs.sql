@@ -96,7 +96,18 @@ RETURNS bigint
 	AS 'MODULE_PATHNAME', 'kalam_execute_as_owner'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION kalam._job_purge_user(uid kalam.user_id) RETURNS bigint
+-- A job's statement names a table once the job holds its lock: while the
+-- job waits for it, the table may be renamed, and another take its name.
+-- False if the table is gone by then.
+CREATE FUNCTION kalam._lock_for_job(relation oid) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_lock_for_job'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- NULL (skipped) unless the user is still expired, as the job that listed
+-- it counts it (restored, and perhaps dropped again, since; given a role
+-- above max_role since).
+CREATE FUNCTION kalam._job_purge_user(uid kalam.user_id, grace interval, max_role kalam.role)
+RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -104,16 +115,20 @@ DECLARE
 	n bigint;
 	total bigint := 0;
 BEGIN
-	-- still expired? (it may have been restored meanwhile)
-	PERFORM 1 FROM system.users WHERE user_id = uid AND deleted_at IS NOT NULL FOR UPDATE;
+	PERFORM 1 FROM system.users
+	WHERE user_id = uid AND deleted_at IS NOT NULL AND deleted_at < now() - grace
+	  AND kalam._role_level(role) <= kalam._role_level(max_role)
+	FOR UPDATE;
 	IF NOT FOUND THEN
-		RETURN 0;
+		RETURN NULL;
 	END IF;
 	-- the owner column as it is now (its owner may have renamed it), by
-	-- the rule that chose it: the first kalam.user_id column
+	-- the rule that chose it: the first kalam.user_id column; the table
+	-- only, not tables that inherit from it
 	FOR t IN SELECT * FROM system.tables WHERE table_type IN ('user', 'stream') ORDER BY table_id LOOP
+		CONTINUE WHEN NOT kalam._lock_for_job(t.relation);
 		n := kalam._execute_as_owner(t.relation,
-			format('DELETE FROM %s WHERE %I = $1::kalam.user_id', t.relation,
+			format('DELETE FROM ONLY %s WHERE %I = $1::kalam.user_id', t.relation,
 				   coalesce(kalam._owner_column(t.relation), t.owner_column)),
 			uid::text);
 		total := total + n;
@@ -138,13 +153,17 @@ SET search_path = pg_catalog, pg_temp AS $$
 	SELECT count(*) FROM gone
 $$;
 
--- STREAM eviction: rows older than their table's TTL.
+-- STREAM eviction: rows of the table (not of tables that inherit from it)
+-- older than its TTL; NULL if the table is gone.
 CREATE FUNCTION kalam._job_evict_stream(t system.tables) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+	IF NOT kalam._lock_for_job(t.relation) THEN
+		RETURN NULL;
+	END IF;
 	RETURN kalam._execute_as_owner(t.relation,
-		format('DELETE FROM %s WHERE %I < now() - $1::interval', t.relation,
+		format('DELETE FROM ONLY %s WHERE %I < now() - $1::interval', t.relation,
 			   coalesce(kalam._stream_time_column(t.relation), t.options->>'time_column')),
 		t.ttl::text);
 END $$;
@@ -190,8 +209,8 @@ EXCEPTION WHEN lock_not_available OR object_in_use OR feature_not_supported OR u
 END $$;
 
 REVOKE ALL ON FUNCTION kalam._wake_worker(), kalam._job_expired_users(interval, integer, kalam.role),
-	kalam._execute_as_owner(regclass, text, text),
-	kalam._job_purge_user(kalam.user_id), kalam._job_cleanup_jobs(interval, interval),
+	kalam._execute_as_owner(regclass, text, text), kalam._lock_for_job(oid),
+	kalam._job_purge_user(kalam.user_id, interval, kalam.role), kalam._job_cleanup_jobs(interval, interval),
 	kalam._job_evict_stream(system.tables), kalam._job_compact_tables(text),
 	kalam._job_compact(oid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),

@@ -122,17 +122,30 @@ CREATE FUNCTION kalam._live_connection_id() RETURNS text
 	LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 -- Remove this session's subscriptions (at its end, or when its effective
--- user changes); returns their routes for the caller to release.
-CREATE FUNCTION kalam._live_forget_own_session()
+-- user changes), but for keep_user's (NULL: all); returns their routes
+-- for the caller to release.
+CREATE FUNCTION kalam._live_forget_own_session(keep_user text DEFAULT NULL)
 RETURNS TABLE (relation oid, owner text, channel text)
 LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 	WITH gone AS (
 		DELETE FROM system.live_queries q
 		WHERE kalam.connection_of(q.live_id) = kalam._live_connection_id()
+		  AND q.user_id::text IS DISTINCT FROM keep_user
 		RETURNING q.table_id, q.user_id, q.channel)
 	SELECT t.relation::oid, CASE WHEN t.table_type = 'shared' THEN '' ELSE g.user_id::text END, g.channel
 	FROM gone g JOIN system.tables t ON t.table_id = g.table_id
+$$;
+
+-- The channels of this session's subscriptions, but for keep_user's: for
+-- a read-only transaction, which cannot remove them, to stop listening.
+CREATE FUNCTION kalam._live_own_session_channels(keep_user text DEFAULT NULL)
+RETURNS TABLE (channel text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT q.channel FROM system.live_queries q
+	WHERE kalam.connection_of(q.live_id) = kalam._live_connection_id()
+	  AND q.user_id::text IS DISTINCT FROM keep_user
 $$;
 
 -- Drop this session's subscriptions and stop listening to their channels.
@@ -141,5 +154,5 @@ CREATE FUNCTION kalam._live_end_session_subscriptions() RETURNS void
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 REVOKE ALL ON FUNCTION kalam._live_subscriptions(oid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION kalam._live_forget_own_session() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION kalam._live_forget_own_session() TO PUBLIC;
+REVOKE ALL ON FUNCTION kalam._live_forget_own_session(text), kalam._live_own_session_channels(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kalam._live_forget_own_session(text), kalam._live_own_session_channels(text) TO PUBLIC;

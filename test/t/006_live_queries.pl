@@ -326,6 +326,28 @@ $pooled->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT id FROM chat.m
 $pooled->query_safe(qq{SELECT set_config('kalam.user_id', '$carl', false)});
 $node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 52, 'not for carl')});
 is(scalar(@{ received($pooled) }), 0, 'nor after set_config() of another user');
+# a subscription made for another user, even one rolled back, leaves none
+# of the first user's behind
+$pooled->query_safe("SELECT kalam.login('alice', 'alice-secret-1')");
+$pooled->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT id FROM chat.messages')});
+$pooled->query_safe(qq{BEGIN; SET kalam.user_id = '$carl'; SELECT live_id FROM kalam.subscribe('SELECT id FROM chat.news'); ROLLBACK});
+$pooled->query_safe(qq{SET kalam.user_id = '$carl'});
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 53, 'not for carl either')});
+is(scalar(@{ received($pooled) }), 0, 'after a subscription for another user rolled back, the change of user ends the first one\'s');
+$pooled->query_safe("SELECT kalam.login('alice', 'alice-secret-1')");
+$pooled->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT id FROM chat.messages')});
+$pooled->query_safe(qq{BEGIN; SET kalam.user_id = '$carl'; SELECT live_id FROM kalam.subscribe('SELECT id FROM chat.news'); COMMIT});
+is($node->safe_psql('postgres', $alice_subs), $before - 1, 'and one committed ends them too');
+# a login in a subtransaction that commits lasts: subscribing there is allowed
+$pooled->query_safe(q{DO $$BEGIN
+	PERFORM kalam.login('alice', 'alice-secret-1');
+	PERFORM kalam.subscribe('SELECT id FROM chat.messages');
+EXCEPTION WHEN division_by_zero THEN NULL; END $$});
+is($node->safe_psql('postgres', $alice_subs), $before, 'a login and a subscription in a subtransaction');
+# a read-only transaction cannot remove them, but stops listening
+$pooled->query_safe('BEGIN READ ONLY; RESET ALL; COMMIT');
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 54, 'after a read-only reset')});
+is(scalar(@{ received($pooled) }), 0, 'RESET ALL in a read-only transaction stops the deliveries');
 $pooled->quit;
 
 # notifications follow kalamdb's access rules: a table with a row-level
@@ -350,6 +372,14 @@ $board->quit;
 });
 like($err, qr/cannot watch table board, which has row-level security policies of its own/,
 	'and it cannot be subscribed to');
+
+# once the extension is dropped, a session that had subscribed can still
+# reset its settings
+my $last = subscriber('alice', 'alice-secret-1', q{SELECT id FROM chat.messages});
+$node->safe_psql('postgres', 'DROP EXTENSION kalamdb CASCADE');
+($ret, $out, $err) = $last->query('RESET ALL');
+is($last->{stderr} // '', '', 'RESET ALL works after DROP EXTENSION');
+$last->quit;
 
 $node->stop;
 done_testing();

@@ -2,7 +2,7 @@
 # row another session has locked is skipped (FOR UPDATE SKIP LOCKED), when
 # queueing new jobs as when claiming queued ones, and the worker goes on
 # with the others; the locked job runs once the lock is gone.  A job
-# cancelled while it runs stays cancelled.  The jobs are seen in the
+# cancelled while it runs stays cancelled, and finished.  The jobs are seen in the
 # states they pass through: new, running, completed, cancelled.
 use strict;
 use warnings;
@@ -54,10 +54,22 @@ my $holder = $node->background_psql('postgres');
 $holder->query_safe('BEGIN');
 $holder->query_safe("SELECT job_id FROM system.jobs WHERE job_id = '$held' FOR UPDATE");
 
-# cancelled while it runs: it stops and stays cancelled
+# cancelled while it runs: it stops and stays cancelled, finished, even
+# when the step it was in then fails (a trigger refusing the delete)
 is($node->safe_psql('postgres', "SELECT kalam.cancel_job('$evict')"), 'cancelled', 'the running eviction is cancelled');
+$blocker->query_safe(q{
+	CREATE FUNCTION ns.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN RAISE EXCEPTION 'not now'; END $$;
+	CREATE TRIGGER refuse BEFORE DELETE ON ns.typing FOR EACH ROW EXECUTE FUNCTION ns.refuse();
+	INSERT INTO ns.typing VALUES ('u1', now() - interval '2 hours', 'old again');
+});
 $blocker->query_safe('COMMIT');
 $blocker->quit;
+ok($node->poll_query_until('postgres', "SELECT message LIKE '%not now%' FROM system.jobs WHERE job_id = '$evict'"),
+	'the cancelled eviction\'s step fails');
+is($node->safe_psql('postgres', "SELECT status, finished_at IS NOT NULL, message LIKE 'cancelled by %' FROM system.jobs WHERE job_id = '$evict'"),
+	'cancelled|t|t', 'and it stays cancelled and finished (job retention removes it in time), its cancellation noted');
+$node->safe_psql('postgres', 'DROP TRIGGER refuse ON ns.typing');
 
 ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$free'"),
 	'the worker goes on: the job nobody holds is queued and runs');
