@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(53);
+SELECT plan(58);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -237,6 +237,23 @@ SELECT kalam.submit_job('stream_eviction') AS j7 \gset
 SELECT is(pg_temp.wait_for_job(:'j7', '{completed,failed}'), 'completed', 'stream eviction completes');
 SELECT is((SELECT string_agg(what, ',') FROM jobs_test.typing), 'new,new',
 		  'rows past the TTL are removed, the others stay (its time column renamed since registering)');
+-- only the registered table's rows: not those of a table inheriting from it
+CREATE TABLE jobs_test.typing_archive (note text) INHERITS (jobs_test.typing);
+INSERT INTO jobs_test.typing_archive VALUES (:'active', now() - interval '1 year', 'archived', 'kept');
+SELECT kalam.submit_job('stream_eviction') AS j7b \gset
+SELECT is(pg_temp.wait_for_job(:'j7b', '{completed,failed}'), 'completed', 'stream eviction completes again');
+SELECT is((SELECT count(*) FROM jobs_test.typing_archive), 1::bigint,
+		  'a table inheriting from a stream table keeps its rows');
+DROP TABLE jobs_test.typing_archive;
+-- a user is purged only if still expired when its turn comes: the job
+-- that listed it may have waited (restored and dropped again since, or
+-- given a role above the job's max_role)
+SELECT kalam.create_user('late_drop', 'late-drop-secret-1') AS late \gset
+SELECT kalam.drop_user('late_drop');
+SELECT is(kalam._job_purge_user(:'late', '30 days', 'system'), NULL, 'a user dropped a moment ago is not purged');
+UPDATE system.users SET deleted_at = now() - interval '40 days', role = 'system' WHERE user_id = :'late';
+SELECT is(kalam._job_purge_user(:'late', '30 days', 'dba'), NULL, 'nor one above the job''s max_role');
+SELECT is(kalam._job_purge_user(:'late', '30 days', 'system'), 0::bigint, 'but one expired is');
 
 -- a job runs a table owner's code (here a trigger) as that owner, in a
 -- security-restricted operation: the worker's superuser rights do not make
