@@ -37,7 +37,12 @@ $node->safe_psql('postgres', q{
 # Owners drawn exponentially: a few with many rows, many with a handful
 # (those share pages); values from a few bytes to incompressible ones of
 # several kB (TOASTed).  One id per transaction, the kalamdb table first:
-# no deadlocks.
+# no deadlocks.  REPEATABLE READ, so that a transaction's statements on the
+# two tables see the same rows (at READ COMMITTED, each statement takes a
+# snapshot of its own: a delete of a row another transaction is inserting
+# would miss it in the one table, and find it in the other once that
+# commits); a conflict is a serialization failure, which pgbench counts and
+# goes on.
 my $owner = q{\set o random_exponential(1, 300, 4)};
 my $value = q{\set n random_exponential(1, 150, 3)
 SELECT string_agg(md5(random()::text), '') AS body FROM generate_series(1, :n) \gset
@@ -46,7 +51,7 @@ my %scripts = (
 	'upsert@5' => qq{$owner
 \\set id random(1, 20000)
 $value
-BEGIN;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
 INSERT INTO k VALUES (('u' || :o)::kalam.user_id, :id, :body)
 	ON CONFLICT (id) DO UPDATE SET body = excluded.body;
 INSERT INTO h VALUES (('u' || :o)::kalam.user_id, :id, :body)
@@ -55,27 +60,27 @@ COMMIT;
 },
 	'grow@3' => qq{\\set id random(1, 20000)
 $value
-BEGIN;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
 UPDATE k SET body = body || :body WHERE id = :id;
 UPDATE h SET body = body || :body WHERE id = :id;
 COMMIT;
 },
 	'give@1' => qq{$owner
 \\set id random(1, 20000)
-BEGIN;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
 UPDATE k SET owner = ('u' || :o)::kalam.user_id WHERE id = :id;
 UPDATE h SET owner = ('u' || :o)::kalam.user_id WHERE id = :id;
 COMMIT;
 },
 	'delete@3' => q{\set id random(1, 20000)
-BEGIN;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
 DELETE FROM k WHERE id = :id;
 DELETE FROM h WHERE id = :id;
 COMMIT;
 },
 	'bulk@1' => qq{$owner
 SELECT nextval('bulk_ids') AS first \\gset
-BEGIN;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
 INSERT INTO k SELECT ('u' || (:o + i % 4))::kalam.user_id, :first + i, repeat(md5(i::text), 1 + i % 7)
 	FROM generate_series(0, 29) i;
 INSERT INTO h SELECT * FROM k WHERE id BETWEEN :first AND :first + 29;
@@ -114,7 +119,7 @@ sub maintain
 {
 	my ($session, $turn) = @_;
 	my $file = copy_file($copy_batches++);
-	$session->query(qq{BEGIN; COPY k FROM '$file'; COPY h FROM '$file'; COMMIT});
+	$session->query(qq{BEGIN ISOLATION LEVEL REPEATABLE READ; COPY k FROM '$file'; COPY h FROM '$file'; COMMIT});
 	unlink $file;
 	if ($turn % 3 == 0)
 	{
