@@ -55,7 +55,7 @@ user_id_option(void)
 	return option;
 }
 
-/* A copy of a GUC stack entry, for after_commit() to unwind */
+/* A copy of a GUC stack entry, for effective_user_after_commit() to unwind */
 typedef struct StackEntry
 {
 	int			nest_level;
