@@ -199,16 +199,33 @@ SELECT owner, (ctid::text::point)[0] IN (SELECT (ctid::text::point)[0] FROM give
 FROM given WHERE id = 10;
 -- a long owner id compressed in a wide row (kalam.user_id is MAIN) is
 -- read as its owner: an update that keeps it is heap's own, not a move
+-- (whose deleted version pageinspect shows marked as moved)
+CREATE EXTENSION pageinspect;
+CREATE FUNCTION moved_versions(t regclass) RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM generate_series(0, (pg_relation_size(t) / 8192)::int - 1) b,
+		heap_page_items(get_raw_page(t::text, b)) i
+	WHERE i.t_ctid = '(4294967295,65533)'::tid $$;
 CREATE TABLE wide_owner (owner kalam.user_id NOT NULL, n int NOT NULL, pad text) USING kalamdb;
 ALTER TABLE wide_owner ALTER pad SET STORAGE PLAIN;
 INSERT INTO wide_owner VALUES (repeat('a', 100)::kalam.user_id, 1, repeat('p', 7000));
 SELECT pg_column_compression(owner) IS NOT NULL AS owner_compressed FROM wide_owner;
-BEGIN;
 UPDATE wide_owner SET n = n + 1;
-SELECT pg_stat_get_xact_tuples_deleted('wide_owner'::regclass) AS rows_deleted,
-	   pg_stat_get_xact_tuples_updated('wide_owner'::regclass) AS rows_updated;
-COMMIT;
+SELECT moved_versions('wide_owner') AS moved;
+-- one moved out of line (the row too wide with it in): read from TOAST,
+-- so that an update keeping it stays heap's, and one changing it moves
+UPDATE wide_owner SET owner = left((SELECT string_agg(md5(i::text), '') FROM generate_series(1, 4) i), 120)::kalam.user_id,
+	pad = (SELECT string_agg(md5((i * 7)::text), '') FROM generate_series(1, 253) i);
+SELECT (xpath('/row/n/text()', query_to_xml(format('SELECT count(DISTINCT chunk_id) AS n FROM %s', reltoastrelid::regclass),
+											 false, true, '')))[1]::text AS values_out_of_line
+FROM pg_class WHERE oid = 'wide_owner'::regclass;
+SELECT moved_versions('wide_owner') AS moved_by_the_owner_change;
+UPDATE wide_owner SET n = n + 1;
+SELECT moved_versions('wide_owner') AS moved_after_keeping_it;
+UPDATE wide_owner SET owner = 'someone_else';
+SELECT moved_versions('wide_owner') AS moved_after_giving_it;
 DROP TABLE wide_owner;
+DROP FUNCTION moved_versions(regclass);
+DROP EXTENSION pageinspect;
 -- a published table's rows stay where heap keeps them: a publication of
 -- some actions only would pass on part of a move (DELETE and INSERT)
 SET client_min_messages = error;

@@ -647,16 +647,44 @@ owner_changes(Relation rel, ItemPointer otid, const char *owner, int owner_len,
 	char		old_owner[USER_ID_MAX_LEN];
 	int			old_len;
 	bool		changes = false;
+	HeapTuple	out_of_line = NULL;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buffer);
 	/* not a row to read: heap_update() will tell what became of it */
-	if (offset <= PageGetMaxOffsetNumber(page) && ItemIdIsNormal(PageGetItemId(page, offset)) &&
-		placement_tuple_owner(rel, kalam_rel_cache(rel)->owner_attno, page, offset,
-							  old_owner, &old_len))
-		changes = old_len != owner_len || memcmp(old_owner, owner, owner_len) != 0;
+	if (offset <= PageGetMaxOffsetNumber(page) && ItemIdIsNormal(PageGetItemId(page, offset)))
+	{
+		if (placement_tuple_owner(rel, kalam_rel_cache(rel)->owner_attno, page, offset,
+								  old_owner, &old_len))
+			changes = old_len != owner_len || memcmp(old_owner, owner, owner_len) != 0;
+		else
+		{
+			/* an owner moved out of line (the widest rows): read once unlocked */
+			HeapTupleData tuple;
+
+			tuple.t_data = (HeapTupleHeader) PageGetItem(page, PageGetItemId(page, offset));
+			tuple.t_len = ItemIdGetLength(PageGetItemId(page, offset));
+			tuple.t_tableOid = RelationGetRelid(rel);
+			out_of_line = heap_copytuple(&tuple);
+		}
+	}
 	*fits = PageGetHeapFreeSpace(page) >= MAXALIGN(len);
 	UnlockReleaseBuffer(buffer);
+	if (out_of_line != NULL)
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(out_of_line, kalam_rel_cache(rel)->owner_attno,
+										 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+		{
+			struct varlena *v = detoast_attr((struct varlena *) DatumGetPointer(value));
+
+			changes = VARSIZE_ANY_EXHDR(v) != owner_len ||
+				memcmp(VARDATA_ANY(v), owner, owner_len) != 0;
+		}
+		heap_freetuple(out_of_line);
+	}
 	return changes;
 }
 

@@ -57,6 +57,9 @@ release_slot(int code, Datum arg)
 }
 
 /* Take this database's slot; false if another worker holds it. */
+/* CREATE EXTENSION commits seen in this database when this worker started */
+static uint32 extension_created_at_start;
+
 static bool
 claim_slot(void)
 {
@@ -80,6 +83,7 @@ claim_slot(void)
 		slot->pid = MyProcPid;
 		slot->proc = MyProc;
 		slot->no_extension = false;
+		extension_created_at_start = slot->extension_created;
 		claimed = true;
 	}
 	SpinLockRelease(&kalam_workers->mutex);
@@ -99,6 +103,11 @@ extension_installed(void)
 	return found;
 }
 
+/*
+ * No kalamdb here: the launcher need not start a worker again for a while,
+ * unless a CREATE EXTENSION committed since this worker looked (then at
+ * once)
+ */
 static void
 note_no_extension(void)
 {
@@ -107,11 +116,13 @@ note_no_extension(void)
 
 	SpinLockAcquire(&kalam_workers->mutex);
 	slot = worker_slot(MyDatabaseId, false);
-	if (slot)
+	if (slot && slot->extension_created == extension_created_at_start)
 	{
 		slot->no_extension = true;
 		slot->checked_at = now;
 	}
+	else if (slot)
+		slot->launched_at = 0;
 	SpinLockRelease(&kalam_workers->mutex);
 }
 

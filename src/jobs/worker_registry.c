@@ -197,6 +197,7 @@ start_worker_xact_callback(XactEvent event, void *arg)
 		{
 			slot->no_extension = false;
 			slot->launched_at = 0;	/* start it now */
+			slot->extension_created++;
 		}
 		SpinLockRelease(&kalam_workers->mutex);
 		wake_launcher();

@@ -23,6 +23,7 @@ typedef struct DbWorkerSlot
 	TimestampTz launched_at;	/* launcher started one (not yet running) */
 	bool		no_extension;	/* the last worker found no kalamdb here */
 	TimestampTz checked_at;
+	uint32		extension_created;	/* CREATE EXTENSION commits seen here */
 } DbWorkerSlot;
 
 typedef struct WorkerRegistry
