@@ -96,6 +96,18 @@ BEGIN
 	END IF;
 END $$;
 
+-- A NULL password would hash to NULL: a user who cannot log in, without
+-- saying so (only the bootstrap root is without a password)
+CREATE FUNCTION kalam._check_password_given(password text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF password IS NULL THEN
+		RAISE EXCEPTION 'a password cannot be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+END $$;
+
 -- (see kalam._is_email)
 CREATE FUNCTION kalam._check_email(email text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
@@ -118,6 +130,7 @@ DECLARE
 BEGIN
 	PERFORM kalam._check_assignable_role(role, level);
 	PERFORM kalam._check_email(email);
+	PERFORM kalam._check_password_given(password);
 	BEGIN
 		INSERT INTO system.users (user_id, username, password_hash, role, email)
 		VALUES (new_id, username, kalam.hash_password(password), role, email);
@@ -137,6 +150,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	u system.users := kalam._managed_user(username, kalam._require_user_manager());
 BEGIN
+	PERFORM kalam._check_password_given(password);
 	UPDATE system.users
 	SET password_hash = kalam.hash_password(password), auth_type = 'password',
 		failed_login_attempts = 0, locked_until = NULL, updated_at = now()

@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(107);
+SELECT plan(109);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -222,6 +222,10 @@ SELECT is((SELECT role::text FROM system.users WHERE username = 'gina'), 'servic
 -- would show the row, password hash included, to the dba
 SELECT is(pg_temp.run_as('kalam_test_app', :'carol', $$SELECT kalam.set_role('gina', NULL)$$),
 		  'ERROR 22004: a user''s role cannot be NULL', 'set_role refuses a NULL role');
+SELECT is(pg_temp.run_as('kalam_test_app', :'carol', $$SELECT kalam.set_password('gina', NULL)$$),
+		  'ERROR 22004: a password cannot be NULL', 'set_password refuses a NULL password');
+SELECT throws_ok($$SELECT kalam.create_user('nopassword', NULL)$$, '22004', 'a password cannot be NULL',
+				 'create_user refuses a NULL password');
 SELECT is(pg_temp.run_as('kalam_test_app', :'erin', $$SELECT kalam.set_password('root', 'root-secret-12')$$),
 		  '', 'a system user sets the root password');
 SELECT is(kalam.authenticate('root', 'root-secret-12')::text, 'root', 'and root can log in');
