@@ -682,6 +682,8 @@ owner_changes(Relation rel, ItemPointer otid, const char *owner, int owner_len,
 
 			changes = VARSIZE_ANY_EXHDR(v) != owner_len ||
 				memcmp(VARDATA_ANY(v), owner, owner_len) != 0;
+			if ((Pointer) v != DatumGetPointer(value))
+				pfree(v);
 		}
 		heap_freetuple(out_of_line);
 	}

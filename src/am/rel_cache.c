@@ -147,9 +147,13 @@ kalam_slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len)
 	}
 	v = PG_DETOAST_DATUM_PACKED(value);
 	len = VARSIZE_ANY_EXHDR(v);
+	if (len > 0 && len <= USER_ID_MAX_LEN)
+		memcpy(buf, VARDATA_ANY(v), len);
+	/* an owner out of line came back as a copy: not one per row to keep */
+	if ((Pointer) v != DatumGetPointer(value))
+		pfree(v);
 	if (len <= 0 || len > USER_ID_MAX_LEN)
 		return false;
-	memcpy(buf, VARDATA_ANY(v), len);
 	*owner_len = len;
 	return true;
 }

@@ -56,10 +56,10 @@ release_slot(int code, Datum arg)
 	SpinLockRelease(&kalam_workers->mutex);
 }
 
-/* Take this database's slot; false if another worker holds it. */
 /* CREATE EXTENSION commits seen in this database when this worker started */
 static uint32 extension_created_at_start;
 
+/* Take this database's slot; false if another worker holds it. */
 static bool
 claim_slot(void)
 {
