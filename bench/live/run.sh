@@ -87,7 +87,7 @@ SELECT kalam.execute_as(user_id), kalam.subscribe('SELECT id, sent FROM bench.ev
 INSERT INTO system.live_queries (live_id, user_id, table_id, query, options, channel, backend_pid)
 SELECT kalam.live_query_id(b.user_id, kalam.connection_of(q.live_id)::text, to_hex(b.n)),
 	   b.user_id, q.table_id, q.query, q.options, q.channel, q.backend_pid
-FROM system.live_queries q, bench_ids b WHERE b.n BETWEEN 2 AND 1000;
+FROM system.live_queries q, bench_ids b WHERE b.n BETWEEN 2 AND 1000 AND q.backend_pid = pg_backend_pid();
 SELECT kalam._live_routes_rebuild();
 SELECT 'subscribed';
 SELECT pg_sleep(100000);

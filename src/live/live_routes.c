@@ -608,6 +608,12 @@ live_flush_counters(void)
 		return;
 	}
 
+	/*
+	 * A row another transaction holds is passed over, not waited for: a
+	 * session that ends deletes its subscriptions' rows, and waiting for
+	 * one of them while holding another would deadlock with it.  Its
+	 * counter is written next time (the row, if it stays).
+	 */
 	worker_begin("recording live query counters");
 	for (int i = 0; i < n; i++)
 	{
@@ -617,10 +623,37 @@ live_flush_counters(void)
 		args[0] = CStringGetTextDatum(copies[i].live_id);
 		args[1] = Int64GetDatum(copies[i].changes);
 		args[2] = TimestampTzGetDatum(copies[i].last_update);
-		SPI_execute_with_args("UPDATE system.live_queries SET changes = $2, last_update = $3 "
-							  "WHERE live_id = $1::kalam.live_query_id",
+		SPI_execute_with_args("WITH free AS (SELECT live_id FROM system.live_queries "
+							  "  WHERE live_id = $1::kalam.live_query_id FOR NO KEY UPDATE SKIP LOCKED) "
+							  "UPDATE system.live_queries q SET changes = $2, last_update = $3 "
+							  "FROM free WHERE q.live_id = free.live_id",
 							  3, types, args, NULL, false, 0);
+		if (SPI_processed == 0)
+		{
+			/* held, or gone (then nothing is left to write) */
+			SPI_execute_with_args("SELECT 1 FROM system.live_queries WHERE live_id = $1::kalam.live_query_id",
+								  1, types, args, NULL, true, 1);
+			if (SPI_processed > 0)
+				copies[i].changes = -1;
+		}
 	}
 	worker_commit();
+
+	/* the counters of rows passed over stay to be written */
+	LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < n; i++)
+	{
+		CounterKey	key;
+
+		if (copies[i].changes >= 0)
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.dbid = MyDatabaseId;
+		memcpy(key.live_id, copies[i].live_id, sizeof(key.live_id));
+		entry = hash_search(counters, &key, HASH_FIND, NULL);
+		if (entry != NULL)
+			entry->dirty = true;
+	}
+	LWLockRelease(live_shared->lock);
 	pfree(copies);
 }
