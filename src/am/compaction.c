@@ -416,7 +416,7 @@ compact_owner(Compaction *c, int64 first, int64 n)
 			p->emptied = false;
 			p->received = false;
 			p->items_left = 0;
-			p->free = 0;
+			/* the page's look may find it shared after all */
 			if (p->own)
 				p->free = page_free_room(c, p->block, rows[i].offset, &p->own, &p->items_left);
 			if (!p->own)

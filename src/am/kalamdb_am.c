@@ -676,15 +676,8 @@ owner_changes(Relation rel, ItemPointer otid, const char *owner, int owner_len,
 		Datum		value = heap_getattr(out_of_line, kalam_rel_cache(rel)->owner_attno,
 										 RelationGetDescr(rel), &isnull);
 
-		if (!isnull)
-		{
-			struct varlena *v = detoast_attr((struct varlena *) DatumGetPointer(value));
-
-			changes = VARSIZE_ANY_EXHDR(v) != owner_len ||
-				memcmp(VARDATA_ANY(v), owner, owner_len) != 0;
-			if ((Pointer) v != DatumGetPointer(value))
-				pfree(v);
-		}
+		if (kalam_datum_owner(value, isnull, old_owner, &old_len))
+			changes = old_len != owner_len || memcmp(old_owner, owner, owner_len) != 0;
 		heap_freetuple(out_of_line);
 	}
 	return changes;

@@ -487,8 +487,7 @@ owner_map_admit(const KalamRelStorage *node)
 
 	SpinLockAcquire(&set->head.mutex);
 	r = &relation_entry(set, hash, node)->hint.relation;
-	if (BlockNumberIsValid(r->admission_block) &&
-		r->admission_generation != r->vacuum_generation)
+	if (!owner_map_is_open_admission(r, r->admission_block))
 		r->admission_block = InvalidBlockNumber;
 	if (BlockNumberIsValid(r->admission_block) && r->admitted < r->admission_limit)
 	{

@@ -98,6 +98,18 @@ extern void owner_map_set_recent_buffer(const KalamRelStorage *node, const char 
 extern void owner_map_get_relation(const KalamRelStorage *node, RelationHint *hint);
 
 /*
+ * Whether block is the relation's open admission page, taking in new
+ * owners (a VACUUM since it was opened closes it: it may have given the
+ * page to one owner)
+ */
+static inline bool
+owner_map_is_open_admission(const RelationHint *hint, BlockNumber block)
+{
+	return BlockNumberIsValid(hint->admission_block) && hint->admission_block == block &&
+		hint->admission_generation == hint->vacuum_generation;
+}
+
+/*
  * Store hint only if the owner's entry still points at expected_block (or
  * is gone); else copy the entry to *current and return false.  Two
  * sessions moving the same owner to a new page at once thus agree on one.

@@ -32,7 +32,6 @@
 #include "postgres.h"
 
 #include "access/genam.h"
-#include "access/detoast.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
@@ -121,38 +120,15 @@ placement_tuple_owner(Relation rel, AttrNumber attno, Page page, OffsetNumber of
 	HeapTupleData tuple;
 	Datum		value;
 	bool		isnull;
-	struct varlena *v;
 
 	tuple.t_data = (HeapTupleHeader) PageGetItem(page, item);
 	tuple.t_len = ItemIdGetLength(item);
 	tuple.t_tableOid = RelationGetRelid(rel);
 	value = heap_getattr(&tuple, attno, RelationGetDescr(rel), &isnull);
-	if (isnull)
-	{
-		memcpy(buf, NULL_OWNER, NULL_OWNER_LEN);
-		*owner_len = NULL_OWNER_LEN;
-		return true;
-	}
-	v = (struct varlena *) DatumGetPointer(value);
-	/* in a wide row, a long owner id may be compressed in line (MAIN) */
-	if (VARATT_IS_COMPRESSED(v))
-	{
-		struct varlena *plain = detoast_attr(v);
-		bool		readable = VARSIZE_ANY_EXHDR(plain) <= USER_ID_MAX_LEN;
-
-		if (readable)
-		{
-			*owner_len = VARSIZE_ANY_EXHDR(plain);
-			memcpy(buf, VARDATA_ANY(plain), *owner_len);
-		}
-		pfree(plain);
-		return readable;
-	}
-	if (VARATT_IS_EXTERNAL(v) || VARSIZE_ANY_EXHDR(v) > USER_ID_MAX_LEN)
+	/* not fetched from TOAST under the page's lock */
+	if (!isnull && VARATT_IS_EXTERNAL(DatumGetPointer(value)))
 		return false;
-	*owner_len = VARSIZE_ANY_EXHDR(v);
-	memcpy(buf, VARDATA_ANY(v), *owner_len);
-	return true;
+	return kalam_datum_owner(value, isnull, buf, owner_len);
 }
 
 bool
@@ -458,18 +434,6 @@ rows_room(Size len, int nrows)
 }
 
 /*
- * Whether block is the relation's open admission page, taking in new
- * owners (a VACUUM since closed it: see owner_map_admit())
- */
-static bool
-is_admission_page(const RelationHint *rel_hint, BlockNumber block)
-{
-	return BlockNumberIsValid(rel_hint->admission_block) &&
-		rel_hint->admission_block == block &&
-		rel_hint->admission_generation == rel_hint->vacuum_generation;
-}
-
-/*
  * Put nrows more rows of the owner on its shared page hint->block, if the
  * owner stays within kalam.small_owner_rows there (counted in the map: see
  * owner_map_put_shared()).
@@ -518,7 +482,7 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 
 				if (blocks[i] == hint->block || blocks[i] >= nblocks ||
 					GetRecordedFreeSpace(rel, blocks[i]) < need ||
-					is_admission_page(&rel_hint, blocks[i]))
+					owner_map_is_open_admission(&rel_hint, blocks[i]))
 					continue;
 				/* every row the owner's: not a shared page it opened */
 				inspect_page(rel, blocks[i], owner, owner_len, INSPECT_ALL, &info);
@@ -824,7 +788,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 		 * admission page, where the owner may just be the first
 		 */
 		inspect_page(rel, last, owner, owner_len, INSPECT_ALL, &info);
-		own = info.all_mine && !is_admission_page(&rel_hint, last);
+		own = info.all_mine && !owner_map_is_open_admission(&rel_hint, last);
 		hint.block = last;
 		hint.kind = own ? HINT_OWN : HINT_SHARED;
 		hint.shared_rows = own ? 0 : Min(rows, PG_UINT16_MAX);

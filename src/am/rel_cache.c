@@ -133,12 +133,19 @@ kalam_slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len)
 	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;
 	bool		isnull;
 	Datum		value;
-	struct varlena *v;
-	int			len;
 
 	if (attno == 0)
 		return false;
 	value = slot_getattr(slot, attno, &isnull);
+	return kalam_datum_owner(value, isnull, buf, owner_len);
+}
+
+bool
+kalam_datum_owner(Datum value, bool isnull, char *buf, int *owner_len)
+{
+	struct varlena *v;
+	int			len;
+
 	if (isnull)
 	{
 		memcpy(buf, NULL_OWNER, NULL_OWNER_LEN);
@@ -149,7 +156,7 @@ kalam_slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len)
 	len = VARSIZE_ANY_EXHDR(v);
 	if (len > 0 && len <= USER_ID_MAX_LEN)
 		memcpy(buf, VARDATA_ANY(v), len);
-	/* an owner out of line came back as a copy: not one per row to keep */
+	/* a compressed or out-of-line owner came back as a copy: free it */
 	if ((Pointer) v != DatumGetPointer(value))
 		pfree(v);
 	if (len <= 0 || len > USER_ID_MAX_LEN)

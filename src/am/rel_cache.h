@@ -43,6 +43,13 @@ extern Oid	kalam_owner_index(Relation rel);
  */
 extern bool kalam_slot_owner(Relation rel, TupleTableSlot *slot, char *buf, int *owner_len);
 
+/*
+ * An owner column's value copied to buf as kalam_slot_owner() gives it,
+ * brought back first if compressed or out of line (the copy freed); false
+ * if it is no owner id (empty or too long)
+ */
+extern bool kalam_datum_owner(Datum value, bool isnull, char *buf, int *owner_len);
+
 /* The OID of type kalam.user_id, or InvalidOid if the extension is absent. */
 extern Oid	kalam_user_id_type(void);
 

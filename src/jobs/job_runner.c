@@ -200,10 +200,11 @@ typedef struct ItemFailures
 
 /*
  * Run sql, whose $1 is an item of items (and $2 ... the nconsts consts),
- * for each item in a transaction of its own, stopping early if the job is cancelled: adds the counts sql
- * returns to *rows and the items done to *done; where it returns NULL,
- * the item counts as skipped if skipped is given, else as done.  An item
- * that fails is rolled back and counted in *failed, and the others go on:
+ * for each item in a transaction of its own, stopping early if the job is
+ * cancelled: adds the counts sql returns to *rows and the items done to
+ * *done; where it returns NULL, the item counts as skipped if skipped is
+ * given, else as done.  An item that fails is rolled back and counted in
+ * *failed, and the others go on:
  * one table's trigger, say, must not keep every user from being purged.
  * True if cancelled.
  */

@@ -430,6 +430,7 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 	char	   *live_id;
 	char	   *channel;
 	char	   *owner_key;
+	const char *foreign_policy;
 	StringInfoData options;
 	ListCell   *lc;
 	TupleDesc	result_desc;
@@ -459,13 +460,14 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
-	if (live_foreign_read_policy(rel) != NULL)
+	foreign_policy = live_foreign_read_policy(rel);
+	if (foreign_policy != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot watch table %s, which has row-level security policies of its own",
 						RelationGetRelationName(rel)),
 				 errdetail("Notifications follow kalamdb's access rules only; policy \"%s\" would not hide rows from them.",
-						   live_foreign_read_policy(rel))));
+						   foreign_policy)));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -115,7 +115,17 @@ typedef struct CounterCopy
 	char		live_id[LIVE_ID_MAX_LEN + 1];
 	int64		changes;
 	TimestampTz last_update;
+	bool		held;			/* its row was held by another transaction */
 } CounterCopy;
+
+/* The key of a subscription's counter */
+static void
+counter_key(CounterKey *key, Oid dbid, const char *live_id)
+{
+	memset(key, 0, sizeof(*key));
+	key->dbid = dbid;
+	strlcpy(key->live_id, live_id, sizeof(key->live_id));
+}
 
 void
 live_define_gucs(void)
@@ -276,9 +286,7 @@ count_deliveries(Oid dbid, List *deliveries)
 		CounterEntry *entry;
 		bool		found;
 
-		memset(&key, 0, sizeof(key));
-		key.dbid = dbid;
-		strlcpy(key.live_id, ((PendingDelivery *) lfirst(lc))->live_id, sizeof(key.live_id));
+		counter_key(&key, dbid, ((PendingDelivery *) lfirst(lc))->live_id);
 		entry = hash_search(counters, &key, HASH_ENTER_NULL, &found);
 		if (entry == NULL)
 			continue;			/* full: this count is lost, the rows are fine */
@@ -444,9 +452,7 @@ prune_counters(void)
 		{
 			CounterKey	key;
 
-			memset(&key, 0, sizeof(key));
-			key.dbid = MyDatabaseId;
-			memcpy(key.live_id, ids[i], sizeof(key.live_id));
+			counter_key(&key, MyDatabaseId, ids[i]);
 			LWLockAcquire(live_shared->lock, LW_EXCLUSIVE);
 			hash_search(counters, &key, HASH_REMOVE, NULL);
 			LWLockRelease(live_shared->lock);
@@ -598,6 +604,7 @@ live_flush_counters(void)
 		memcpy(copies[n].live_id, entry->key.live_id, sizeof(copies[n].live_id));
 		copies[n].changes = entry->changes;
 		copies[n].last_update = entry->last_update;
+		copies[n].held = false;
 		entry->dirty = false;
 		n++;
 	}
@@ -633,8 +640,7 @@ live_flush_counters(void)
 			/* held, or gone (then nothing is left to write) */
 			SPI_execute_with_args("SELECT 1 FROM system.live_queries WHERE live_id = $1::kalam.live_query_id",
 								  1, types, args, NULL, true, 1);
-			if (SPI_processed > 0)
-				copies[i].changes = -1;
+			copies[i].held = (SPI_processed > 0);
 		}
 	}
 	worker_commit();
@@ -645,11 +651,9 @@ live_flush_counters(void)
 	{
 		CounterKey	key;
 
-		if (copies[i].changes >= 0)
+		if (!copies[i].held)
 			continue;
-		memset(&key, 0, sizeof(key));
-		key.dbid = MyDatabaseId;
-		memcpy(key.live_id, copies[i].live_id, sizeof(key.live_id));
+		counter_key(&key, MyDatabaseId, copies[i].live_id);
 		entry = hash_search(counters, &key, HASH_FIND, NULL);
 		if (entry != NULL)
 			entry->dirty = true;
