@@ -304,6 +304,19 @@ row_options(Relation rel, BulkInsertState pins, RowPlacement *row, int options)
 }
 
 /*
+ * heap forms a row's tuple in its slot before it inserts it
+ * (ExecFetchSlotHeapTuple()); formed first, its length is there to read,
+ * where measuring the values would go over them once more.
+ */
+static void
+measure_row(Relation rel, TupleTableSlot *slot, RowLength *length)
+{
+	if (TTS_IS_HEAPTUPLE(slot) || TTS_IS_BUFFERTUPLE(slot))
+		ExecMaterializeSlot(slot);
+	row_length(rel, slot, length);
+}
+
+/*
  * Choose the page for the row in slot, make it heap's target, and return
  * the options to insert it with; -1 if the relation has no owner column
  * (heap places the row).  length: the row's, if the caller has it already.
@@ -320,7 +333,7 @@ begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, bool bulk, i
 	if (length != NULL)
 		row->length = *length;
 	else
-		row_length(rel, slot, &row->length);
+		measure_row(rel, slot, &row->length);
 	if (row->length.toasts)
 		kalam_lock_toast_relation(rel, slot);
 	begin_target(rel, pins, bulk, row->owner, row->owner_len, row->length.len,
@@ -528,7 +541,7 @@ insert_owner_rows(Relation rel, const char *owner, int owner_len, TupleTableSlot
 		/* without a TOAST table, only the batch's first row is measured */
 		if (!may_toast && i > first)
 			continue;
-		row_length(rel, rows[i], &length);
+		measure_row(rel, rows[i], &length);
 		if (i == first)
 			first_len = length.len;
 		if (length.toasts)

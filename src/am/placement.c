@@ -41,6 +41,7 @@
 #include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/smgr.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 
@@ -317,26 +318,53 @@ offer_empty_page(Relation rel, BlockNumber block)
 	FreeSpaceMapVacuumRange(rel, block, block + 1);
 }
 
+/* The relation's size in *nblocks, looked up only once (InvalidBlockNumber: not yet) */
+static BlockNumber
+known_size(Relation rel, BlockNumber *nblocks)
+{
+	if (!BlockNumberIsValid(*nblocks))
+		*nblocks = RelationGetNumberOfBlocks(rel);
+	return *nblocks;
+}
+
 /*
  * An empty page: from the free space map if it knows one, else a new one
  * (*is_empty: false if the map offered a page that turned out to be the
- * owner's already).
+ * owner's already).  nblocks: the relation's size, if known.
  */
 static BlockNumber
 empty_page(Relation rel, const char *owner, int owner_len, BlockNumber nblocks,
 		   Placement *p, bool *is_empty)
 {
+	bool		no_map = false;
+	BlockNumber block;
+
 	for (int attempt = 0; attempt < 4; attempt++)
 	{
-		BlockNumber block = GetPageWithFreeSpace(rel, EMPTY_PAGE_SPACE);
-
-		if (!BlockNumberIsValid(block) || block >= nblocks)
+		block = GetPageWithFreeSpace(rel, EMPTY_PAGE_SPACE);
+		if (!BlockNumberIsValid(block))
+		{
+			/* the map's fork does not exist (or is empty): see below */
+			no_map = RelationGetSmgr(rel)->smgr_cached_nblocks[FSM_FORKNUM] == 0;
+			break;
+		}
+		if (block >= known_size(rel, &nblocks))
 			break;
 		if (claim_if_empty(rel, block, owner, owner_len, p, is_empty))
 			return block;
 	}
 	*is_empty = true;
-	return extend_by_one_page(rel, p);
+	block = extend_by_one_page(rel, p);
+
+	/*
+	 * Without its fork, every search of the free space map looks for the
+	 * fork's file, a system call with each page taken; heap creates the
+	 * fork once its first page is full.  Here it is created with a page
+	 * recorded as holding no room, which it does for anyone else.
+	 */
+	if (no_map)
+		RecordPageWithFreeSpace(rel, block, 0);
+	return block;
 }
 
 /*
@@ -480,7 +508,7 @@ move_to_own_page(Relation rel, const char *owner, int owner_len, Size need,
 			{
 				PageInfo	info;
 
-				if (blocks[i] == hint->block || blocks[i] >= nblocks ||
+				if (blocks[i] == hint->block || blocks[i] >= known_size(rel, &nblocks) ||
 					GetRecordedFreeSpace(rel, blocks[i]) < need ||
 					owner_map_is_open_admission(&rel_hint, blocks[i]))
 					continue;
@@ -556,7 +584,7 @@ admit(Relation rel, const char *owner, int owner_len, Size len, Size need, int n
 	hint->shared_rows = nrows;
 	hint->free_estimate = 0;	/* shared pages are always looked at */
 
-	if (BlockNumberIsValid(block) && block < nblocks)
+	if (BlockNumberIsValid(block) && block < known_size(rel, &nblocks))
 	{
 		PageInfo	info;
 
@@ -673,16 +701,17 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	/*
 	 * A current hint points at a page that still exists, of a relation not
 	 * vacuumed since: its size and its map entry need not be read (a
-	 * system call and a lock the relation's inserts all share).
+	 * system call and a lock the relation's inserts all share).  Another
+	 * hint may point past the end of the relation (truncated since); the
+	 * size is read when a page is to be looked at, if at all.
 	 */
+	nblocks = InvalidBlockNumber;
 	if (found && hint_is_current(&storage, &hint, generation))
-	{
-		nblocks = InvalidBlockNumber;	/* not needed yet */
 		rel_hint.vacuum_generation = hint.seen_relation_generation;
-	}
 	else
 	{
-		nblocks = RelationGetNumberOfBlocks(rel);
+		if (found)
+			nblocks = RelationGetNumberOfBlocks(rel);
 		owner_map_get_relation(&storage, &rel_hint);
 	}
 
@@ -754,8 +783,6 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 				{
 					BlockNumber old_block = hint.block;
 
-					if (!BlockNumberIsValid(nblocks))
-						nblocks = RelationGetNumberOfBlocks(rel);
 					memset(&hint, 0, sizeof(hint));
 					hint_seen(&hint, generation, rel_hint.vacuum_generation);
 					admit(rel, owner, owner_len, len, need, nrows, nblocks,
@@ -764,8 +791,6 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 				}
 			}
 		}
-		if (!BlockNumberIsValid(nblocks))
-			nblocks = RelationGetNumberOfBlocks(rel);
 		move_to_own_page(rel, owner, owner_len, need, consume, &hint, nblocks, p);
 		return;
 	}
@@ -779,7 +804,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	 */
 	if (!owner_map_is_complete(&rel_hint) &&
 		owner_pages(rel, owner, owner_len, &last, &rows, NULL, 0, &nfound) &&
-		BlockNumberIsValid(last) && last < nblocks)
+		BlockNumberIsValid(last) && last < known_size(rel, &nblocks))
 	{
 		bool		own;
 

@@ -125,6 +125,15 @@ row_length(Relation rel, TupleTableSlot *slot, RowLength *length)
 	Size		target = RelationGetToastTupleTarget(rel, TOAST_TUPLE_TARGET);
 	Size		len;
 
+	/* a tuple heap inserts as it is (heap_prepare_insert()): its length */
+	if (physical != NULL && !HeapTupleHasExternal(physical) &&
+		physical->t_len <= TOAST_TUPLE_THRESHOLD)
+	{
+		length->len = length->max_len = physical->t_len;
+		length->toasts = false;
+		return;
+	}
+
 	slot_getallattrs(slot);
 	for (int i = 0; i < desc->natts; i++)
 	{
