@@ -65,6 +65,12 @@ BEGIN
 	IF rel.relkind NOT IN ('r', 'p') THEN
 		RAISE EXCEPTION '"%" is not a table', relation USING ERRCODE = 'wrong_object_type';
 	END IF;
+	IF rel.relkind = 'p' OR EXISTS (SELECT 1 FROM pg_inherits
+									WHERE inhrelid = relation OR inhparent = relation) THEN
+		RAISE EXCEPTION 'table % is partitioned, a partition, or in an inheritance tree', relation
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Row-level security filters the rows of the table a query names: a partition or child read directly is not filtered by its parent''s policies.';
+	END IF;
 	SELECT n.namespace_id INTO ns FROM system.namespaces n
 	WHERE n.namespace_id::text = (SELECT nspname FROM pg_namespace WHERE oid = rel.relnamespace);
 	IF ns IS NULL THEN
@@ -203,8 +209,34 @@ END $$;
 CREATE EVENT TRIGGER kalam_forget_dropped_tables ON sql_drop
 	EXECUTE FUNCTION kalam._forget_dropped_tables();
 
+-- A registered table stays out of inheritance trees (see register_table):
+-- CREATE TABLE ... INHERITS / PARTITION OF, ALTER TABLE ... INHERIT /
+-- ATTACH PARTITION that would put one in are undone.
+CREATE FUNCTION kalam._refuse_inheritance() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	registered regclass;
+BEGIN
+	SELECT t.relation INTO registered
+	FROM pg_event_trigger_ddl_commands() c
+	JOIN pg_inherits i ON c.objid IN (i.inhrelid, i.inhparent)
+	JOIN system.tables t ON t.relation::oid IN (i.inhrelid, i.inhparent)
+	WHERE c.classid = 'pg_class'::regclass
+	LIMIT 1;
+	IF registered IS NOT NULL THEN
+		RAISE EXCEPTION 'registered table % cannot be part of an inheritance tree', registered
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Row-level security filters the rows of the table a query names: a partition or child read directly is not filtered by its parent''s policies.';
+	END IF;
+END $$;
+CREATE EVENT TRIGGER kalam_refuse_inheritance ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION kalam._refuse_inheritance();
+
 REVOKE ALL ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.unregister_table(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam._forget_dropped_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam._refuse_inheritance() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id),
 	kalam.unregister_table(regclass) TO PUBLIC;

@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(73);
+SELECT plan(80);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -52,6 +52,26 @@ SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'user', 'public')$$,
 				 'only SHARED tables have an access level');
 SELECT is(kalam.register_table('app.notes', 'user')::text, 'app.notes', 'register_table returns the table id');
 SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'user')$$, '42710', NULL, 'a table is registered once');
+-- row-level security filters the table a query names: no inheritance trees
+CREATE TABLE app.parted (id int, v text) PARTITION BY RANGE (id);
+CREATE TABLE app.parted_1 PARTITION OF app.parted FOR VALUES FROM (0) TO (100);
+SELECT throws_ok($$SELECT kalam.register_table('app.parted', 'shared', 'restricted')$$, '0A000',
+				 'table app.parted is partitioned, a partition, or in an inheritance tree',
+				 'a partitioned table is not registered (its partitions would have no policies)');
+SELECT throws_ok($$SELECT kalam.register_table('app.parted_1', 'shared')$$, '0A000', NULL,
+				 'nor is a partition');
+SELECT throws_ok($$CREATE TABLE app.parted_w (id int) PARTITION BY RANGE (id) WITH (type = 'shared')$$, '0A000', NULL,
+				 'nor a partitioned table created WITH (type = ...)');
+SELECT throws_ok($$CREATE TABLE app.notes_child () INHERITS (app.notes)$$, '0A000',
+				 'registered table app.notes cannot be part of an inheritance tree',
+				 'a registered table gets no inheritance child');
+CREATE TABLE app.loose (owner kalam.user_id NOT NULL, id bigint, body text, at timestamptz) USING kalamdb;
+SELECT throws_ok($$ALTER TABLE app.loose INHERIT app.notes$$, '0A000', NULL, 'nor through ALTER TABLE ... INHERIT');
+SELECT throws_ok($$ALTER TABLE app.notes INHERIT app.loose$$, '0A000', NULL, 'nor a parent');
+CREATE TABLE app.parted_notes (owner kalam.user_id, id bigint, body text, at timestamptz) PARTITION BY RANGE (id);
+SELECT throws_ok($$ALTER TABLE app.parted_notes ATTACH PARTITION app.notes FOR VALUES FROM (0) TO (100)$$, '0A000', NULL,
+				 'nor does it become a partition');
+DROP TABLE app.parted, app.loose, app.parted_notes;
 SELECT is(pg_temp.run_as('kalam_tbl_app', :'dora', $$SELECT kalam.register_table('app.events', 'stream', ttl => '1 hour')$$),
 		  'ERROR 42501: must be owner of table app.events', 'only the table''s owner registers it');
 
