@@ -273,9 +273,11 @@ forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
  * end of the TOAST table, never to room VACUUM freed there: replacing
  * large values would grow the TOAST table without bound.  So a row heap
  * will TOAST is inserted with the free space map, once its target is
- * seen to have the room the row takes at most once TOASTed
- * (row_length.h); if it lacks it (the owner map's estimate was off), the
- * owner is placed again, by a look at its page.  A row whose page fills
+ * held against being taken as an empty page while the values are stored
+ * (VACUUM may empty it meanwhile), and seen to be the owner's with the
+ * room the row takes at most once TOASTed (row_length.h); if it lacks it
+ * (the owner map's estimate was off), the owner is placed again, by a
+ * look at its page.  A row whose page fills
  * up while its values are stored (another session of the owner updating
  * a row on it in place, or using room the map counted as free) may still
  * go where the free space map says.
@@ -285,20 +287,23 @@ row_options(Relation rel, BulkInsertState pins, RowPlacement *row, int options)
 {
 	if (row->length.toasts)
 	{
-		bool		room = placement_target_has_room(rel, &row->p, pins->current_buf);
+		bool		room = placement_hold_target(rel, row->owner, row->owner_len, &row->p);
 
 		if (!room)
 		{
 			forget_target(rel, row->owner, row->owner_len, &row->p);
 			begin_target(rel, pins, row->bulk, row->owner, row->owner_len, row->length.len,
 						 row->length.max_len, 1, &row->p);
-			room = placement_target_has_room(rel, &row->p, pins->current_buf);
+			room = placement_hold_target(rel, row->owner, row->owner_len, &row->p);
 		}
 		if (room)
 		{
 			row->p.may_use_fsm = true;
 			return options;
 		}
+		/* not the owner's, or being taken: heap is not to use it */
+		ReleaseBulkInsertStatePin(pins);
+		RelationSetTargetBlock(rel, InvalidBlockNumber);
 	}
 	return options | HEAP_INSERT_SKIP_FSM;
 }
@@ -770,17 +775,21 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 
 	/*
 	 * else heap tries the target before the free space map, which may name
-	 * another owner's page: the target is looked at first.  (heap may TOAST
-	 * the new version, or delete the old one's TOASTed values.)
+	 * another owner's page: the target is held and looked at first (heap
+	 * may wait for the row's lock, VACUUM empty the target meanwhile).
+	 * (heap may TOAST the new version, or delete the old one's TOASTed
+	 * values.)
 	 */
 	kalam_lock_toast_relation(rel, slot);
 	/* heap reads the indexed columns first, opening the indexes if it must */
 	bms_free(RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY));
 	placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, &p);
-	if (!placement_target_has_room(rel, &p, InvalidBuffer))
+	if (!placement_hold_target(rel, owner, owner_len, &p))
 	{
 		forget_target(rel, owner, owner_len, &p);
 		placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, &p);
+		if (!placement_hold_target(rel, owner, owner_len, &p))
+			RelationSetTargetBlock(rel, InvalidBlockNumber);
 	}
 	p.may_use_fsm = true;		/* heap_update() takes no options */
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,

@@ -227,7 +227,9 @@ space_needed(Relation rel, Size len)
  * Claims: an empty page being taken by an owner is claimed under a lock
  * held until its row is on it (placement_finish()).  A claim is never
  * waited for: a page someone else is taking is not empty for anyone else,
- * and an update may hold a claim while heap waits for a row lock.
+ * and an update may hold a claim while heap waits for a row lock.  A row
+ * on a long way to its page holds the page in share mode
+ * (placement_hold_target()), which keeps anyone from claiming it.
  */
 static bool
 take_claim(Relation rel, BlockNumber block, Placement *p)
@@ -250,6 +252,11 @@ release_claim(Placement *p)
 	{
 		LockRelease(&p->claim_tag, ExclusiveLock, false);
 		p->claimed = false;
+	}
+	if (p->held)
+	{
+		LockRelease(&p->claim_tag, ShareLock, false);
+		p->held = false;
 	}
 }
 
@@ -651,6 +658,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	p->block = InvalidBlockNumber;
 	p->shared = false;
 	p->claimed = false;
+	p->held = false;
 	p->bulk = bulk;
 	p->cached = false;
 	p->recent_buffer = InvalidBuffer;
@@ -846,21 +854,55 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 }
 
 bool
-placement_target_has_room(Relation rel, const Placement *p, Buffer pinned)
+placement_hold_target(Relation rel, const char *owner, int owner_len, Placement *p)
 {
-	Buffer		buffer = pinned;
-	bool		room;
+	PageInfo	info;
+	bool		owners;
 
 	if (!BlockNumberIsValid(p->block))
 		return false;
-	if (!BufferIsValid(buffer) || BufferGetBlockNumber(buffer) != p->block)
-		buffer = ReadBuffer(rel, p->block);
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	room = page_room(BufferGetPage(buffer)) >= p->need;
-	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
-	if (buffer != pinned)
-		ReleaseBuffer(buffer);
-	return room;
+	if (!p->claimed && !p->held)
+	{
+		LOCKTAG		tag;
+
+		/* the claim of one taking the page as empty, or of another holder */
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, RelationGetRelid(rel), p->block,
+							 CLAIM_LOCK_FIELD4);
+		if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+			return false;
+		p->claim_tag = tag;
+		p->held = true;
+	}
+
+	/*
+	 * Held from now on, the page may have changed hands before: it must
+	 * hold the owner's rows, or none; a shared page, some of them, unless
+	 * it is the open admission page, where the owner may be new.
+	 */
+	inspect_page(rel, p->block, owner, owner_len,
+				 p->shared ? INSPECT_UNTIL_MINE : INSPECT_FIRST, &info);
+	if (info.empty)
+		owners = true;
+	else if (!p->shared)
+		owners = info.first_mine;
+	else if (info.any_mine)
+		owners = true;
+	else
+	{
+		KalamRelStorage storage = KalamRelStorageOf(rel);
+		RelationHint rel_hint;
+
+		owner_map_get_relation(&storage, &rel_hint);
+		owners = owner_map_is_open_admission(&rel_hint, p->block);
+	}
+	if (owners && info.free >= p->need)
+		return true;
+	if (p->held)
+	{
+		LockRelease(&p->claim_tag, ShareLock, false);
+		p->held = false;
+	}
+	return false;
 }
 
 void

@@ -19,6 +19,8 @@ typedef struct Placement
 	bool		shared;			/* the target is a shared page */
 	bool		claimed;		/* claim_tag is held: an empty page is being
 								 * taken */
+	bool		held;			/* claim_tag is held in share mode: the
+								 * target is not to be taken as empty */
 	bool		bulk;			/* this backend's owner page cache is used */
 	bool		cached;			/* the target came from that cache, which
 								 * has counted the row already */
@@ -76,11 +78,17 @@ extern void placement_finish(Relation rel, const char *owner, int owner_len,
 extern void placement_point_at_own_page(Relation rel, const char *owner, int owner_len);
 
 /*
- * Whether the target page has now the room heap will ask of it for the
- * first row: looked at, where placement_begin() may have trusted the
- * owner map's estimate (through pinned, if that buffer holds it).
+ * For a row whose way to its page is long (heap stores its values in the
+ * TOAST table first, or waits for the lock of the row it updates), during
+ * which VACUUM may empty the target and another owner take it as an empty
+ * page: keep the target from being taken until placement_finish() (a
+ * claim in share mode, not waited for), then look at it.  True if the
+ * target is still the owner's (or empty) and has the room heap will ask
+ * of it for the first row; false, holding nothing, if not, or if someone
+ * is taking it as an empty page right now.
  */
-extern bool placement_target_has_room(Relation rel, const Placement *p, Buffer pinned);
+extern bool placement_hold_target(Relation rel, const char *owner, int owner_len,
+								  Placement *p);
 
 /* The target page is in buffer: tell the owner map, for next time. */
 extern void placement_note_buffer(Relation rel, const char *owner, int owner_len,
