@@ -27,6 +27,12 @@
  * whose subscribers would get the moves as changes.  The pages emptied
  * hold the old versions until VACUUM frees them for other owners.
  *
+ * A SERIALIZABLE transaction that read a row holds a predicate lock on
+ * the row's old version, which a write of the moved copy would not meet:
+ * as CLUSTER does, the relation's tuple and page predicate locks become
+ * locks on the whole relation, when the call starts and again just before
+ * its transaction commits (readers go on meanwhile).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -44,6 +50,7 @@
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/predicate.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
@@ -467,6 +474,65 @@ compact_owner(Compaction *c, int64 first, int64 n)
 	pfree(pages);
 }
 
+/*
+ * Relations compacted by this transaction, whose predicate locks are
+ * moved to the relation once more just before it commits: readers went on
+ * while rows moved
+ */
+static List *compacted = NIL;
+static bool callback_registered = false;
+
+static void
+compacted_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			foreach(lc, compacted)
+			{
+				/* held in EXCLUSIVE mode, unless a subtransaction that compacted it aborted */
+				Relation	rel = try_relation_open(lfirst_oid(lc), AccessShareLock);
+
+				if (rel != NULL)
+				{
+					TransferPredicateLocksToHeapRelation(rel);
+					relation_close(rel, NoLock);
+				}
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			/* the list lived in the transaction's memory */
+			compacted = NIL;
+			break;
+		default:
+			break;
+	}
+}
+
+/* Move the relation's predicate locks to the relation, now and at commit */
+static void
+transfer_predicate_locks(Relation rel)
+{
+	MemoryContext old;
+
+	TransferPredicateLocksToHeapRelation(rel);
+	if (!callback_registered)
+	{
+		RegisterXactCallback(compacted_xact_callback, NULL);
+		callback_registered = true;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	compacted = list_append_unique_oid(compacted, RelationGetRelid(rel));
+	MemoryContextSwitchTo(old);
+}
+
 PG_FUNCTION_INFO_V1(kalam_compact);
 Datum
 kalam_compact(PG_FUNCTION_ARGS)
@@ -526,6 +592,8 @@ kalam_compact(PG_FUNCTION_ARGS)
 				 errmsg("kalam.compact() does not move rows of \"%s\", which is published",
 						RelationGetRelationName(rel)),
 				 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
+
+	transfer_predicate_locks(rel);
 
 	/*
 	 * Index expressions run as the table's owner, in a security-restricted
