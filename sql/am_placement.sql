@@ -517,6 +517,25 @@ CREATE INDEX CONCURRENTLY single_regrant_c ON single ((regrant_and_return(id) + 
 DROP INDEX single_regrant, single_regrant_c;
 DROP FUNCTION regrant_and_return(bigint), regrant();
 
+-- ALTER TABLE ... DROP COLUMN of the owner column makes the next
+-- kalam.user_id column the owner, on the same storage: the map's hints of
+-- the old column's values are forgotten, not followed by equal values of
+-- the new one
+CREATE TABLE owner_dropped (a kalam.user_id, b kalam.user_id, body text) USING kalamdb;
+CREATE INDEX ON owner_dropped (a);
+INSERT INTO owner_dropped
+SELECT ('u' || (i % 4))::kalam.user_id, ('x' || i)::kalam.user_id, repeat('z', 100)
+FROM generate_series(1, 200) i;
+ALTER TABLE owner_dropped DROP COLUMN a;
+INSERT INTO owner_dropped
+SELECT ('u' || (i % 4))::kalam.user_id, repeat('w', 100) FROM generate_series(1, 40) i;
+SELECT count(*) AS bad_mixed FROM (
+	SELECT page FROM (SELECT (ctid::text::point)[0] AS page, b, count(*) AS n
+					  FROM owner_dropped GROUP BY 1, 2) s
+	GROUP BY page
+	HAVING count(*) > 1 AND max(n) > current_setting('kalam.small_owner_rows')::int) p;
+DROP TABLE owner_dropped;
+
 -- every index agrees with its table
 CREATE EXTENSION amcheck;
 SELECT c.relname, bt_index_check(i.indexrelid, true)

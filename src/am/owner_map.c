@@ -446,6 +446,8 @@ owner_map_replace(const KalamRelStorage *node, const char *owner, int owner_len,
 }
 
 /* The relation's entry, created empty if missing; set is locked by caller. */
+static void forget_entries(const KalamRelStorage *node, Oid dbid);
+
 static OwnerMapEntry *
 relation_entry(OwnerMapSet *set, uint32 hash, const KalamRelStorage *node)
 {
@@ -474,6 +476,32 @@ owner_map_get_relation(const KalamRelStorage *node, RelationHint *hint)
 
 	SpinLockAcquire(&set->head.mutex);
 	*hint = relation_entry(set, hash, node)->hint.relation;
+	SpinLockRelease(&set->head.mutex);
+}
+
+void
+owner_map_note_owner_column(const KalamRelStorage *node, AttrNumber attno)
+{
+	uint32		hash;
+	OwnerMapSet *set;
+	RelationHint *r;
+	bool		changed;
+
+	if (owner_map == NULL || attno == InvalidAttrNumber)
+		return;
+	hash = key_hash(node, "", 0);
+	set = set_for(hash);
+	SpinLockAcquire(&set->head.mutex);
+	r = &relation_entry(set, hash, node)->hint.relation;
+	changed = (r->owner_attno != 0 && r->owner_attno != attno);
+	r->owner_attno = attno;
+	SpinLockRelease(&set->head.mutex);
+	if (!changed)
+		return;
+	forget_entries(node, InvalidOid);
+	/* the relation's entry went too: it knows the column again */
+	SpinLockAcquire(&set->head.mutex);
+	relation_entry(set, hash, node)->hint.relation.owner_attno = attno;
 	SpinLockRelease(&set->head.mutex);
 }
 

@@ -50,6 +50,8 @@ typedef struct RelationHint
 										 * VACUUM since may have given it
 										 * to one owner */
 	bool		complete;		/* every owner with rows is in the map ... */
+	int16		owner_attno;	/* the owner column the owners' hints are of
+								 * (0: not known) */
 	uint32		eviction_epoch; /* ... as long as no entry was evicted */
 } RelationHint;
 
@@ -96,6 +98,14 @@ extern void owner_map_mark_full(const KalamRelStorage *node, const char *owner, 
 extern void owner_map_set_recent_buffer(const KalamRelStorage *node, const char *owner,
 										int owner_len, BlockNumber block, Buffer buffer);
 extern void owner_map_get_relation(const KalamRelStorage *node, RelationHint *hint);
+
+/*
+ * The relation's owner column is attno (as its relcache entry is built):
+ * if the map knows it as another (ALTER TABLE ... DROP COLUMN made a later
+ * kalam.user_id column the owner, with no new storage), the owners' hints
+ * are of the other column's values, and are forgotten.
+ */
+extern void owner_map_note_owner_column(const KalamRelStorage *node, AttrNumber attno);
 
 /*
  * Whether block is the relation's open admission page, taking in new

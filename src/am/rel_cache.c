@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "am/owner_map.h"
 #include "am/rel_cache.h"
 #include "kalamdb.h"
 #include "keys/key_kind.h"
@@ -74,6 +75,12 @@ kalam_rel_cache(Relation rel)
 		cache->owner_index = InvalidOid;
 		cache->owner_attno = kalam_first_column_of_type(desc, user_id_type);
 		rel->rd_amcache = cache;
+		if (cache->owner_attno != InvalidAttrNumber)
+		{
+			KalamRelStorage storage = KalamRelStorageOf(rel);
+
+			owner_map_note_owner_column(&storage, cache->owner_attno);
+		}
 	}
 	return cache;
 }
