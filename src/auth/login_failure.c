@@ -19,18 +19,23 @@
  * same user), before its password is looked at; a failure is written into
  * it and waits there until it is recorded.  When no recorder can be
  * started (the background worker slots are few, and parallel queries,
- * which anyone may start, can take them all), or the recorder could not
- * update the user's row (someone held it), the failure stays queued there
- * for the database's kalamdb worker, which holds its slot for good and
- * records queued failures between jobs.  While any failure of a user
+ * which anyone may start, can take them all), or the recorder found the
+ * user's row held (it does not wait for it: the time a failure takes must
+ * not tell a known user from an unknown one), the failure stays queued
+ * there for the database's kalamdb worker, which holds its slot for good
+ * and records queued failures between jobs.  While any failure of a user
  * waits in a slot, that user's logins fail as a locked user's do
  * (kalam._login_begin() tells): neither busy worker slots, nor a held
- * row, nor a session cancelled once its password was found wrong lose a
- * failure or leave a guess unchecked against the lockout.  A session
- * whose own last failure still waits waits for it (a while) before its
- * next login is checked at all.  Should failures pile up faster than the
- * kalamdb worker records them (it is busy with a long job step) until no
- * slot is free, logins are refused unchecked until some are.
+ * row, nor a session cancelled once its failure is in its slot lose a
+ * failure or leave a guess unchecked against the lockout.  A login cut
+ * off before that (a cancel or a timeout while the password is hashed)
+ * had no verdict seen, and stops counting as under way when its
+ * transaction ends.  A session whose own last failure was never tried
+ * (no recorder started) waits for the kalamdb worker to try it (a while)
+ * before its next login is checked at all.  Should failures pile up
+ * faster than the kalamdb worker records them (it is busy with a long job
+ * step) until no slot is free, logins are refused unchecked until some
+ * are.
  *
  *-------------------------------------------------------------------------
  */
@@ -60,8 +65,15 @@
 #include "kalamdb.h"
 #include "keys/key_kind.h"
 
-#define RECORDER_LOCK_TIMEOUT "2s"	/* a recorder's wait for the user's row */
-#define QUEUE_LOCK_TIMEOUT "50ms"	/* the kalamdb worker's, which records in turn */
+/*
+ * How long a recorder, and the kalamdb worker, wait for the user's row: as
+ * good as not at all.  The time a failed login takes must not tell whether
+ * someone holds the user's row (a user logged in by a transaction still
+ * open), which an unknown user never has: a failure that finds the row
+ * held is queued at once, and its user's logins fail until it is recorded.
+ */
+#define RECORDER_LOCK_TIMEOUT "1ms"
+#define QUEUE_LOCK_TIMEOUT "1ms"
 #define OWN_WAIT_MS 2000		/* a session's wait for its own last failure */
 #define STARTING_RECORDER_SECS 60	/* a recorder that never came: queue */
 #define ABANDONED_QUEUED_SECS 600	/* queued for a kalamdb worker that never came */
@@ -119,11 +131,17 @@ static int	my_reserved = -1;
 static uint32 my_reserved_generation;
 static int	my_failure = -1;
 static uint32 my_failure_generation;
+static bool my_checking = false;	/* the reserved slot is checking a login */
+static int	my_checking_level;	/* the transaction nesting level of the check */
 
 static int	max_failed_logins = 5;
 static int	lockout_duration_secs = 15 * 60;
 
 PGDLLEXPORT void kalam_login_failure_main(Datum main_arg);
+
+static void login_xact_callback(XactEvent event, void *arg);
+static void login_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								   SubTransactionId parentSubid, void *arg);
 
 void
 login_failure_define_gucs(void)
@@ -225,6 +243,8 @@ reserve_slot(void)
 	if (!exit_callback)
 	{
 		before_shmem_exit(release_reservation, 0);
+		RegisterXactCallback(login_xact_callback, NULL);
+		RegisterSubXactCallback(login_subxact_callback, NULL);
 		exit_callback = true;
 	}
 	now = GetCurrentTimestamp();
@@ -269,7 +289,10 @@ nap(void)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* Leave the slot's failure, if still this one, to the kalamdb worker; lock held */
+/*
+ * Leave the slot's failure, if still this one, to the kalamdb worker; lock
+ * held.  A failure its recorder tried to record counts as tried once.
+ */
 static void
 queue_locked(FailureSlot *slot, uint32 generation, TimestampTz now)
 {
@@ -277,9 +300,9 @@ queue_locked(FailureSlot *slot, uint32 generation, TimestampTz now)
 		return;
 	if (slot->state != SLOT_QUEUED)
 	{
+		slot->attempts = (slot->state == SLOT_RECORDING && slot->recorder_pid != 0) ? 1 : 0;
 		slot->state = SLOT_QUEUED;
 		slot->since = now;
-		slot->attempts = 0;
 	}
 	slot->next_try_at = now;
 }
@@ -324,42 +347,94 @@ recorder_gone(const FailureSlot *slot, TimestampTz now)
 }
 
 /*
- * Whether this session's last failed login is recorded; a recorder that
- * never started or died unfinished leaves it to the kalamdb worker.
+ * Whether this session's last failed login is settled: recorded, or tried
+ * (by its recorder or the kalamdb worker) and left queued because the
+ * user's row was held, which blocks the user's logins until it is
+ * recorded.  An untried one (no recorder could be started) is waited for:
+ * a session has at most one such failure.  Nothing here depends on the
+ * user's row, or the wait would tell a known user from an unknown one.
+ * A recorder that never started or died unfinished leaves the failure to
+ * the kalamdb worker.
  */
 static bool
-my_failure_recorded(void)
+my_failure_settled(void)
 {
 	FailureSlot *slot;
 	TimestampTz now = GetCurrentTimestamp();
-	bool		recorded;
+	bool		settled;
 	bool		requeued = false;
 
 	if (my_failure < 0)
 		return true;
 	slot = &failure_shmem->slots[my_failure];
 	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
-	recorded = (slot->generation != my_failure_generation ||
-				(slot->state != SLOT_RECORDING && slot->state != SLOT_QUEUED));
-	if (!recorded && recorder_gone(slot, now))
+	if (slot->generation == my_failure_generation && recorder_gone(slot, now))
 	{
 		queue_locked(slot, slot->generation, now);
 		requeued = true;
 	}
+	settled = (slot->generation != my_failure_generation ||
+			   (slot->state != SLOT_RECORDING &&
+				(slot->state != SLOT_QUEUED || slot->attempts > 0)));
 	LWLockRelease(failure_shmem->lock);
 	if (requeued)
 		wake_db_worker(slot->request.dbid);
-	if (recorded)
+	if (settled)
 		my_failure = -1;
-	return recorded;
+	return settled;
+}
+
+/* The session's slot, checking a login, is back to waiting for a failure */
+static void
+end_check(void)
+{
+	if (!my_checking)
+		return;
+	my_checking = false;
+	if (my_reserved < 0)
+		return;
+	LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
+	if (failure_shmem->slots[my_reserved].generation == my_reserved_generation &&
+		failure_shmem->slots[my_reserved].state == SLOT_CHECKING)
+	{
+		failure_shmem->slots[my_reserved].state = SLOT_RESERVED;
+		failure_shmem->slots[my_reserved].request.user_id[0] = '\0';
+	}
+	LWLockRelease(failure_shmem->lock);
+}
+
+/*
+ * A login check cut off (a statement timeout or a cancel during the
+ * password's hashing, an error) never reached its verdict, or had it
+ * go unseen: it is no longer under way.  Left marked as checking, it
+ * would count against its user's lockout for as long as the session
+ * lives, which idle sessions could make forever.
+ */
+static void
+login_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		end_check();
+}
+
+static void
+login_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	/* the check began in this subtransaction or one it contains */
+	if (event == SUBXACT_EVENT_ABORT_SUB &&
+		my_checking_level >= GetCurrentTransactionNestLevel())
+		end_check();
 }
 
 /*
  * kalam._login_begin(user_id text) returns integer, before a login is
  * checked.  The transaction must see the user's row as it is now (READ
  * COMMITTED): a snapshot taken before would not see the lock the last
- * failures set.  This session's last failed login, if it still waits to
- * be recorded, is waited for (up to 2 s, else an error, before any
+ * failures set.  This session's last failed login, if no one has tried
+ * to record it yet, is waited for (up to 2 s, else an error, before any
  * password is looked at), and a slot reserved for a failure of this one
  * (none free: an error), marked as checking a login of the user.  Returns
  * how many other logins of the user are under way (being checked, or
@@ -382,7 +457,7 @@ kalam_login_begin(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("logins are checked in READ COMMITTED transactions only"),
 				 errdetail("The login was not checked.")));
-	for (int waited = 0; !my_failure_recorded(); waited += POLL_MS)
+	for (int waited = 0; !my_failure_settled(); waited += POLL_MS)
 	{
 		if (waited >= OWN_WAIT_MS)
 			ereport(ERROR,
@@ -405,6 +480,8 @@ kalam_login_begin(PG_FUNCTION_ARGS)
 	{
 		FailureSlot *slot = &failure_shmem->slots[i];
 
+		if (i == my_reserved)
+			continue;			/* this login's own */
 		if ((slot->state == SLOT_CHECKING || slot->state == SLOT_RECORDING ||
 			 slot->state == SLOT_QUEUED) &&
 			slot->request.dbid == MyDatabaseId && strcmp(slot->request.user_id, user_id) == 0)
@@ -413,7 +490,9 @@ kalam_login_begin(PG_FUNCTION_ARGS)
 			queued |= (slot->state == SLOT_QUEUED);
 		}
 	}
-	/* this login, under way too */
+	/* this login, under way too, until it ends (or its transaction does) */
+	my_checking = true;
+	my_checking_level = GetCurrentTransactionNestLevel();
 	failure_shmem->slots[my_reserved].state = SLOT_CHECKING;
 	failure_shmem->slots[my_reserved].request.dbid = MyDatabaseId;
 	strlcpy(failure_shmem->slots[my_reserved].request.user_id, user_id,
@@ -430,17 +509,7 @@ PG_FUNCTION_INFO_V1(kalam_login_end);
 Datum
 kalam_login_end(PG_FUNCTION_ARGS)
 {
-	if (my_reserved >= 0)
-	{
-		LWLockAcquire(failure_shmem->lock, LW_EXCLUSIVE);
-		if (failure_shmem->slots[my_reserved].generation == my_reserved_generation &&
-			failure_shmem->slots[my_reserved].state == SLOT_CHECKING)
-		{
-			failure_shmem->slots[my_reserved].state = SLOT_RESERVED;
-			failure_shmem->slots[my_reserved].request.user_id[0] = '\0';
-		}
-		LWLockRelease(failure_shmem->lock);
-	}
+	end_check();
 	PG_RETURN_VOID();
 }
 
@@ -505,6 +574,7 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	memcpy(&slot->request, &request, sizeof(request));
 	LWLockRelease(failure_shmem->lock);
 	my_reserved = -1;
+	my_checking = false;
 	my_failure = index;
 	my_failure_generation = generation;
 
@@ -527,9 +597,11 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	else
 		queue_failure(index, generation);	/* if it is still there: see there */
 
-	/* a queued failure: wait a little for the kalamdb worker */
-	for (int waited = 0; waited < OWN_WAIT_MS && !my_failure_recorded(); waited += POLL_MS)
-		nap();
+	/*
+	 * Not waited for further: a failure the kalamdb worker is to record
+	 * blocks its user's logins meanwhile, and this session's next login
+	 * waits for it if it is untried (my_failure_settled()).
+	 */
 	PG_RETURN_BOOL(true);
 }
 

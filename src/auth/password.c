@@ -197,9 +197,8 @@ kalam_verify_password(PG_FUNCTION_ARGS)
 	const char *computed;
 	unsigned char diff = 0;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_BOOL(false);
-	plain = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	/* no password costs the hashing too: every failure costs the same */
+	plain = PG_ARGISNULL(0) ? pstrdup("") : text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	snprintf(dummy, sizeof(dummy), "$2b$%02d$%s", kalam_bcrypt_cost,
 			 DUMMY_SALT_AND_CHECKSUM);
@@ -228,5 +227,5 @@ kalam_verify_password(PG_FUNCTION_ARGS)
 		diff |= (unsigned char) computed[i] ^ (unsigned char) setting[i];
 	pfree(data);
 
-	PG_RETURN_BOOL(have_hash && diff == 0);
+	PG_RETURN_BOOL(have_hash && diff == 0 && !PG_ARGISNULL(0));
 }

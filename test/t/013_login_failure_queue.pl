@@ -2,10 +2,12 @@
 # to record them: parallel queries, which any role may run, can take every
 # background worker slot.  Such a failure stays queued in its backend's
 # slot for the database's kalamdb worker; until it is recorded the user's
-# logins fail, and the session that made it makes no other login checked;
-# other users log in as usual.  The lockout still comes after five
-# failures in a row, and a session cancelled once its password was found
-# wrong leaves its failure counted.
+# logins fail, and the session that made it makes no other login checked
+# until the worker has tried it; other users log in as usual.  The lockout
+# still comes after five failures in a row.  A failure that finds the
+# user's row held is queued at once, and the session goes on as after an
+# unknown user's failure.  A login cut off while its password is hashed
+# is no failure, and stops counting as under way.
 use strict;
 use warnings;
 use FindBin;
@@ -86,11 +88,11 @@ is($try->('bob', 'bob-secret-123'), 'password authentication failed (queued)',
 	'in another session, even the right password is refused (a failure too)');
 is($node->safe_psql('postgres', $failures), '0', 'the failure is not counted yet');
 is($try->('alice', 'alice-secret-1'), 'ok', 'other users log in as usual');
-# a session cancelled once its password was found wrong (while its
-# failure waits): the failure stays queued
-my (undef, undef, $cancelled) = $node->psql('postgres',
+# a failing login whose failure is queued does not wait for the worker:
+# a statement timeout finds nothing to cut, the failure stays queued
+my (undef, undef, $queued) = $node->psql('postgres',
 	q{SET statement_timeout = '300ms'; SELECT kalam.authenticate('carol', 'wrong-secret-1')});
-like($cancelled, qr/canceling statement due to statement timeout/, 'a failing login cancelled while its failure waits');
+like($queued, qr/ERROR:  password authentication failed/, 'a failing login queued returns at once');
 
 # the worker is free again: it records the queued failures
 $locker->query_safe('COMMIT');
@@ -100,7 +102,7 @@ ok($node->poll_query_until('postgres', "SELECT ($failures) = 1"), 'the worker co
 is($node->safe_psql('postgres', q{SELECT count(*) FROM system.audit_log WHERE action = 'login.failure' AND details->>'reason' = 'wrong_password' AND target_name = 'bob'}),
 	'1', 'and audits it');
 ok($node->poll_query_until('postgres', q{SELECT failed_login_attempts = 1 FROM system.users WHERE username = 'carol'}),
-	'the cancelled session\'s failure is counted too');
+	'that session\'s failure is counted too');
 is($try_in->($bob, 'bob', 'bob-secret-123'), 'ok', 'then the right password is accepted again');
 
 # five failures in a row lock the account, worker slots or not
@@ -124,14 +126,40 @@ $hog->quit;
 # wait, and block her logins, until it ends
 my $holder = $node->background_psql('postgres');
 $holder->query_safe(q{BEGIN; SELECT kalam.login('carol', 'carol-secret-1');});
-like($try->('carol', 'wrong-secret-1'), qr/^password authentication failed/, 'a wrong password while her row is held');
+my $guesser = $node->background_psql('postgres', on_error_stop => 0);
+like($try_in->($guesser, 'carol', 'wrong-secret-1'), qr/^password authentication failed$/,
+	'a wrong password while her row is held');
 like($try->('carol', 'carol-secret-1'), qr/^password authentication failed/, 'blocks her logins while it waits');
+# the failure is queued at once, not waited for: that session goes on as
+# after an unknown user's failure (neither its time nor its next login
+# tells that the user exists and is held)
+is($try_in->($guesser, 'alice', 'alice-secret-1'), 'ok',
+	'the session that failed is not held up by the row: its next login is checked');
+like($try_in->($guesser, 'nosuch', 'wrong-secret-1'), qr/^password authentication failed$/, 'an unknown user fails alike');
+is($try_in->($guesser, 'alice', 'alice-secret-1'), 'ok', 'and the next login is checked alike');
+$guesser->quit;
 $holder->query_safe('COMMIT');
 ok($node->poll_query_until('postgres', q{SELECT failed_login_attempts = 1 FROM system.users WHERE username = 'carol'}),
 	'once the row is free, the failure is counted');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM system.audit_log WHERE details->>'reason' LIKE '%uncounted%'}),
 	'0', 'no failure went uncounted');
 $holder->quit;
+
+# a login cut off while its password is hashed (a statement timeout) had
+# no verdict seen: it stops counting as a login under way of the user
+# when its transaction ends, even if its session stays (else idle
+# sessions could keep a user locked out)
+$node->safe_psql('postgres', q{SET kalam.bcrypt_cost = 12; SELECT kalam.create_user('dave', 'dave-secret-12')});
+my $idle = $node->background_psql('postgres', on_error_stop => 0);
+$idle->{stderr} = '';
+$idle->query(q{SET statement_timeout = '50ms'; SELECT kalam.authenticate('dave', 'wrong-secret-1'); RESET statement_timeout;});
+like($idle->{stderr}, qr/canceling statement due to statement timeout/, 'a login cut off while the password is hashed');
+is($node->safe_psql('postgres', q{SELECT failed_login_attempts FROM system.users WHERE username = 'dave'}), '0',
+	'is not a failure');
+my ($rc) = $node->psql('postgres',
+	q{SET kalam.max_failed_logins = 1; SELECT kalam.authenticate('dave', 'dave-secret-12')});
+is($rc, 0, 'nor, once ended, a login under way: with a lockout after one failure, the right password is accepted');
+$idle->quit;
 $bob->quit;
 $locker->quit;
 $node->stop;
