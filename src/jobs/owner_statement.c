@@ -55,8 +55,8 @@ PG_FUNCTION_INFO_V1(kalam_execute_as_owner);
 Datum
 kalam_execute_as_owner(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *statement = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			relid;
+	char	   *statement;
 	Datum		param = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
 	Oid			param_type = TEXTOID;
 	char		param_null = PG_ARGISNULL(2) ? 'n' : ' ';
@@ -67,6 +67,14 @@ kalam_execute_as_owner(PG_FUNCTION_ARGS)
 	int			save_nestlevel;
 	int			ret;
 	uint64		processed;
+
+	/* not STRICT, for the parameter's sake */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the relation and the statement cannot be NULL")));
+	relid = PG_GETARG_OID(0);
+	statement = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 	/* the lock the statement will take anyway, so the owner cannot change */
 	rel = table_open(relid, RowExclusiveLock);

@@ -414,7 +414,7 @@ PG_FUNCTION_INFO_V1(kalam_subscribe);
 Datum
 kalam_subscribe(PG_FUNCTION_ARGS)
 {
-	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *query;
 	Datum		user_options = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	Oid			caller = GetOuterUserId();
 	MemoryContext caller_cxt = CurrentMemoryContext;
@@ -438,6 +438,12 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 	bool		nulls[2] = {false, false};
 
 	kalam_require_preload("kalam.subscribe()");
+	/* not STRICT, for options' sake */
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a live query cannot be NULL")));
+	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (kalam_user_id_guc == NULL || kalam_user_id_guc[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -27,6 +27,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "commands/async.h"
@@ -82,9 +83,61 @@ typedef struct SubCacheEntry
 	uint64		version;
 	MemoryContext cxt;
 	List	   *subs;
+	int			in_use;			/* route()s going through subs */
 } SubCacheEntry;
 
 static HTAB *sub_cache = NULL;
+
+/*
+ * Lists replaced while a route() went through them: delivering a row can
+ * run the table's own code (a cast to json, say) that changes the table
+ * again, whose trigger reloads the same key's subscriptions.  They are
+ * freed when the transaction ends, when no route() runs any more.
+ */
+static List *retired_lists = NIL;
+
+/*
+ * The notifications this transaction has sent: each carries its number
+ * ("seq"), as NOTIFY folds identical payloads of one transaction into one
+ * (three equal rows inserted would arrive once).
+ */
+static uint64 notifications_sent = 0;
+
+static void
+live_xact_callback(XactEvent event, void *arg)
+{
+	HASH_SEQ_STATUS status;
+	SubCacheEntry *entry;
+	ListCell   *lc;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PREPARE && event != XACT_EVENT_PARALLEL_COMMIT &&
+		event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	notifications_sent = 0;
+	foreach(lc, retired_lists)
+		MemoryContextDelete((MemoryContext) lfirst(lc));
+	list_free(retired_lists);
+	retired_lists = NIL;
+	/* a route() an error cut short left its mark */
+	if (sub_cache == NULL)
+		return;
+	hash_seq_init(&status, sub_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->in_use = 0;
+}
+
+static void
+register_live_xact_callback(void)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		RegisterXactCallback(live_xact_callback, NULL);
+		registered = true;
+	}
+}
 
 static TupleDesc
 projection_desc(Relation rel, int ncols, AttrNumber *cols)
@@ -245,7 +298,7 @@ invalidate_subscriptions(Datum arg, Oid relid)
 	}
 }
 
-static List *
+static SubCacheEntry *
 subscriptions(Relation rel, const char *owner, int owner_len, uint64 version)
 {
 	SubCacheKey key;
@@ -272,7 +325,7 @@ subscriptions(Relation rel, const char *owner, int owner_len, uint64 version)
 	memcpy(key.owner, owner, owner_len);
 	entry = hash_search(sub_cache, &key, HASH_FIND, NULL);
 	if (entry && entry->version == version)
-		return entry->subs;
+		return entry;
 
 	/* build the new list first: loading may process invalidations */
 	cxt = AllocSetContextCreate(CacheMemoryContext, "kalamdb live query", ALLOCSET_SMALL_SIZES);
@@ -288,12 +341,21 @@ subscriptions(Relation rel, const char *owner, int owner_len, uint64 version)
 	PG_END_TRY();
 
 	entry = hash_search(sub_cache, &key, HASH_ENTER, &found);
-	if (found && entry->cxt)
+	if (!found)
+		entry->in_use = 0;
+	else if (entry->cxt && entry->in_use > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		retired_lists = lappend(retired_lists, entry->cxt);
+		MemoryContextSwitchTo(old);
+	}
+	else if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = cxt;
 	entry->subs = subs;
 	entry->version = version;
-	return subs;
+	return entry;
 }
 
 /* The owner of a row, or "" when the trigger serves a shared table. */
@@ -374,12 +436,16 @@ append_key_json(StringInfo buf, Relation rel, TupleTableSlot *slot)
 	}
 }
 
-/* The start of every message: the subscription, the table, the operation */
+/*
+ * The start of every message: the subscription, the message's number in
+ * its transaction, the table, the operation
+ */
 static void
-append_header(StringInfo buf, LiveSub *sub, const char *op)
+append_header(StringInfo buf, LiveSub *sub, uint64 seq, const char *op)
 {
 	appendStringInfoString(buf, "{\"live_id\": ");
 	escape_json(buf, sub->live_id);
+	appendStringInfo(buf, ", \"seq\": " UINT64_FORMAT, seq);
 	appendStringInfoString(buf, ", \"table\": ");
 	escape_json(buf, sub->table_id);
 	appendStringInfo(buf, ", \"op\": \"%s\"", op);
@@ -389,9 +455,10 @@ static void
 deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTableSlot *old)
 {
 	StringInfoData buf;
+	uint64		seq = ++notifications_sent;
 
 	initStringInfo(&buf);
-	append_header(&buf, sub, op);
+	append_header(&buf, sub, seq, op);
 	if (row)
 	{
 		appendStringInfoString(&buf, ", \"row\": ");
@@ -407,7 +474,7 @@ deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTa
 	if (strlen(sub->channel) + buf.len >= NOTIFY_PAYLOAD_LIMIT)
 	{
 		resetStringInfo(&buf);
-		append_header(&buf, sub, op);
+		append_header(&buf, sub, seq, op);
 		appendStringInfoString(&buf, ", \"truncated\": true, \"key\": ");
 		append_key_json(&buf, rel, row ? row : old);
 		appendStringInfoChar(&buf, '}');
@@ -422,7 +489,7 @@ deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTa
 		TupleTableSlot *changed = row ? row : old;
 
 		resetStringInfo(&buf);
-		append_header(&buf, sub, op);
+		append_header(&buf, sub, seq, op);
 		appendStringInfoString(&buf, ", \"truncated\": true, \"key\": null, \"ctid\": ");
 		escape_json(&buf, DatumGetCString(DirectFunctionCall1(tidout,
 															  PointerGetDatum(&changed->tts_tid))));
@@ -442,8 +509,11 @@ deliver_truncate(Relation rel)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "kalamdb live truncate",
 											  ALLOCSET_SMALL_SIZES);
-	List	   *subs = load_subscriptions(rel, "", 0, cxt);
+	List	   *subs;
 	ListCell   *lc;
+
+	register_live_xact_callback();
+	subs = load_subscriptions(rel, "", 0, cxt);
 
 	foreach(lc, subs)
 	{
@@ -451,7 +521,7 @@ deliver_truncate(Relation rel)
 		StringInfoData buf;
 
 		initStringInfo(&buf);
-		append_header(&buf, sub, "truncate");
+		append_header(&buf, sub, ++notifications_sent, "truncate");
 		appendStringInfoChar(&buf, '}');
 		Async_Notify(sub->channel, buf.data);
 		live_count_delivery_at_commit(sub->live_id);
@@ -465,15 +535,20 @@ route(Relation rel, const char *owner, int owner_len,
 	  TupleTableSlot *newslot, TupleTableSlot *oldslot)
 {
 	uint64		version = live_route_version(RelationGetRelid(rel), owner, owner_len);
+	SubCacheEntry *entry;
 	List	   *subs;
 	ListCell   *lc;
 	ExprContext *econtext;
 
 	if (version == 0)
 		return;					/* nobody watches: the common case */
-	subs = subscriptions(rel, owner, owner_len, version);
+	register_live_xact_callback();
+	entry = subscriptions(rel, owner, owner_len, version);
+	subs = entry->subs;
 	if (subs == NIL)
 		return;
+	/* kept while in use here, should a delivery reload the entry (above) */
+	entry->in_use++;
 	econtext = CreateStandaloneExprContext();
 	foreach(lc, subs)
 	{
@@ -489,6 +564,7 @@ route(Relation rel, const char *owner, int owner_len,
 			deliver(rel, sub, "delete", NULL, oldslot);
 	}
 	FreeExprContext(econtext, true);
+	entry->in_use--;
 }
 
 static TupleTableSlot *

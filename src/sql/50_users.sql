@@ -216,7 +216,10 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	UPDATE system.users SET deleted_at = now(), updated_at = now() WHERE user_id = u.user_id;
-	-- their live queries end (delivery already skips dropped users)
+	-- their live queries end (delivery already skips dropped users); the
+	-- rows are locked first, so that an unsubscribe or a session's end
+	-- under way does not take a route down a second time for one of them
+	PERFORM FROM system.live_queries q WHERE q.user_id = u.user_id FOR UPDATE;
 	PERFORM kalam._live_user_routes_at_commit(u.user_id::text, -1);
 	DELETE FROM system.live_queries q WHERE q.user_id = u.user_id;
 	PERFORM kalam._audit('user.drop', u.user_id, u.username::text);

@@ -160,6 +160,9 @@ foreach my $bad (
 	like($s->{stderr}, $error, "refused: $sql");
 	$s->{stderr} = '';
 }
+$s->query("SELECT kalam.subscribe(NULL)");
+like($s->{stderr}, qr/a live query cannot be NULL/, 'refused: NULL (not a crash)');
+$s->{stderr} = '';
 
 # a subscription belongs to the effective user it was made for
 $s->{stderr} = '';
@@ -372,6 +375,72 @@ $board->quit;
 });
 like($err, qr/cannot watch table board, which has row-level security policies of its own/,
 	'and it cannot be subscribed to');
+
+# delivering a row can run the table's own code (here a cast to json)
+# that changes the table again, whose trigger reloads the subscriptions
+# the outer delivery is going through (a GRANT made them stale): each
+# change still reaches each subscription, and nothing crashes
+$node->safe_psql('postgres', q{
+	CREATE TYPE chat.mood AS ENUM ('ok', 'bad');
+	CREATE TABLE chat.moods (id int, m chat.mood);
+	SELECT kalam.register_table('chat.moods', 'shared');
+	CREATE FUNCTION chat.mood_json(chat.mood) RETURNS json LANGUAGE plpgsql AS $$
+	BEGIN
+		IF $1 = 'bad' THEN
+			GRANT SELECT ON chat.moods TO PUBLIC;
+			INSERT INTO chat.moods VALUES (2, 'ok');
+		END IF;
+		RETURN to_json($1::text);
+	END $$;
+	CREATE CAST (chat.mood AS json) WITH FUNCTION chat.mood_json(chat.mood);
+});
+my $moody = subscriber('alice', 'alice-secret-1', q{SELECT * FROM chat.moods}, q{SELECT id FROM chat.moods},
+	q{SELECT m FROM chat.moods});
+$node->safe_psql('postgres', q{INSERT INTO chat.moods VALUES (1, 'bad')});
+# the row to each of the three, and the row each of the two casts of
+# 'bad' inserts to each of the three
+is(scalar(@{ received($moody) }), 9, 'changes made while a change is delivered are delivered too');
+$moody->quit;
+
+# equal changes in one transaction each arrive: NOTIFY folds identical
+# payloads of one transaction into one, and each carries its number
+my $counter = subscriber('alice', 'alice-secret-1', q{SELECT body FROM chat.messages});
+$node->safe_psql('postgres', qq{INSERT INTO chat.messages
+	VALUES ('$id{alice}', 801, 'same'), ('$id{alice}', 802, 'same'), ('$id{alice}', 803, 'same')});
+my $same = received($counter);
+is(scalar(@$same), 3, 'three equal rows inserted in one transaction: three notifications');
+like($same->[2] // '', qr/"seq": 3, "table": "chat.messages", "op": "insert", "row": \{"body":"same"\}\}/,
+	'numbered in their transaction');
+$counter->quit;
+
+# a user dropped while one of their subscriptions is being ended (an
+# unsubscribe in a transaction still open): the route the subscription
+# shares with everyone's of a shared table is taken down once, not twice,
+# and the others' deliveries go on
+$node->safe_psql('postgres', q{
+	CREATE TABLE chat.lobby (id int PRIMARY KEY);
+	SELECT kalam.register_table('chat.lobby', 'shared');
+});
+$node->safe_psql('postgres', q{SELECT kalam.restore_user('bob')});
+my $watcher = subscriber('bob', 'bob-secret-123', q{SELECT id FROM chat.lobby});
+my $leaver = subscriber('alice', 'alice-secret-1', q{SELECT id FROM chat.lobby});
+my $leaving = $node->safe_psql('postgres',
+	qq{SELECT live_id FROM system.live_queries WHERE user_id = '$id{alice}' AND query LIKE '%chat.lobby%'});
+$leaver->query_safe(qq{BEGIN; SELECT kalam.unsubscribe('$leaving')});
+my $dba = $node->background_psql('postgres');
+$dba->query_until(qr/dropping/, "\\echo dropping\nSELECT kalam.drop_user('alice');\n");
+ok($node->poll_query_until('postgres',
+	q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%drop_user%'}),
+	'dropping the user waits for the unsubscribe');
+$leaver->query_safe('COMMIT');
+ok($node->poll_query_until('postgres', qq{SELECT deleted_at IS NOT NULL FROM system.users WHERE user_id = '$id{alice}'}),
+	'the user is dropped');
+$node->safe_psql('postgres', q{INSERT INTO chat.lobby VALUES (1)});
+is(scalar(@{ received($watcher) }), 1, 'another user\'s subscription to the table still delivers');
+$dba->quit;
+$leaver->quit;
+$watcher->quit;
+$node->safe_psql('postgres', q{SELECT kalam.restore_user('alice')});
 
 # once the extension is dropped, a session that had subscribed can still
 # reset its settings
