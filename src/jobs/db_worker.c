@@ -133,6 +133,7 @@ worker_iteration(void)
 
 	/* failed logins first: until recorded, they block their user's logins */
 	login_failures_record_queued();
+	record_kept_outcomes();
 	schedule_jobs();
 	/* every job that can run now, but yield now and then */
 	while (ran < 100 && run_next_job())

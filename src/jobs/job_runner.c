@@ -368,6 +368,101 @@ job_live_query_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 }
 
 /*
+ * A job's outcome, recorded in its row.  The row may be held by a
+ * transaction that cancels the job and stays open: the worker does not
+ * wait for it (every other job, every queued failed login would wait
+ * too), but keeps the outcome and tries again between jobs.  Should the
+ * worker stop before, the job is marked failed when it starts again, as
+ * one a crash left running.
+ */
+typedef enum RecordKind
+{
+	RECORD_COMPLETED,
+	RECORD_FAILED
+} RecordKind;
+
+typedef struct JobRecord
+{
+	RecordKind	kind;
+	char	   *args[3];		/* job id, message, result or error trace */
+} JobRecord;
+
+static List *unrecorded = NIL;	/* JobRecords kept in TopMemoryContext */
+
+/* a job cancelled meanwhile stays so, its cancellation noted */
+static const char *const record_sql[] = {
+	[RECORD_COMPLETED] = "UPDATE system.jobs SET "
+	"status = CASE WHEN status = 'running' THEN 'completed'::kalam.job_status ELSE status END, "
+	"message = CASE WHEN status = 'running' THEN $2 ELSE concat_ws('; ', message, $2) END, "
+	"parameters = parameters || jsonb_build_object('result', $3::jsonb), "
+	"finished_at = CASE WHEN status = 'running' THEN now() ELSE coalesce(finished_at, now()) END, "
+	"updated_at = now() "
+	"WHERE job_id = $1::kalam.job_id",
+	[RECORD_FAILED] = "UPDATE system.jobs SET "
+	"status = CASE WHEN status <> 'running' THEN status "
+	"  WHEN retry_count < max_retries THEN 'retrying'::kalam.job_status "
+	"  ELSE 'failed'::kalam.job_status END, "
+	"retry_count = retry_count + (status = 'running' AND retry_count < max_retries)::int, "
+	"message = CASE WHEN status = 'running' THEN $2 ELSE concat_ws('; ', message, $2) END, "
+	"exception_trace = $3, updated_at = now(), "
+	"finished_at = CASE WHEN status <> 'running' THEN coalesce(finished_at, now()) "
+	"  WHEN retry_count < max_retries THEN NULL ELSE now() END "
+	"WHERE job_id = $1::kalam.job_id"
+};
+
+/* Record the outcome, unless the job's row is held; true if done (or the row is gone) */
+static bool
+record_outcome(RecordKind kind, const char *const *args)
+{
+	bool		done;
+
+	worker_begin(kind == RECORD_COMPLETED ? "completing a job" : "recording a failed job");
+	done = spi_text("SELECT job_id FROM system.jobs WHERE job_id = $1::kalam.job_id "
+					"FOR UPDATE SKIP LOCKED", 1, (const char **) args) != NULL ||
+		spi_text("SELECT job_id FROM system.jobs WHERE job_id = $1::kalam.job_id",
+				 1, (const char **) args) == NULL;
+	if (done)
+		spi_run(record_sql[kind], 3, (const char **) args);
+	worker_commit();
+	return done;
+}
+
+static void
+record_outcome_or_keep(RecordKind kind, const char *const *args)
+{
+	MemoryContext old;
+	JobRecord  *r;
+
+	if (record_outcome(kind, args))
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	r = palloc(sizeof(JobRecord));
+	r->kind = kind;
+	for (int i = 0; i < 3; i++)
+		r->args[i] = pstrdup(args[i]);
+	unrecorded = lappend(unrecorded, r);
+	MemoryContextSwitchTo(old);
+}
+
+void
+record_kept_outcomes(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, unrecorded)
+	{
+		JobRecord  *r = (JobRecord *) lfirst(lc);
+
+		if (!record_outcome(r->kind, (const char *const *) r->args))
+			continue;
+		for (int i = 0; i < 3; i++)
+			pfree(r->args[i]);
+		pfree(r);
+		unrecorded = foreach_delete_current(unrecorded, lc);
+	}
+}
+
+/*
  * compact: kalam.compact() on the registered USER or STREAM table the
  * parameter "table" names, or on every one stored by kalamdb; one
  * transaction per table, each waiting at most lock_timeout (1s) for its
@@ -472,16 +567,7 @@ run_next_job(void)
 		args[0] = job.job_id;
 		args[1] = out.message.data;
 		args[2] = psprintf("{%s}", out.result.data);
-		worker_begin("completing a job");
-		/* a job cancelled meanwhile stays so, its cancellation noted */
-		spi_text("UPDATE system.jobs SET "
-				 "status = CASE WHEN status = 'running' THEN 'completed'::kalam.job_status ELSE status END, "
-				 "message = CASE WHEN status = 'running' THEN $2 ELSE concat_ws('; ', message, $2) END, "
-				 "parameters = parameters || jsonb_build_object('result', $3::jsonb), "
-				 "finished_at = CASE WHEN status = 'running' THEN now() ELSE coalesce(finished_at, now()) END, "
-				 "updated_at = now() "
-				 "WHERE job_id = $1::kalam.job_id", 3, args);
-		worker_commit();
+		record_outcome_or_keep(RECORD_COMPLETED, args);
 	}
 	PG_CATCH();
 	{
@@ -503,18 +589,7 @@ run_next_job(void)
 						   edata->context ? "\nCONTEXT: " : "", edata->context ? edata->context : "");
 		ereport(LOG,
 				(errmsg("kalamdb job %s (%s) failed: %s", job.job_id, job.job_type, args[1])));
-		worker_begin("recording a failed job");
-		spi_text("UPDATE system.jobs SET "
-				 "status = CASE WHEN status <> 'running' THEN status "
-				 "  WHEN retry_count < max_retries THEN 'retrying'::kalam.job_status "
-				 "  ELSE 'failed'::kalam.job_status END, "
-				 "retry_count = retry_count + (status = 'running' AND retry_count < max_retries)::int, "
-				 "message = CASE WHEN status = 'running' THEN $2 ELSE concat_ws('; ', message, $2) END, "
-				 "exception_trace = $3, updated_at = now(), "
-				 "finished_at = CASE WHEN status <> 'running' THEN coalesce(finished_at, now()) "
-				 "  WHEN retry_count < max_retries THEN NULL ELSE now() END "
-				 "WHERE job_id = $1::kalam.job_id", 3, args);
-		worker_commit();
+		record_outcome_or_keep(RECORD_FAILED, args);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(caller);

@@ -17,6 +17,12 @@ extern void schedule_jobs(void);
 /* Claim and run one job; false when there was none to run. */
 extern bool run_next_job(void);
 
+/*
+ * Record the outcomes of jobs whose rows were held when they ended (a
+ * kalam.cancel_job() in a transaction still open)
+ */
+extern void record_kept_outcomes(void);
+
 /* Transactions of the worker, with SPI connected and a snapshot set. */
 extern void worker_begin(const char *activity);
 extern void worker_commit(void);

@@ -2,7 +2,8 @@
 # row another session has locked is skipped (FOR UPDATE SKIP LOCKED), when
 # queueing new jobs as when claiming queued ones, and the worker goes on
 # with the others; the locked job runs once the lock is gone.  A job
-# cancelled while it runs stays cancelled, and finished.  The jobs are seen in the
+# cancelled while it runs stays cancelled, and finished; one cancelled by
+# a transaction still open when it ends does not hold the worker up.  The jobs are seen in the
 # states they pass through: new, running, completed, cancelled.
 use strict;
 use warnings;
@@ -94,6 +95,29 @@ is(status($retry), 'retrying', 'the held retry is skipped');
 $holder->query_safe('COMMIT');
 ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$retry'"),
 	'and runs once released');
+
+# a running job cancelled by a transaction that stays open: when the job
+# ends, its row is held; the worker keeps the outcome and goes on with
+# other jobs, and records it once the row is free
+$blocker = $node->background_psql('postgres');
+$blocker->query_safe('BEGIN');
+$blocker->query_safe('LOCK TABLE ns.typing IN ACCESS EXCLUSIVE MODE');
+$evict = $node->safe_psql('postgres', q{SELECT kalam.submit_job('stream_eviction')});
+ok($node->poll_query_until('postgres', qq{
+	SELECT j.status = 'running' AND EXISTS (SELECT 1 FROM pg_stat_activity
+		WHERE backend_type = 'kalamdb worker' AND wait_event_type = 'Lock')
+	FROM system.jobs j WHERE job_id = '$evict'}), 'another stream eviction runs, waiting for the table');
+$holder->query_safe('BEGIN');
+is($holder->query_safe("SELECT kalam.cancel_job('$evict')"), 'cancelled', 'a transaction cancels it and stays open');
+$blocker->query_safe('COMMIT');
+$blocker->quit;
+$next = $node->safe_psql('postgres', q{SELECT kalam.submit_job('job_cleanup')});
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$next'"),
+	'the worker does not wait for the cancelled job\'s row: the next job runs');
+$holder->query_safe('COMMIT');
+ok($node->poll_query_until('postgres',
+	"SELECT status = 'cancelled' AND finished_at IS NOT NULL AND parameters ? 'result' FROM system.jobs WHERE job_id = '$evict'"),
+	'and once the row is free, the cancelled job\'s outcome is recorded');
 $holder->quit;
 
 $node->stop;
