@@ -304,7 +304,12 @@ live_xact_callback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
 
-	if (event == XACT_EVENT_PRE_PREPARE && (pending_routes != NIL || pending_deliveries != NIL))
+	if (event == XACT_EVENT_PRE_PREPARE && pending_deliveries != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot PREPARE a transaction that changed rows live queries watch"),
+				 errdetail("Live queries are delivered with NOTIFY, which a prepared transaction cannot send.")));
+	if (event == XACT_EVENT_PRE_PREPARE && pending_routes != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot PREPARE a transaction that changed live queries")));
