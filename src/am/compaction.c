@@ -31,7 +31,8 @@
  * the row's old version, which a write of the moved copy would not meet:
  * as CLUSTER does, the relation's tuple and page predicate locks become
  * locks on the whole relation, when the call starts and again just before
- * its transaction commits (readers go on meanwhile).
+ * its transaction commits (readers go on meanwhile), then under an ACCESS
+ * EXCLUSIVE lock if one can be had at once.
  *
  *-------------------------------------------------------------------------
  */
@@ -489,18 +490,30 @@ compacted_xact_callback(XactEvent event, void *arg)
 
 	switch (event)
 	{
-		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
+			/* readers would lock old versions until COMMIT PREPARED */
+			if (compacted != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that ran kalam.compact()")));
+			break;
+		case XACT_EVENT_PRE_COMMIT:
 			foreach(lc, compacted)
 			{
 				/* held in EXCLUSIVE mode, unless a subtransaction that compacted it aborted */
 				Relation	rel = try_relation_open(lfirst_oid(lc), AccessShareLock);
 
-				if (rel != NULL)
-				{
-					TransferPredicateLocksToHeapRelation(rel);
-					relation_close(rel, NoLock);
-				}
+				if (rel == NULL)
+					continue;
+
+				/*
+				 * With no reader left, none can lock an old version before
+				 * the commit shows the moves; with readers, waiting for them
+				 * could deadlock, and one reading meanwhile may go unseen.
+				 */
+				(void) ConditionalLockRelation(rel, AccessExclusiveLock);
+				TransferPredicateLocksToHeapRelation(rel);
+				relation_close(rel, NoLock);
 			}
 			break;
 		case XACT_EVENT_COMMIT:

@@ -277,7 +277,7 @@ forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
  * (VACUUM may empty it meanwhile), and seen to be the owner's with the
  * room the row takes at most once TOASTed (row_length.h); if it lacks it
  * (the owner map's estimate was off), the owner is placed again, by a
- * look at its page.  A row whose page fills
+ * look at its page, and if that fails too, the row gets an empty page.  A row whose page fills
  * up while its values are stored (another session of the owner updating
  * a row on it in place, or using room the map counted as free) may still
  * go where the free space map says.
@@ -296,14 +296,14 @@ row_options(Relation rel, BulkInsertState pins, RowPlacement *row, int options)
 						 row->length.max_len, 1, &row->p);
 			room = placement_hold_target(rel, row->owner, row->owner_len, &row->p);
 		}
-		if (room)
+		if (!room)
 		{
-			row->p.may_use_fsm = true;
-			return options;
+			/* not the owner's, or being taken: a page no one else has */
+			ReleaseBulkInsertStatePin(pins);
+			placement_take_empty_page(rel, row->owner, row->owner_len, &row->p);
 		}
-		/* not the owner's, or being taken: heap is not to use it */
-		ReleaseBulkInsertStatePin(pins);
-		RelationSetTargetBlock(rel, InvalidBlockNumber);
+		row->p.may_use_fsm = true;
+		return options;
 	}
 	return options | HEAP_INSERT_SKIP_FSM;
 }
@@ -789,7 +789,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		forget_target(rel, owner, owner_len, &p);
 		placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, &p);
 		if (!placement_hold_target(rel, owner, owner_len, &p))
-			RelationSetTargetBlock(rel, InvalidBlockNumber);
+			placement_take_empty_page(rel, owner, owner_len, &p);
 	}
 	p.may_use_fsm = true;		/* heap_update() takes no options */
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,

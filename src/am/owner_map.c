@@ -493,7 +493,14 @@ owner_map_note_owner_column(const KalamRelStorage *node, AttrNumber attno)
 	set = set_for(hash);
 	SpinLockAcquire(&set->head.mutex);
 	r = &relation_entry(set, hash, node)->hint.relation;
-	changed = (r->owner_attno != 0 && r->owner_attno != attno);
+	/*
+	 * Not known (0): the relation's entry is new; unless no entry was ever
+	 * evicted (the epoch starts at 1), an earlier one may have been, its
+	 * owners' hints kept
+	 */
+	changed = (r->owner_attno != attno &&
+			   (r->owner_attno != 0 ||
+				pg_atomic_read_u32(&owner_map_header->eviction_epoch) != 1));
 	r->owner_attno = attno;
 	SpinLockRelease(&set->head.mutex);
 	if (!changed)

@@ -921,6 +921,20 @@ placement_note_buffer(Relation rel, const char *owner, int owner_len, Placement 
 }
 
 void
+placement_take_empty_page(Relation rel, const char *owner, int owner_len, Placement *p)
+{
+	bool		is_empty;
+
+	release_claim(p);
+	p->shared = false;
+	p->cached = false;
+	p->recent_buffer = InvalidBuffer;
+	p->free_estimate = -1;
+	set_target(rel, p, empty_page(rel, owner, owner_len, InvalidBlockNumber, p, &is_empty),
+			   false);
+}
+
+void
 placement_point_at_own_page(Relation rel, const char *owner, int owner_len)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);

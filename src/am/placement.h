@@ -90,6 +90,16 @@ extern void placement_point_at_own_page(Relation rel, const char *owner, int own
 extern bool placement_hold_target(Relation rel, const char *owner, int owner_len,
 								  Placement *p);
 
+/*
+ * Make an empty page the target, claimed until placement_finish(): for a
+ * row whose target could not be held twice, which heap must not be left
+ * to place (with no target, heap tries the relation's last page, or the
+ * free space map).  The owner map is not told: the owner's own page stays
+ * the one it knows.
+ */
+extern void placement_take_empty_page(Relation rel, const char *owner, int owner_len,
+									  Placement *p);
+
 /* The target page is in buffer: tell the owner map, for next time. */
 extern void placement_note_buffer(Relation rel, const char *owner, int owner_len,
 								  Placement *p, Buffer buffer);

@@ -66,14 +66,15 @@
 #include "keys/key_kind.h"
 
 /*
- * How long a recorder, and the kalamdb worker, wait for the user's row: as
- * good as not at all.  The time a failed login takes must not tell whether
- * someone holds the user's row (a user logged in by a transaction still
- * open), which an unknown user never has: a failure that finds the row
- * held is queued at once, and its user's logins fail until it is recorded.
+ * How long a recorder, and the kalamdb worker, wait for a lock.  Not for
+ * the user's row, which kalam._apply_login_failure() takes NOWAIT: the
+ * time a failed login takes must not tell whether someone holds it (a
+ * user logged in by a transaction still open), which an unknown user
+ * never has; a failure that finds the row held is queued at once, and its
+ * user's logins fail until it is recorded.
  */
-#define RECORDER_LOCK_TIMEOUT "1ms"
-#define QUEUE_LOCK_TIMEOUT "1ms"
+#define RECORDER_LOCK_TIMEOUT "2s"
+#define QUEUE_LOCK_TIMEOUT "50ms"
 #define OWN_WAIT_MS 2000		/* a session's wait for its own last failure */
 #define STARTING_RECORDER_SECS 60	/* a recorder that never came: queue */
 #define ABANDONED_QUEUED_SECS 600	/* queued for a kalamdb worker that never came */
@@ -113,7 +114,8 @@ typedef struct FailureSlot
 	pid_t		recorder_pid;	/* once the recorder has taken it, or 0 */
 	TimestampTz since;			/* in this state since */
 	TimestampTz next_try_at;	/* queued: the kalamdb worker's next try */
-	int			attempts;		/* queued: its tries so far */
+	int			attempts;		/* queued: the kalamdb worker's tries so far */
+	bool		recorder_tried; /* queued: its recorder tried to record it */
 	FailureRequest request;
 } FailureSlot;
 
@@ -291,7 +293,8 @@ nap(void)
 
 /*
  * Leave the slot's failure, if still this one, to the kalamdb worker; lock
- * held.  A failure its recorder tried to record counts as tried once.
+ * held.  Whether its recorder tried to record it is noted: its session
+ * does not wait for the worker then (my_failure_settled()).
  */
 static void
 queue_locked(FailureSlot *slot, uint32 generation, TimestampTz now)
@@ -300,7 +303,8 @@ queue_locked(FailureSlot *slot, uint32 generation, TimestampTz now)
 		return;
 	if (slot->state != SLOT_QUEUED)
 	{
-		slot->attempts = (slot->state == SLOT_RECORDING && slot->recorder_pid != 0) ? 1 : 0;
+		slot->recorder_tried = (slot->state == SLOT_RECORDING && slot->recorder_pid != 0);
+		slot->attempts = 0;
 		slot->state = SLOT_QUEUED;
 		slot->since = now;
 	}
@@ -375,7 +379,7 @@ my_failure_settled(void)
 	}
 	settled = (slot->generation != my_failure_generation ||
 			   (slot->state != SLOT_RECORDING &&
-				(slot->state != SLOT_QUEUED || slot->attempts > 0)));
+				(slot->state != SLOT_QUEUED || slot->recorder_tried || slot->attempts > 0)));
 	LWLockRelease(failure_shmem->lock);
 	if (requeued)
 		wake_db_worker(slot->request.dbid);
@@ -607,9 +611,8 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 
 /*
  * kalam._apply_login_failure() for the request, in a transaction of its
- * own.  It waits for other recorders of the same user (their transactions
- * are short), but not forever for some long transaction holding the row:
- * the caller sets lock_timeout.
+ * own.  It fails at once if the user's row is held (55P03), and waits for
+ * other locks no longer than the lock_timeout the caller sets.
  */
 static void
 record_failure(const FailureRequest *request)

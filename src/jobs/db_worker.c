@@ -151,6 +151,7 @@ kalam_db_worker_main(Datum main_arg)
 	Oid			dbid = DatumGetObjectId(main_arg);
 	MemoryContext loop_cxt;
 	volatile bool started = false;
+	volatile bool interrupted_left = false;
 	volatile int errors = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -192,10 +193,12 @@ kalam_db_worker_main(Datum main_arg)
 		{
 			if (!started)
 			{
-				fail_interrupted_jobs();
+				interrupted_left = fail_interrupted_jobs();
 				live_worker_startup();
 				started = true;
 			}
+			else if (interrupted_left)
+				interrupted_left = fail_interrupted_jobs();
 			worker_iteration();
 			errors = 0;
 		}

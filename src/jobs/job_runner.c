@@ -137,14 +137,62 @@ seconds(int secs)
 	return psprintf("%d", secs);
 }
 
-void
+/*
+ * A job's outcome, recorded in its row.  The row may be held by a
+ * transaction that cancels the job and stays open: the worker does not
+ * wait for it (every other job, every queued failed login would wait
+ * too), but keeps the outcome and tries again between jobs.  Should the
+ * worker stop before, the job is marked failed when it starts again, as
+ * one a crash left running.
+ */
+typedef enum RecordKind
+{
+	RECORD_COMPLETED,
+	RECORD_FAILED
+} RecordKind;
+
+typedef struct JobRecord
+{
+	RecordKind	kind;
+	char	   *args[3];		/* job id, message, result or error trace */
+} JobRecord;
+
+static List *unrecorded = NIL;	/* JobRecords kept in TopMemoryContext */
+
+/* The ids of the jobs whose outcomes are kept, as a text[] literal */
+static char *
+kept_job_ids(void)
+{
+	StringInfoData ids;
+	ListCell   *lc;
+
+	initStringInfo(&ids);
+	appendStringInfoChar(&ids, '{');
+	foreach(lc, unrecorded)
+		appendStringInfo(&ids, "%s\"%s\"", foreach_current_index(lc) > 0 ? "," : "",
+						 ((JobRecord *) lfirst(lc))->args[0]);
+	appendStringInfoChar(&ids, '}');
+	return ids.data;
+}
+
+bool
 fail_interrupted_jobs(void)
 {
+	const char *args[1];
+	bool		held;
+
+	args[0] = kept_job_ids();
 	worker_begin("failing interrupted jobs");
-	spi_text("UPDATE system.jobs SET status = 'failed', finished_at = now(), updated_at = now(), "
-			 "message = concat_ws('; ', message, 'interrupted: the server or the worker stopped while the job ran') "
-			 "WHERE status = 'running'", 0, NULL);
+	/* a row held (a kalam.cancel_job() in a transaction still open): next time */
+	spi_run("UPDATE system.jobs SET status = 'failed', finished_at = now(), updated_at = now(), "
+			"message = concat_ws('; ', message, 'interrupted: the server or the worker stopped while the job ran') "
+			"WHERE job_id IN (SELECT job_id FROM system.jobs "
+			"  WHERE status = 'running' AND job_id::text <> ALL ($1::text[]) FOR UPDATE SKIP LOCKED)",
+			1, args);
+	held = spi_text("SELECT 1 FROM system.jobs WHERE status = 'running' AND job_id::text <> ALL ($1::text[])",
+					1, args) != NULL;
 	worker_commit();
+	return held;
 }
 
 void
@@ -367,28 +415,6 @@ job_live_query_cleanup(Job *job, JobOutcome *out, MemoryContext cxt)
 	appendStringInfo(&out->result, "\"live_queries\": %s", n);
 }
 
-/*
- * A job's outcome, recorded in its row.  The row may be held by a
- * transaction that cancels the job and stays open: the worker does not
- * wait for it (every other job, every queued failed login would wait
- * too), but keeps the outcome and tries again between jobs.  Should the
- * worker stop before, the job is marked failed when it starts again, as
- * one a crash left running.
- */
-typedef enum RecordKind
-{
-	RECORD_COMPLETED,
-	RECORD_FAILED
-} RecordKind;
-
-typedef struct JobRecord
-{
-	RecordKind	kind;
-	char	   *args[3];		/* job id, message, result or error trace */
-} JobRecord;
-
-static List *unrecorded = NIL;	/* JobRecords kept in TopMemoryContext */
-
 /* a job cancelled meanwhile stays so, its cancellation noted */
 static const char *const record_sql[] = {
 	[RECORD_COMPLETED] = "UPDATE system.jobs SET "
@@ -447,13 +473,32 @@ record_outcome_or_keep(RecordKind kind, const char *const *args)
 void
 record_kept_outcomes(void)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	ListCell   *lc;
 
 	foreach(lc, unrecorded)
 	{
 		JobRecord  *r = (JobRecord *) lfirst(lc);
+		volatile bool done = false;
 
-		if (!record_outcome(r->kind, (const char *const *) r->args))
+		PG_TRY();
+		{
+			done = record_outcome(r->kind, (const char *const *) r->args);
+		}
+		PG_CATCH();
+		{
+			/* not a held row (that is passed over): it would fail every time */
+			ErrorData  *edata = kalam_abort_with_error(cxt);
+
+			ereport(WARNING,
+					(errmsg("gave up recording the outcome of kalamdb job %s: %s",
+							r->args[0], edata->message)));
+			FreeErrorData(edata);
+			done = true;
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(cxt);
+		if (!done)
 			continue;
 		for (int i = 0; i < 3; i++)
 			pfree(r->args[i]);

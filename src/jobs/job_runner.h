@@ -8,8 +8,12 @@
 #ifndef KALAM_JOB_RUNNER_H
 #define KALAM_JOB_RUNNER_H
 
-/* Mark jobs a crash left 'running' as failed. */
-extern void fail_interrupted_jobs(void);
+/*
+ * Mark jobs a crash (or an error of the worker's) left 'running' as
+ * failed, but those whose outcomes are kept; true if some were passed
+ * over, their rows held: to be tried again.
+ */
+extern bool fail_interrupted_jobs(void);
 
 /* Submit the scheduled jobs that are due, and queue the new ones. */
 extern void schedule_jobs(void);

@@ -337,9 +337,11 @@ DECLARE
 	locked timestamptz;
 BEGIN
 	IF reason = 'wrong_password' THEN
-		-- Concurrent failures for one user queue up here, each counted; a
-		-- row held past lock_timeout fails the recording, which is then
-		-- tried again (login_failure.c)
+		-- The user's row is not waited for (its holder may be a login of
+		-- the user in a transaction still open, which the time taken would
+		-- tell): a row held fails the recording, which is then queued and
+		-- tried again (login_failure.c), each failure counted
+		PERFORM FROM system.users u WHERE u.user_id = _apply_login_failure.user_id FOR UPDATE NOWAIT;
 		UPDATE system.users u
 		SET failed_login_attempts = u.failed_login_attempts + 1,
 			locked_until = CASE WHEN max_failures > 0 AND u.failed_login_attempts + 1 >= max_failures

@@ -65,6 +65,9 @@ BEGIN
 	IF rel.relkind NOT IN ('r', 'p') THEN
 		RAISE EXCEPTION '"%" is not a table', relation USING ERRCODE = 'wrong_object_type';
 	END IF;
+	-- no inheritance child may be made meanwhile (CREATE TABLE ... INHERITS
+	-- takes SHARE UPDATE EXCLUSIVE), and the check below sees any made before
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', relation);
 	IF rel.relkind = 'p' OR EXISTS (SELECT 1 FROM pg_inherits
 									WHERE inhrelid = relation OR inhparent = relation) THEN
 		RAISE EXCEPTION 'table % is partitioned, a partition, or in an inheritance tree', relation
@@ -181,7 +184,10 @@ BEGIN
 	IF NOT coalesce(kalam._caller_has_privs_of((SELECT relowner FROM pg_class WHERE oid = relation)), false) THEN
 		RAISE EXCEPTION 'must be owner of table %', relation USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	SELECT * INTO t FROM system.tables WHERE system.tables.relation = unregister_table.relation;
+	-- the registration goes first: the ALTER TABLEs below are then not a
+	-- registered table's (kalam._refuse_inheritance)
+	DELETE FROM system.tables WHERE system.tables.relation = unregister_table.relation
+	RETURNING * INTO t;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'table % is not registered', relation USING ERRCODE = 'undefined_object';
 	END IF;
@@ -194,7 +200,6 @@ BEGIN
 	IF t.owner_column IS NOT NULL THEN
 		EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', relation, t.owner_column);
 	END IF;
-	DELETE FROM system.tables WHERE system.tables.relation = unregister_table.relation;
 END $$;
 
 -- DROP TABLE drops the registration (and, by cascade, its live queries).
@@ -231,7 +236,7 @@ BEGIN
 	END IF;
 END $$;
 CREATE EVENT TRIGGER kalam_refuse_inheritance ON ddl_command_end
-	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
 	EXECUTE FUNCTION kalam._refuse_inheritance();
 
 REVOKE ALL ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id) FROM PUBLIC;

@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(80);
+SELECT plan(81);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -67,11 +67,17 @@ SELECT throws_ok($$CREATE TABLE app.notes_child () INHERITS (app.notes)$$, '0A00
 				 'a registered table gets no inheritance child');
 CREATE TABLE app.loose (owner kalam.user_id NOT NULL, id bigint, body text, at timestamptz) USING kalamdb;
 SELECT throws_ok($$ALTER TABLE app.loose INHERIT app.notes$$, '0A000', NULL, 'nor through ALTER TABLE ... INHERIT');
+CREATE FOREIGN DATA WRAPPER kalam_test_fdw;
+CREATE SERVER kalam_test_server FOREIGN DATA WRAPPER kalam_test_fdw;
+SELECT throws_ok($$CREATE FOREIGN TABLE app.notes_far () INHERITS (app.notes) SERVER kalam_test_server$$, '0A000', NULL,
+				 'nor a foreign table');
 SELECT throws_ok($$ALTER TABLE app.notes INHERIT app.loose$$, '0A000', NULL, 'nor a parent');
 CREATE TABLE app.parted_notes (owner kalam.user_id, id bigint, body text, at timestamptz) PARTITION BY RANGE (id);
 SELECT throws_ok($$ALTER TABLE app.parted_notes ATTACH PARTITION app.notes FOR VALUES FROM (0) TO (100)$$, '0A000', NULL,
 				 'nor does it become a partition');
 DROP TABLE app.parted, app.loose, app.parted_notes;
+DROP SERVER kalam_test_server;
+DROP FOREIGN DATA WRAPPER kalam_test_fdw;
 SELECT is(pg_temp.run_as('kalam_tbl_app', :'dora', $$SELECT kalam.register_table('app.events', 'stream', ttl => '1 hour')$$),
 		  'ERROR 42501: must be owner of table app.events', 'only the table''s owner registers it');
 
