@@ -299,6 +299,7 @@ BEGIN
 		WHEN u.deleted_at IS NOT NULL THEN 'dropped_user'
 		WHEN u.locked_until > now() OR blocked THEN 'locked_user'
 		WHEN u.password_hash IS NULL THEN 'no_password'
+		WHEN u.auth_type <> 'password' THEN 'not_a_password_user'	-- oauth, internal
 		WHEN NOT matches THEN 'wrong_password'
 		END;
 	IF reason IS NOT NULL THEN

@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(109);
+SELECT plan(111);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -229,6 +229,13 @@ SELECT throws_ok($$SELECT kalam.create_user('nopassword', NULL)$$, '22004', 'a p
 SELECT is(pg_temp.run_as('kalam_test_app', :'erin', $$SELECT kalam.set_password('root', 'root-secret-12')$$),
 		  '', 'a system user sets the root password');
 SELECT is(kalam.authenticate('root', 'root-secret-12')::text, 'root', 'and root can log in');
+-- a user who no longer logs in with a password (alter_user changed the
+-- auth type, the hash stays) fails as any other login
+SELECT kalam.alter_user('alice', auth_type => 'oauth');
+SELECT throws_ok($$SELECT kalam.authenticate('alice', 'alice-secret-1')$$, '28P01', 'password authentication failed',
+				 'a user whose auth type is not password cannot log in with a password');
+SELECT kalam.alter_user('alice', auth_type => 'password');
+SELECT is(kalam.authenticate('alice', 'alice-secret-1')::text, :'alice', 'and can again once it is');
 SELECT kalam.alter_user('alice', email => 'alice@example.org');
 SELECT is((SELECT email FROM system.users WHERE username = 'alice'), 'alice@example.org', 'alter_user changes the email');
 SELECT throws_ok($$SELECT kalam.alter_user('alice', email => 'not an address')$$, '23514',
