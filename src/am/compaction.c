@@ -476,12 +476,38 @@ compact_owner(Compaction *c, int64 first, int64 n)
 }
 
 /*
- * Relations compacted by this transaction, whose predicate locks are
- * moved to the relation once more just before it commits: readers went on
- * while rows moved
+ * Relations whose rows this transaction moved, whose predicate locks are
+ * moved to the relation once more just before it commits (readers went on
+ * while rows moved), each with the subtransaction that moved them
  */
+typedef struct Compacted
+{
+	Oid			relid;
+	SubTransactionId subid;
+} Compacted;
+
 static List *compacted = NIL;
 static bool callback_registered = false;
+
+/* A subtransaction's moves go with it, or to its parent */
+static void
+compacted_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						   SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	foreach(lc, compacted)
+	{
+		Compacted  *c = (Compacted *) lfirst(lc);
+
+		if (c->subid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			compacted = foreach_delete_current(compacted, lc);
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+			c->subid = parentSubid;
+	}
+}
 
 static void
 compacted_xact_callback(XactEvent event, void *arg)
@@ -500,8 +526,8 @@ compacted_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 			foreach(lc, compacted)
 			{
-				/* held in EXCLUSIVE mode, unless a subtransaction that compacted it aborted */
-				Relation	rel = try_relation_open(lfirst_oid(lc), AccessShareLock);
+				/* held in EXCLUSIVE mode; a relation dropped since is gone */
+				Relation	rel = try_relation_open(((Compacted *) lfirst(lc))->relid, NoLock);
 
 				if (rel == NULL)
 					continue;
@@ -529,20 +555,24 @@ compacted_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-/* Move the relation's predicate locks to the relation, now and at commit */
+/* Rows of rel moved: its predicate locks are moved to it again at commit */
 static void
-transfer_predicate_locks(Relation rel)
+transfer_predicate_locks_at_commit(Relation rel)
 {
 	MemoryContext old;
+	Compacted  *c;
 
-	TransferPredicateLocksToHeapRelation(rel);
 	if (!callback_registered)
 	{
 		RegisterXactCallback(compacted_xact_callback, NULL);
+		RegisterSubXactCallback(compacted_subxact_callback, NULL);
 		callback_registered = true;
 	}
 	old = MemoryContextSwitchTo(TopTransactionContext);
-	compacted = list_append_unique_oid(compacted, RelationGetRelid(rel));
+	c = palloc(sizeof(Compacted));
+	c->relid = RelationGetRelid(rel);
+	c->subid = GetCurrentSubTransactionId();
+	compacted = lappend(compacted, c);
 	MemoryContextSwitchTo(old);
 }
 
@@ -606,7 +636,8 @@ kalam_compact(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel)),
 				 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
 
-	transfer_predicate_locks(rel);
+	/* a SERIALIZABLE reader's locks on rows about to move (see above) */
+	TransferPredicateLocksToHeapRelation(rel);
 
 	/*
 	 * Index expressions run as the table's owner, in a security-restricted
@@ -654,7 +685,10 @@ kalam_compact(PG_FUNCTION_ARGS)
 
 	/* the owner map's room and pages no longer hold: start over */
 	if (c.moved > 0)
+	{
 		owner_map_forget_relation(&KalamRelStorageOf(rel));
+		transfer_predicate_locks_at_commit(rel);
+	}
 
 	ExecCloseIndices(c.result_rel);
 	FreeExecutorState(c.estate);

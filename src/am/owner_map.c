@@ -96,6 +96,7 @@ typedef struct OwnerMapHeader
 	pg_atomic_uint32 vacuum_generation;
 	pg_atomic_uint32 storage_epoch; /* bumped when storage is forgotten */
 	pg_atomic_uint32 eviction_epoch;	/* bumped when an entry is evicted */
+	pg_atomic_uint32 relation_evictions;	/* of those, relations' entries */
 	pg_atomic_uint32 vacuums_running;	/* every VACUUM in progress */
 	pg_atomic_uint32 vacuums_unlisted;	/* of those, the ones not in the list */
 	slock_t		vacuum_mutex;	/* serializes changes of the list */
@@ -161,6 +162,7 @@ owner_map_shmem_init(void)
 		pg_atomic_init_u32(&owner_map_header->vacuum_generation, 1);
 		pg_atomic_init_u32(&owner_map_header->storage_epoch, 1);
 		pg_atomic_init_u32(&owner_map_header->eviction_epoch, 1);
+		pg_atomic_init_u32(&owner_map_header->relation_evictions, 0);
 		pg_atomic_init_u32(&owner_map_header->vacuums_running, 0);
 		pg_atomic_init_u32(&owner_map_header->vacuums_unlisted, 0);
 		SpinLockInit(&owner_map_header->vacuum_mutex);
@@ -234,7 +236,11 @@ find_entry(OwnerMapSet *set, uint32 hash, const KalamRelStorage *node,
 		OwnerMapEntry *e = &set->slots[victim].entry;
 
 		if (set->head.hash[victim] != 0)
+		{
 			pg_atomic_fetch_add_u32(&owner_map_header->eviction_epoch, 1);
+			if (e->owner_len == 0)
+				pg_atomic_fetch_add_u32(&owner_map_header->relation_evictions, 1);
+		}
 		set->head.hash[victim] = hash;
 		set->head.last_used[victim] = ++set->head.clock;
 		e->node = *node;
@@ -494,13 +500,13 @@ owner_map_note_owner_column(const KalamRelStorage *node, AttrNumber attno)
 	SpinLockAcquire(&set->head.mutex);
 	r = &relation_entry(set, hash, node)->hint.relation;
 	/*
-	 * Not known (0): the relation's entry is new; unless no entry was ever
-	 * evicted (the epoch starts at 1), an earlier one may have been, its
-	 * owners' hints kept
+	 * Not known (0): the relation's entry is new; unless no relation's
+	 * entry was ever evicted, an earlier one may have been, its owners'
+	 * hints kept
 	 */
 	changed = (r->owner_attno != attno &&
 			   (r->owner_attno != 0 ||
-				pg_atomic_read_u32(&owner_map_header->eviction_epoch) != 1));
+				pg_atomic_read_u32(&owner_map_header->relation_evictions) != 0));
 	r->owner_attno = attno;
 	SpinLockRelease(&set->head.mutex);
 	if (!changed)

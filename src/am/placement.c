@@ -659,6 +659,7 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	p->shared = false;
 	p->claimed = false;
 	p->held = false;
+	p->taken_empty = false;
 	p->bulk = bulk;
 	p->cached = false;
 	p->recent_buffer = InvalidBuffer;
@@ -923,15 +924,52 @@ placement_note_buffer(Relation rel, const char *owner, int owner_len, Placement 
 void
 placement_take_empty_page(Relation rel, const char *owner, int owner_len, Placement *p)
 {
-	bool		is_empty;
-
 	release_claim(p);
 	p->shared = false;
 	p->cached = false;
 	p->recent_buffer = InvalidBuffer;
 	p->free_estimate = -1;
-	set_target(rel, p, empty_page(rel, owner, owner_len, InvalidBlockNumber, p, &is_empty),
-			   false);
+	p->taken_empty = true;
+	/* a fresh one, not one of the free space map, whose room may be stale */
+	set_target(rel, p, extend_by_one_page(rel, p), false);
+}
+
+/*
+ * The page placement_take_empty_page() took: the owner's own page if the
+ * row is on it (the map looks at it next time), else, while still claimed
+ * and empty (heap kept an update's new version on its page, or did not
+ * update), offered to whoever needs an empty page.
+ */
+static void
+settle_taken_page(Relation rel, const char *owner, int owner_len, Placement *p,
+				  BlockNumber used_block)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+
+	if (used_block == p->block)
+	{
+		OwnerHint	hint;
+		RelationHint rel_hint;
+
+		owner_map_get_relation(&storage, &rel_hint);
+		if (!owner_map_get(&storage, owner, owner_len, &hint))
+			memset(&hint, 0, sizeof(hint));
+		hint_seen(&hint, p->generation, rel_hint.vacuum_generation);
+		hint.block = p->block;
+		hint.kind = HINT_OWN;
+		hint.shared_rows = 0;
+		hint.free_estimate = 0;		/* looked at next time */
+		hint.recent_buffer = InvalidBuffer;
+		owner_map_put(&storage, owner, owner_len, &hint);
+	}
+	else
+	{
+		PageInfo	info;
+
+		inspect_page(rel, p->block, owner, owner_len, INSPECT_FIRST, &info);
+		if (info.empty)
+			offer_empty_page(rel, p->block);
+	}
 }
 
 void
@@ -992,6 +1030,13 @@ placement_finish(Relation rel, const char *owner, int owner_len, Placement *p,
 
 	if (p->bulk)
 		remember_bulk_page(rel, owner, owner_len, p, used_block);
+	if (p->taken_empty)
+	{
+		settle_taken_page(rel, owner, owner_len, p, used_block);
+		p->taken_empty = false;
+		release_claim(p);
+		return;
+	}
 	release_claim(p);
 	if (!BlockNumberIsValid(p->block) || !BlockNumberIsValid(used_block) ||
 		used_block == p->block)

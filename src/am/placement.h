@@ -21,6 +21,7 @@ typedef struct Placement
 								 * taken */
 	bool		held;			/* claim_tag is held in share mode: the
 								 * target is not to be taken as empty */
+	bool		taken_empty;	/* the target is placement_take_empty_page()'s */
 	bool		bulk;			/* this backend's owner page cache is used */
 	bool		cached;			/* the target came from that cache, which
 								 * has counted the row already */
@@ -94,8 +95,8 @@ extern bool placement_hold_target(Relation rel, const char *owner, int owner_len
  * Make an empty page the target, claimed until placement_finish(): for a
  * row whose target could not be held twice, which heap must not be left
  * to place (with no target, heap tries the relation's last page, or the
- * free space map).  The owner map is not told: the owner's own page stays
- * the one it knows.
+ * free space map).  placement_finish() makes it the owner's own page in
+ * the owner map if the row is on it, else offers it again.
  */
 extern void placement_take_empty_page(Relation rel, const char *owner, int owner_len,
 									  Placement *p);

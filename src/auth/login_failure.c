@@ -66,12 +66,12 @@
 #include "keys/key_kind.h"
 
 /*
- * How long a recorder, and the kalamdb worker, wait for a lock.  Not for
- * the user's row, which kalam._apply_login_failure() takes NOWAIT: the
- * time a failed login takes must not tell whether someone holds it (a
- * user logged in by a transaction still open), which an unknown user
- * never has; a failure that finds the row held is queued at once, and its
- * user's logins fail until it is recorded.
+ * How long a recorder, and the kalamdb worker, wait for a lock outside
+ * kalam._apply_login_failure(), which waits for none (1 ms): the time a
+ * failed login takes must not tell whether someone holds the user's row (a
+ * user logged in by a transaction still open) or a lock on system.users,
+ * which only a known user's failure touches; a failure that finds one
+ * held is queued at once, and its user's logins fail until it is recorded.
  */
 #define RECORDER_LOCK_TIMEOUT "2s"
 #define QUEUE_LOCK_TIMEOUT "50ms"

@@ -151,7 +151,6 @@ kalam_db_worker_main(Datum main_arg)
 	Oid			dbid = DatumGetObjectId(main_arg);
 	MemoryContext loop_cxt;
 	volatile bool started = false;
-	volatile bool interrupted_left = false;
 	volatile int errors = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -193,12 +192,12 @@ kalam_db_worker_main(Datum main_arg)
 		{
 			if (!started)
 			{
-				interrupted_left = fail_interrupted_jobs();
+				fail_interrupted_jobs(true);
 				live_worker_startup();
 				started = true;
 			}
-			else if (interrupted_left)
-				interrupted_left = fail_interrupted_jobs();
+			else
+				fail_interrupted_jobs(false);
 			worker_iteration();
 			errors = 0;
 		}

@@ -175,12 +175,16 @@ kept_job_ids(void)
 	return ids.data;
 }
 
-bool
-fail_interrupted_jobs(void)
+/* jobs left 'running' that fail_interrupted_jobs() is to fail (again) */
+static bool interrupted_left = true;
+
+void
+fail_interrupted_jobs(bool always)
 {
 	const char *args[1];
-	bool		held;
 
+	if (!always && !interrupted_left)
+		return;
 	args[0] = kept_job_ids();
 	worker_begin("failing interrupted jobs");
 	/* a row held (a kalam.cancel_job() in a transaction still open): next time */
@@ -189,10 +193,9 @@ fail_interrupted_jobs(void)
 			"WHERE job_id IN (SELECT job_id FROM system.jobs "
 			"  WHERE status = 'running' AND job_id::text <> ALL ($1::text[]) FOR UPDATE SKIP LOCKED)",
 			1, args);
-	held = spi_text("SELECT 1 FROM system.jobs WHERE status = 'running' AND job_id::text <> ALL ($1::text[])",
-					1, args) != NULL;
+	interrupted_left = spi_text("SELECT 1 FROM system.jobs WHERE status = 'running' "
+								"AND job_id::text <> ALL ($1::text[])", 1, args) != NULL;
 	worker_commit();
-	return held;
 }
 
 void
@@ -495,6 +498,7 @@ record_kept_outcomes(void)
 							r->args[0], edata->message)));
 			FreeErrorData(edata);
 			done = true;
+			interrupted_left = true;	/* it is failed as interrupted */
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(cxt);

@@ -10,10 +10,10 @@
 
 /*
  * Mark jobs a crash (or an error of the worker's) left 'running' as
- * failed, but those whose outcomes are kept; true if some were passed
- * over, their rows held: to be tried again.
+ * failed, but those whose outcomes are kept: always, or only if some were
+ * left last time (their rows held) or an outcome was given up since.
  */
-extern bool fail_interrupted_jobs(void);
+extern void fail_interrupted_jobs(bool always);
 
 /* Submit the scheduled jobs that are due, and queue the new ones. */
 extern void schedule_jobs(void);

@@ -333,7 +333,10 @@ CREATE FUNCTION kalam._apply_login_failure(username text, user_id kalam.user_id,
 										   actor_role text, client_addr text,
 										   max_failures integer, lockout interval) RETURNS void
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp AS $$
+-- no lock is waited for: only a known user's failure touches system.users,
+-- and its time must not tell (login_failure.c)
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1ms' AS $$
 DECLARE
 	locked timestamptz;
 BEGIN
@@ -342,7 +345,7 @@ BEGIN
 		-- the user in a transaction still open, which the time taken would
 		-- tell): a row held fails the recording, which is then queued and
 		-- tried again (login_failure.c), each failure counted
-		PERFORM FROM system.users u WHERE u.user_id = _apply_login_failure.user_id FOR UPDATE NOWAIT;
+		PERFORM FROM system.users u WHERE u.user_id = _apply_login_failure.user_id FOR NO KEY UPDATE NOWAIT;
 		UPDATE system.users u
 		SET failed_login_attempts = u.failed_login_attempts + 1,
 			locked_until = CASE WHEN max_failures > 0 AND u.failed_login_attempts + 1 >= max_failures

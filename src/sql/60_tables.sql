@@ -5,6 +5,17 @@
 -- security.  DROP TABLE removes the registration (event trigger below).
 -- ---------------------------------------------------------------------
 
+-- Inheritance relations, as they are now (src/tables/inheritance.c): whether
+-- a relation has parents or children, and a registered table among it and
+-- them.
+CREATE FUNCTION kalam._in_inheritance_tree(oid) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_in_inheritance_tree'
+	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION kalam._registered_relative(oid) RETURNS oid
+	AS 'MODULE_PATHNAME', 'kalam_registered_relative'
+	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION kalam._in_inheritance_tree(oid), kalam._registered_relative(oid) FROM PUBLIC;
+
 -- The relation's first column of a type, or NULL.
 CREATE FUNCTION kalam._first_column_of_type(relation regclass, typ regtype) RETURNS name
 LANGUAGE sql STABLE
@@ -66,10 +77,10 @@ BEGIN
 		RAISE EXCEPTION '"%" is not a table', relation USING ERRCODE = 'wrong_object_type';
 	END IF;
 	-- no inheritance child may be made meanwhile (CREATE TABLE ... INHERITS
-	-- takes SHARE UPDATE EXCLUSIVE), and the check below sees any made before
+	-- takes SHARE UPDATE EXCLUSIVE), and the check below sees any made
+	-- before, whatever the transaction's snapshot
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', relation);
-	IF rel.relkind = 'p' OR EXISTS (SELECT 1 FROM pg_inherits
-									WHERE inhrelid = relation OR inhparent = relation) THEN
+	IF rel.relkind = 'p' OR kalam._in_inheritance_tree(relation) THEN
 		RAISE EXCEPTION 'table % is partitioned, a partition, or in an inheritance tree', relation
 			USING ERRCODE = 'feature_not_supported',
 				  DETAIL = 'Row-level security filters the rows of the table a query names: a partition or child read directly is not filtered by its parent''s policies.';
@@ -223,11 +234,11 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	registered regclass;
 BEGIN
-	SELECT t.relation INTO registered
+	-- as they are now: in a REPEATABLE READ transaction, a registration
+	-- committed while the command waited for its lock is not in its snapshot
+	SELECT kalam._registered_relative(c.objid)::regclass INTO registered
 	FROM pg_event_trigger_ddl_commands() c
-	JOIN pg_inherits i ON c.objid IN (i.inhrelid, i.inhparent)
-	JOIN system.tables t ON t.relation::oid IN (i.inhrelid, i.inhparent)
-	WHERE c.classid = 'pg_class'::regclass
+	WHERE c.classid = 'pg_class'::regclass AND kalam._registered_relative(c.objid) IS NOT NULL
 	LIMIT 1;
 	IF registered IS NOT NULL THEN
 		RAISE EXCEPTION 'registered table % cannot be part of an inheritance tree', registered
