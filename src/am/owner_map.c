@@ -96,7 +96,8 @@ typedef struct OwnerMapHeader
 	pg_atomic_uint32 vacuum_generation;
 	pg_atomic_uint32 storage_epoch; /* bumped when storage is forgotten */
 	pg_atomic_uint32 eviction_epoch;	/* bumped when an entry is evicted */
-	pg_atomic_uint32 relation_evictions;	/* of those, relations' entries */
+	pg_atomic_uint32 relation_evictions;	/* relations' entries evicted or
+											 * forgotten */
 	pg_atomic_uint32 vacuums_running;	/* every VACUUM in progress */
 	pg_atomic_uint32 vacuums_unlisted;	/* of those, the ones not in the list */
 	slock_t		vacuum_mutex;	/* serializes changes of the list */
@@ -694,7 +695,12 @@ forget_entries(const KalamRelStorage *node, Oid dbid)
 			if (set->head.hash[i] != 0 &&
 				(node ? KalamRelStorageEquals(*entry, *node) :
 				 KalamRelStorageDatabase(*entry) == dbid))
+			{
 				set->head.hash[i] = 0;
+				/* a relation's entry made anew does not know its owner column */
+				if (set->slots[i].entry.owner_len == 0)
+					pg_atomic_fetch_add_u32(&owner_map_header->relation_evictions, 1);
+			}
 		}
 		SpinLockRelease(&set->head.mutex);
 	}

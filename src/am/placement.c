@@ -954,7 +954,7 @@ settle_taken_page(Relation rel, const char *owner, int owner_len, Placement *p,
 		owner_map_get_relation(&storage, &rel_hint);
 		if (!owner_map_get(&storage, owner, owner_len, &hint))
 			memset(&hint, 0, sizeof(hint));
-		hint_seen(&hint, p->generation, rel_hint.vacuum_generation);
+		hint_seen(&hint, owner_map_vacuum_generation(), rel_hint.vacuum_generation);
 		hint.block = p->block;
 		hint.kind = HINT_OWN;
 		hint.shared_rows = 0;

@@ -66,12 +66,13 @@
 #include "keys/key_kind.h"
 
 /*
- * How long a recorder, and the kalamdb worker, wait for a lock outside
- * kalam._apply_login_failure(), which waits for none (1 ms): the time a
- * failed login takes must not tell whether someone holds the user's row (a
- * user logged in by a transaction still open) or a lock on system.users,
- * which only a known user's failure touches; a failure that finds one
- * held is queued at once, and its user's logins fail until it is recorded.
+ * How long a recorder, and the kalamdb worker, wait for a lock; but for
+ * the user's row and system.users, which kalam._apply_login_failure()
+ * does not wait for (1 ms): the time a failed login takes must not tell
+ * whether someone holds the user's row (a user logged in by a transaction
+ * still open) or a lock on system.users, which only a known user's
+ * failure touches; a failure that finds one held is queued at once, and
+ * its user's logins fail until it is recorded.
  */
 #define RECORDER_LOCK_TIMEOUT "2s"
 #define QUEUE_LOCK_TIMEOUT "50ms"

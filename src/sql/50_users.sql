@@ -333,18 +333,19 @@ CREATE FUNCTION kalam._apply_login_failure(username text, user_id kalam.user_id,
 										   actor_role text, client_addr text,
 										   max_failures integer, lockout interval) RETURNS void
 LANGUAGE plpgsql VOLATILE
--- no lock is waited for: only a known user's failure touches system.users,
--- and its time must not tell (login_failure.c)
-SET search_path = pg_catalog, pg_temp
-SET lock_timeout = '1ms' AS $$
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	locked timestamptz;
+	timeout text := current_setting('lock_timeout');
 BEGIN
 	IF reason = 'wrong_password' THEN
 		-- The user's row is not waited for (its holder may be a login of
 		-- the user in a transaction still open, which the time taken would
 		-- tell): a row held fails the recording, which is then queued and
 		-- tried again (login_failure.c), each failure counted
+		-- no lock on system.users is waited for either: only a known user's
+		-- failure takes one, and its time must not tell
+		PERFORM set_config('lock_timeout', '1ms', true);
 		PERFORM FROM system.users u WHERE u.user_id = _apply_login_failure.user_id FOR NO KEY UPDATE NOWAIT;
 		UPDATE system.users u
 		SET failed_login_attempts = u.failed_login_attempts + 1,
@@ -352,6 +353,7 @@ BEGIN
 								THEN now() + lockout ELSE u.locked_until END
 		WHERE u.user_id = _apply_login_failure.user_id
 		RETURNING u.locked_until INTO locked;
+		PERFORM set_config('lock_timeout', timeout, true);
 	END IF;
 	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
 								  target_name, client_addr, details)

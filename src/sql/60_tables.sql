@@ -236,9 +236,11 @@ DECLARE
 BEGIN
 	-- as they are now: in a REPEATABLE READ transaction, a registration
 	-- committed while the command waited for its lock is not in its snapshot
-	SELECT kalam._registered_relative(c.objid)::regclass INTO registered
-	FROM pg_event_trigger_ddl_commands() c
-	WHERE c.classid = 'pg_class'::regclass AND kalam._registered_relative(c.objid) IS NOT NULL
+	SELECT r.relative::regclass INTO registered
+	FROM (SELECT kalam._registered_relative(c.objid) AS relative
+		  FROM pg_event_trigger_ddl_commands() c
+		  WHERE c.classid = 'pg_class'::regclass) r
+	WHERE r.relative IS NOT NULL
 	LIMIT 1;
 	IF registered IS NOT NULL THEN
 		RAISE EXCEPTION 'registered table % cannot be part of an inheritance tree', registered

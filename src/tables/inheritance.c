@@ -26,16 +26,22 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 /* The relation, its inheritance parents and its children (catalog snapshot) */
 static List *
 inheritance_relatives(Oid relid)
 {
-	List	   *relatives = find_inheritance_children(relid, NoLock);
-	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+	List	   *relatives;
+	Relation	inherits;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return NIL;				/* gone: no relatives */
+	relatives = find_inheritance_children(relid, NoLock);
+	inherits = table_open(InheritsRelationId, AccessShareLock);
 
 	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
