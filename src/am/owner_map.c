@@ -125,7 +125,7 @@ owner_map_define_gucs(void)
 {
 	DefineCustomIntVariable("kalam.owner_map_entries",
 							"Owners whose current page the kalamdb access method remembers.",
-							"About 170 bytes of shared memory each; owners that do not fit "
+							"About 272 bytes of shared memory each; owners that do not fit "
 							"are looked up again through an index led by the owner column.",
 							&kalam_owner_map_entries,
 							65536, 1024, 16 * 1024 * 1024,

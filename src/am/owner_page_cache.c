@@ -32,7 +32,12 @@
 #include "am/owner_map.h"
 #include "am/owner_page_cache.h"
 
-/* owner ids up to this long are cached, which keeps an entry at 64 bytes */
+/*
+ * An entry fills a cache line of 64 bytes (x86's and most others';
+ * PG_CACHE_LINE_SIZE is a cautious 128): owner ids up to this long are
+ * cached
+ */
+#define CACHE_LINE			64
 #define CACHED_OWNER_MAX	31
 
 /*
@@ -51,13 +56,13 @@ typedef struct CacheEntry
 	char		owner[CACHED_OWNER_MAX];
 } CacheEntry;
 
-StaticAssertDecl(sizeof(CacheEntry) <= PG_CACHE_LINE_SIZE,
+StaticAssertDecl(sizeof(CacheEntry) <= CACHE_LINE,
 				 "a cached owner page fits a cache line");
 
 typedef union CacheSlot
 {
 	CacheEntry	entry;
-	char		pad[PG_CACHE_LINE_SIZE];
+	char		pad[CACHE_LINE];
 } CacheSlot;
 
 static CacheSlot *cache = NULL;

@@ -125,7 +125,7 @@ register_new_table(Oid relid, char **values)
 							  "pg_catalog.lower($2)::kalam.table_type, "
 							  "pg_catalog.lower($3)::kalam.table_access, "
 							  "$4::pg_catalog.interval, "
-							  "COALESCE($5, 'local')::kalam.storage_id)",
+							  "COALESCE(pg_catalog.lower($5), 'local')::kalam.storage_id)",
 							  1 + NUM_TABLE_OPTIONS, types, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not register the new table");
 	SPI_finish();

@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(81);
+SELECT plan(82);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -224,7 +224,10 @@ SELECT is((SELECT concat_ws(',', table_type, owner_column) FROM system.tables WH
 SELECT ok((SELECT relrowsecurity AND relforcerowsecurity AND reloptions IS NULL
 		   FROM pg_class WHERE oid = 'app.said'::regclass),
 		  'with row-level security, and no option left in pg_class');
-CREATE TABLE app.board (id int, note text) WITH (type = 'shared', access_level = 'private', fillfactor = 90);
+CREATE TABLE app.board (id int, note text) WITH (type = 'shared', access_level = 'private', fillfactor = 90,
+	STORAGE_ID = 'LOCAL');
+SELECT is((SELECT storage_id::text FROM system.tables WHERE table_id = 'app.board'), 'local',
+		  'option values in any case: the storage id too');
 SELECT is((SELECT concat_ws(',', table_type, access_level) FROM system.tables WHERE table_id = 'app.board'),
 		  'shared,private', 'a SHARED table with its access level (on heap)');
 SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'app.board'::regclass), '{fillfactor=90}',
