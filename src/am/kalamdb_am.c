@@ -835,7 +835,11 @@ begin_heap_build(Relation rel)
 		callback_registered = true;
 	}
 	if (nbuilding >= MAX_NESTED_BUILDS)
-		elog(ERROR, "too many nested index builds on kalamdb tables");
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many nested index builds on kalamdb tables"),
+				 errdetail("An index expression builds an index in turn, %d deep.",
+						   MAX_NESTED_BUILDS)));
 	building[nbuilding++] = rel;
 	rel->rd_tableam = heap_methods;
 	return own;
@@ -907,6 +911,9 @@ kalamdb_relation_set_new_filelocator(Relation rel, const RelFileLocator *newrloc
 {
 	heap_methods->relation_set_new_filelocator(rel, newrlocator, persistence,
 											   freezeXid, minmulti);
+	/* a temporary table's placement does not use the map (rel_cache.c) */
+	if (persistence == RELPERSISTENCE_TEMP)
+		return;
 	owner_map_forget_relation(newrlocator);
 	owner_map_set_complete(newrlocator, true);
 }
@@ -917,6 +924,9 @@ kalamdb_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 								  MultiXactId *minmulti)
 {
 	heap_methods->relation_set_new_filenode(rel, newrnode, persistence, freezeXid, minmulti);
+	/* a temporary table's placement does not use the map (rel_cache.c) */
+	if (persistence == RELPERSISTENCE_TEMP)
+		return;
 	/* hints left by an earlier relation with the same file number */
 	owner_map_forget_relation(newrnode);
 	/* new and empty: every owner it gets will come through the map */
@@ -928,6 +938,8 @@ static void
 kalamdb_relation_nontransactional_truncate(Relation rel)
 {
 	heap_methods->relation_nontransactional_truncate(rel);
+	if (RelationUsesLocalBuffers(rel))
+		return;
 	owner_map_forget_relation(&KalamRelStorageOf(rel));
 	owner_map_set_complete(&KalamRelStorageOf(rel), true);
 }
@@ -937,9 +949,16 @@ kalamdb_relation_vacuum(Relation rel, struct VacuumParams *params,
 						BufferAccessStrategy bstrategy)
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
-	BlockNumber before = RelationGetNumberOfBlocks(rel);
+	BlockNumber before;
+
+	if (RelationUsesLocalBuffers(rel))
+	{
+		heap_methods->relation_vacuum(rel, params, bstrategy);
+		return;
+	}
 
 	/* pages may be emptied: hints must be looked at again */
+	before = RelationGetNumberOfBlocks(rel);
 	owner_map_vacuum_begin(&storage);
 	PG_TRY();
 	{
