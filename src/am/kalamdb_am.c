@@ -282,26 +282,37 @@ forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
  * a row on it in place, or using room the map counted as free) may still
  * go where the free space map says.
  */
+/*
+ * For a row on a long way to its page (see placement_hold_target()): hold
+ * the target; if it is not the owner's, lacks room or is being taken as
+ * empty, place the owner again (pins: the insert's, which then pin the new
+ * target; NULL for an update) and hold that; failing again, an empty page.
+ */
+static void
+hold_target(Relation rel, BulkInsertState pins, bool bulk, const char *owner, int owner_len,
+			const RowLength *length, Placement *p)
+{
+	if (placement_hold_target(rel, owner, owner_len, p))
+		return;
+	forget_target(rel, owner, owner_len, p);
+	if (pins != NULL)
+		begin_target(rel, pins, bulk, owner, owner_len, length->len, length->max_len, 1, p);
+	else
+		placement_begin(rel, owner, owner_len, length->len, length->max_len, 1, false, p);
+	if (placement_hold_target(rel, owner, owner_len, p))
+		return;
+	/* a page no one else has */
+	if (pins != NULL)
+		ReleaseBulkInsertStatePin(pins);
+	placement_take_empty_page(rel, owner, owner_len, p);
+}
+
 static int
 row_options(Relation rel, BulkInsertState pins, RowPlacement *row, int options)
 {
 	if (row->length.toasts)
 	{
-		bool		room = placement_hold_target(rel, row->owner, row->owner_len, &row->p);
-
-		if (!room)
-		{
-			forget_target(rel, row->owner, row->owner_len, &row->p);
-			begin_target(rel, pins, row->bulk, row->owner, row->owner_len, row->length.len,
-						 row->length.max_len, 1, &row->p);
-			room = placement_hold_target(rel, row->owner, row->owner_len, &row->p);
-		}
-		if (!room)
-		{
-			/* not the owner's, or being taken: a page no one else has */
-			ReleaseBulkInsertStatePin(pins);
-			placement_take_empty_page(rel, row->owner, row->owner_len, &row->p);
-		}
+		hold_target(rel, pins, row->bulk, row->owner, row->owner_len, &row->length, &row->p);
 		row->p.may_use_fsm = true;
 		return options;
 	}
@@ -784,13 +795,7 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	/* heap reads the indexed columns first, opening the indexes if it must */
 	bms_free(RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY));
 	placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, &p);
-	if (!placement_hold_target(rel, owner, owner_len, &p))
-	{
-		forget_target(rel, owner, owner_len, &p);
-		placement_begin(rel, owner, owner_len, length.len, length.max_len, 1, false, &p);
-		if (!placement_hold_target(rel, owner, owner_len, &p))
-			placement_take_empty_page(rel, owner, owner_len, &p);
-	}
+	hold_target(rel, NULL, false, owner, owner_len, &length, &p);
 	p.may_use_fsm = true;		/* heap_update() takes no options */
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot, crosscheck,
 										wait, tmfd, lockmode, update_indexes);

@@ -245,6 +245,17 @@ take_claim(Relation rel, BlockNumber block, Placement *p)
 	return true;
 }
 
+/* A hold of the target (placement_hold_target()) ends */
+static void
+release_hold(Placement *p)
+{
+	if (p->held)
+	{
+		LockRelease(&p->claim_tag, ShareLock, false);
+		p->held = false;
+	}
+}
+
 static void
 release_claim(Placement *p)
 {
@@ -253,11 +264,7 @@ release_claim(Placement *p)
 		LockRelease(&p->claim_tag, ExclusiveLock, false);
 		p->claimed = false;
 	}
-	if (p->held)
-	{
-		LockRelease(&p->claim_tag, ShareLock, false);
-		p->held = false;
-	}
+	release_hold(p);
 }
 
 /*
@@ -898,11 +905,8 @@ placement_hold_target(Relation rel, const char *owner, int owner_len, Placement 
 	}
 	if (owners && info.free >= p->need)
 		return true;
-	if (p->held)
-	{
-		LockRelease(&p->claim_tag, ShareLock, false);
-		p->held = false;
-	}
+	/* a claim taken for an empty page stays, for placement_finish() */
+	release_hold(p);
 	return false;
 }
 

@@ -103,6 +103,9 @@ static List *retired_lists = NIL;
  */
 static uint64 notifications_sent = 0;
 
+/* route()s under way in this backend: none but those an error cut short */
+static int	routes_under_way = 0;
+
 static void
 live_xact_callback(XactEvent event, void *arg)
 {
@@ -119,12 +122,13 @@ live_xact_callback(XactEvent event, void *arg)
 		MemoryContextDelete((MemoryContext) lfirst(lc));
 	list_free(retired_lists);
 	retired_lists = NIL;
-	/* a route() an error cut short left its mark */
-	if (sub_cache == NULL)
+	/* route()s an error cut short left their marks */
+	if (routes_under_way == 0 || sub_cache == NULL)
 		return;
 	hash_seq_init(&status, sub_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		entry->in_use = 0;
+	routes_under_way = 0;
 }
 
 static void
@@ -549,6 +553,7 @@ route(Relation rel, const char *owner, int owner_len,
 		return;
 	/* kept while in use here, should a delivery reload the entry (above) */
 	entry->in_use++;
+	routes_under_way++;
 	econtext = CreateStandaloneExprContext();
 	foreach(lc, subs)
 	{
@@ -565,6 +570,7 @@ route(Relation rel, const char *owner, int owner_len,
 	}
 	FreeExprContext(econtext, true);
 	entry->in_use--;
+	routes_under_way--;
 }
 
 static TupleTableSlot *
