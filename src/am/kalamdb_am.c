@@ -69,6 +69,9 @@ static const TableAmRoutine *heap_methods = NULL;
 #define prefetch_for_write(addr) ((void) 0)
 #endif
 
+/* the CPU's cache line: PG_CACHE_LINE_SIZE is a cautious 128 */
+#define CPU_CACHE_LINE		64
+
 /*
  * Prefetch where a row of len bytes will go on a page read without its
  * content lock (pd_lower and pd_upper are only a hint, checked for sense):
@@ -80,10 +83,40 @@ prefetch_insertion_point(char *page, LocationIndex lower, LocationIndex upper, S
 	if (lower < upper && upper <= BLCKSZ && upper > len)
 	{
 		prefetch_for_write(page + lower);
-		for (Size off = upper - len; off < upper; off += PG_CACHE_LINE_SIZE)
+		for (Size off = upper - len; off < upper; off += CPU_CACHE_LINE)
 			prefetch_for_write(page + off);
 		prefetch_for_write(page + upper - 1);
 	}
+}
+
+/*
+ * Rows of interleaved owners go each to another page, none of them in the
+ * CPU cache by the time the owner's next row comes.  For a bulk insert,
+ * this backend's owner page cache knows the buffer that held the owner's
+ * page and where on it the owner's last row went: fetch the buffer's
+ * header, the page's header and the lines just below that last row (a row
+ * of average size) while the row is formed and placed, all at once, where
+ * each would otherwise wait for the one before.  The buffer is not pinned:
+ * only addresses to prefetch come of what the cache says.
+ */
+#define PREFETCH_ROW_BYTES	(6 * CPU_CACHE_LINE)
+
+static void
+prefetch_owner_page(Relation rel, const char *owner, int owner_len)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+	const CachedOwnerPage *cached = owner_page_cache_peek(&storage, owner, owner_len);
+	char	   *page;
+
+	if (cached == NULL || !BufferIsValid(cached->buffer) || BufferIsLocal(cached->buffer) ||
+		cached->buffer > NBuffers)
+		return;
+	page = BufferGetBlock(cached->buffer);
+	prefetch_for_write(GetBufferDescriptor(cached->buffer - 1));
+	prefetch_for_write(page);
+	if (cached->upper > PREFETCH_ROW_BYTES && cached->upper <= BLCKSZ)
+		for (Size off = cached->upper - PREFETCH_ROW_BYTES; off < cached->upper; off += CPU_CACHE_LINE)
+			prefetch_for_write(page + off);
 }
 
 /*
@@ -346,6 +379,8 @@ begin_row(Relation rel, TupleTableSlot *slot, BulkInsertState pins, bool bulk, i
 	row->bulk = bulk;
 	if (!bulk)
 		prefetch_owner(rel, row->owner, row->owner_len);
+	else
+		prefetch_owner_page(rel, row->owner, row->owner_len);
 	if (length != NULL)
 		row->length = *length;
 	else
@@ -477,41 +512,6 @@ same_owner(const SlotOwner *x, const SlotOwner *y)
 	return x->owner_len == y->owner_len && memcmp(x->owner, y->owner, x->owner_len) == 0;
 }
 
-/*
- * A batch of interleaved owners has as many groups as rows, each going to
- * a page not in the CPU cache.  The page a later group will most likely
- * go to is known from this backend's owner page cache: while the groups
- * before it are inserted, fetch its buffer header and page header (two
- * groups ahead), then the lines where its row will go (one group ahead,
- * from the page header fetched before; the last PREFETCH_ROW_BYTES below
- * pd_upper, a row of average size).  The buffer is not pinned: only
- * addresses to prefetch come of reading it.
- */
-#define PREFETCH_ROW_BYTES	(3 * PG_CACHE_LINE_SIZE)
-
-static void
-prefetch_group_page(Relation rel, const SlotOwner *o, bool insertion_point)
-{
-	KalamRelStorage storage = KalamRelStorageOf(rel);
-	Buffer		buffer;
-	char	   *page;
-
-	if (o->owner_len < 0)
-		return;
-	buffer = owner_page_cache_peek(&storage, o->owner, o->owner_len);
-	if (!BufferIsValid(buffer) || BufferIsLocal(buffer) || buffer > NBuffers)
-		return;
-	page = BufferGetBlock(buffer);
-	if (!insertion_point)
-	{
-		prefetch_for_write(GetBufferDescriptor(buffer - 1));
-		prefetch_for_write(page);
-		return;
-	}
-	prefetch_insertion_point(page, ((PageHeader) page)->pd_lower, ((PageHeader) page)->pd_upper,
-							 PREFETCH_ROW_BYTES);
-}
-
 /* A batch of rows of one owner, none of which heap will TOAST */
 static void
 insert_batch(Relation rel, const char *owner, int owner_len, TupleTableSlot **rows,
@@ -617,10 +617,9 @@ kalamdb_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 
 		for (int i = start; i < end; i++)
 			group[n++] = slots[order[i].index];
-		if (g + 2 < ngroups)
-			prefetch_group_page(rel, &order[starts[g + 2]], false);
-		if (g + 1 < ngroups)
-			prefetch_group_page(rel, &order[starts[g + 1]], true);
+		/* the group after the next one: see prefetch_owner_page() */
+		if (g + 2 < ngroups && order[starts[g + 2]].owner_len >= 0)
+			prefetch_owner_page(rel, order[starts[g + 2]].owner, order[starts[g + 2]].owner_len);
 
 		if (order[start].owner_len < 0)
 			heap_methods->multi_insert(rel, group, n, cid, options, bistate);

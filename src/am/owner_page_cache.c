@@ -123,15 +123,15 @@ owner_page_cache_take(const KalamRelStorage *storage, const char *owner, int own
 	return true;
 }
 
-Buffer
+const CachedOwnerPage *
 owner_page_cache_peek(const KalamRelStorage *storage, const char *owner, int owner_len)
 {
 	CacheEntry *e;
 
 	if (cache == NULL || owner_len > CACHED_OWNER_MAX)
-		return InvalidBuffer;
+		return NULL;
 	e = find_entry(set_for(key_hash(storage, owner, owner_len)), storage, owner, owner_len);
-	return e ? e->page.buffer : InvalidBuffer;
+	return e ? &e->page : NULL;
 }
 
 /* The cache lives as long as the backend, its entries cache-line aligned */

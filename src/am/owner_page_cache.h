@@ -24,7 +24,9 @@ typedef struct CachedOwnerPage
 	Buffer		buffer;			/* the buffer that last held block */
 	uint32		generation;
 	uint32		storage_epoch;
-	uint32		free_estimate;
+	uint16		free_estimate;
+	uint16		upper;			/* pd_upper after this backend's last row there
+								 * (a hint, for prefetching; 0: unknown) */
 } CachedOwnerPage;
 
 /*
@@ -37,11 +39,11 @@ extern bool owner_page_cache_take(const KalamRelStorage *storage, const char *ow
 								  Size need, Size consume, CachedOwnerPage *page);
 
 /*
- * The buffer that last held the owner's cached page, unchecked (Invalid if
- * none): where its next rows will likely go, for prefetching.
+ * The owner's cached page, unchecked (NULL if none): where its next rows
+ * will likely go, for prefetching.
  */
-extern Buffer owner_page_cache_peek(const KalamRelStorage *storage, const char *owner,
-									int owner_len);
+extern const CachedOwnerPage *owner_page_cache_peek(const KalamRelStorage *storage,
+													 const char *owner, int owner_len);
 
 /* Remember the owner's page, or forget the owner (page NULL). */
 extern void owner_page_cache_put(const KalamRelStorage *storage, const char *owner,

@@ -668,7 +668,6 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	p->held = false;
 	p->taken_empty = false;
 	p->bulk = bulk;
-	p->cached = false;
 	p->recent_buffer = InvalidBuffer;
 	p->need = need;
 	p->free_estimate = -1;
@@ -689,7 +688,6 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 								  consume, consume, &page))
 		{
 			set_target(rel, p, page.block, false);
-			p->cached = true;
 			p->recent_buffer = page.buffer;
 			p->free_estimate = page.free_estimate;
 			return;
@@ -921,7 +919,6 @@ placement_note_buffer(Relation rel, const char *owner, int owner_len, Placement 
 
 		owner_map_set_recent_buffer(&storage, owner, owner_len, p->block, buffer);
 		p->recent_buffer = buffer;
-		p->cached = false;		/* the cache is to learn the buffer too */
 	}
 }
 
@@ -930,7 +927,6 @@ placement_take_empty_page(Relation rel, const char *owner, int owner_len, Placem
 {
 	release_claim(p);
 	p->shared = false;
-	p->cached = false;
 	p->recent_buffer = InvalidBuffer;
 	p->free_estimate = -1;
 	p->taken_empty = true;
@@ -999,8 +995,8 @@ placement_drop_lease(Relation rel, const char *owner, int owner_len, const Place
 }
 
 /*
- * A bulk insert's row is on its target: keep the page in this backend
- * (unless the cache has it as it is already).
+ * A bulk insert's row is on its target: keep the page in this backend,
+ * with where on it the row went (the next row of the owner goes below).
  */
 static void
 remember_bulk_page(Relation rel, const char *owner, int owner_len, const Placement *p,
@@ -1008,8 +1004,6 @@ remember_bulk_page(Relation rel, const char *owner, int owner_len, const Placeme
 {
 	KalamRelStorage storage = KalamRelStorageOf(rel);
 
-	if (used_block == p->block && p->cached)
-		return;
 	if (used_block == p->block && !p->shared && p->free_estimate >= 0)
 	{
 		CachedOwnerPage page;
@@ -1018,7 +1012,10 @@ remember_bulk_page(Relation rel, const char *owner, int owner_len, const Placeme
 		page.buffer = p->recent_buffer;
 		page.generation = p->generation;
 		page.storage_epoch = p->storage_epoch;
-		page.free_estimate = (uint32) p->free_estimate;
+		page.free_estimate = (uint16) p->free_estimate;
+		/* the caller still pins the buffer; the value is only a hint */
+		page.upper = (BufferIsValid(p->recent_buffer) && !BufferIsLocal(p->recent_buffer)) ?
+			((PageHeader) BufferGetPage(p->recent_buffer))->pd_upper : 0;
 		owner_page_cache_put(&storage, owner, owner_len, &page);
 	}
 	else

@@ -23,8 +23,6 @@ typedef struct Placement
 								 * target is not to be taken as empty */
 	bool		taken_empty;	/* the target is placement_take_empty_page()'s */
 	bool		bulk;			/* this backend's owner page cache is used */
-	bool		cached;			/* the target came from that cache, which
-								 * has counted the row already */
 	Buffer		recent_buffer;	/* the buffer that last held block, if known */
 	Size		need;			/* room the first row needs (heap's test) */
 	int32		free_estimate;	/* bulk: an own page validated in generation,
