@@ -20,7 +20,12 @@
 
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_proc_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/async.h"
 #include "commands/extension.h"
@@ -106,9 +111,60 @@ func_leakproof(Oid funcid)
 	return get_func_leakproof(funcid);
 }
 
+/*
+ * What the WHERE of a live query refers to must last as long as the
+ * subscription: other sessions' writes load it and evaluate it, and one
+ * that failed to load would fail them all.  The subscription records no
+ * dependencies, so it may refer only to what cannot be dropped under it:
+ * built-in objects, kalamdb's own, and the types and collations of the
+ * table's columns (which their columns keep), with their array types.
+ */
+typedef struct WhereContext
+{
+	Relation	rel;
+	Oid			extension;		/* kalamdb's OID */
+} WhereContext;
+
+static bool
+lasting_object(const WhereContext *cxt, Oid classid, Oid objid)
+{
+	TupleDesc	desc = RelationGetDescr(cxt->rel);
+
+	if (!OidIsValid(objid) || objid < FirstNormalObjectId ||
+		getExtensionOfObject(classid, objid) == cxt->extension)
+		return true;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (classid == TypeRelationId &&
+			(objid == att->atttypid || objid == get_array_type(att->atttypid)))
+			return true;
+		if (classid == CollationRelationId && objid == att->attcollation)
+			return true;
+	}
+	return false;
+}
+
+static void
+require_lasting(const WhereContext *cxt, Oid classid, Oid objid)
+{
+	if (!lasting_object(cxt, classid, objid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the WHERE of a live query cannot use %s", getObjectDescriptionOids(classid, objid)),
+				 errdetail("It may use built-in types, operators, functions and collations, kalamdb's, "
+						   "and the types and collations of the table's columns: other sessions' writes "
+						   "evaluate it for as long as the subscription lasts.")));
+}
+
 static bool
 check_where_walker(Node *node, void *context)
 {
+	const WhereContext *cxt = (const WhereContext *) context;
+
 	if (node == NULL)
 		return false;
 	switch (nodeTag(node))
@@ -121,30 +177,67 @@ check_where_walker(Node *node, void *context)
 						 errmsg("a live query cannot use system columns")));
 			break;
 		case T_Const:
+			require_lasting(cxt, TypeRelationId, ((Const *) node)->consttype);
+			require_lasting(cxt, CollationRelationId, ((Const *) node)->constcollid);
+			break;
+		case T_RelabelType:
+			require_lasting(cxt, TypeRelationId, ((RelabelType *) node)->resulttype);
+			require_lasting(cxt, CollationRelationId, ((RelabelType *) node)->resultcollid);
+			break;
 		case T_BoolExpr:
 		case T_NullTest:
 		case T_BooleanTest:
-		case T_RelabelType:
 		case T_List:
 			break;
 		case T_OpExpr:
 		case T_DistinctExpr:
 		case T_NullIfExpr:
-			set_opfuncid((OpExpr *) node);
-			if (!func_leakproof(((OpExpr *) node)->opfuncid))
-				goto not_leakproof;
-			break;
+			{
+				OpExpr	   *op = (OpExpr *) node;
+
+				set_opfuncid(op);
+				if (!func_leakproof(op->opfuncid))
+					goto not_leakproof;
+				require_lasting(cxt, OperatorRelationId, op->opno);
+				require_lasting(cxt, ProcedureRelationId, op->opfuncid);
+				require_lasting(cxt, TypeRelationId, op->opresulttype);
+				require_lasting(cxt, CollationRelationId, op->opcollid);
+				require_lasting(cxt, CollationRelationId, op->inputcollid);
+				break;
+			}
 		case T_ScalarArrayOpExpr:
-			set_sa_opfuncid((ScalarArrayOpExpr *) node);
-			if (!func_leakproof(((ScalarArrayOpExpr *) node)->opfuncid))
-				goto not_leakproof;
-			break;
+			{
+				ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) node;
+
+				set_sa_opfuncid(op);
+				if (!func_leakproof(op->opfuncid))
+					goto not_leakproof;
+				require_lasting(cxt, OperatorRelationId, op->opno);
+				require_lasting(cxt, ProcedureRelationId, op->opfuncid);
+				require_lasting(cxt, CollationRelationId, op->inputcollid);
+				break;
+			}
 		case T_FuncExpr:
-			if (!func_leakproof(((FuncExpr *) node)->funcid))
-				goto not_leakproof;
-			break;
+			{
+				FuncExpr   *func = (FuncExpr *) node;
+
+				if (!func_leakproof(func->funcid))
+					goto not_leakproof;
+				require_lasting(cxt, ProcedureRelationId, func->funcid);
+				require_lasting(cxt, TypeRelationId, func->funcresulttype);
+				require_lasting(cxt, CollationRelationId, func->funccollid);
+				require_lasting(cxt, CollationRelationId, func->inputcollid);
+				break;
+			}
 		case T_ArrayExpr:
-			break;
+			{
+				ArrayExpr  *array = (ArrayExpr *) node;
+
+				require_lasting(cxt, TypeRelationId, array->array_typeid);
+				require_lasting(cxt, TypeRelationId, array->element_typeid);
+				require_lasting(cxt, CollationRelationId, array->array_collid);
+				break;
+			}
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -163,9 +256,13 @@ not_leakproof:
 }
 
 void
-live_check_where(Node *where)
+live_check_where(Node *where, Relation rel)
 {
-	(void) check_where_walker(where, NULL);
+	WhereContext cxt;
+
+	cxt.rel = rel;
+	cxt.extension = get_extension_oid("kalamdb", false);
+	(void) check_where_walker(where, &cxt);
 }
 
 /* The SELECT of the query, checked to be of the supported shape. */
@@ -540,7 +637,7 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 		addNSItemToQuery(pstate, nsitem, false, true, true);
 		where = transformWhereClause(pstate, select->whereClause, EXPR_KIND_WHERE, "WHERE");
 		assign_expr_collations(pstate, where);
-		live_check_where(where);
+		live_check_where(where, rel);
 		free_parsestate(pstate);
 	}
 

@@ -18,7 +18,7 @@
  * it runs inside other sessions' writes, where it must neither fail nor
  * leak.
  */
-extern void live_check_where(Node *where);
+extern void live_check_where(Node *where, Relation rel);
 
 /*
  * The name of a row-level security policy on rel that reads may meet and

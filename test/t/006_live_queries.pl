@@ -146,7 +146,12 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM system.live_queries'), '1'
 # what cannot be subscribed to
 my $s = $node->background_psql('postgres', on_error_stop => 0);
 $s->query("SELECT kalam.login('bob', 'bob-secret-123')");
+# a type that goes away with the session: other sessions' writes would fail
+# to load the WHERE, all of them
+$s->query("CREATE TYPE pg_temp.mood AS ENUM ('glad')");
 foreach my $bad (
+	[ q{SELECT * FROM chat.messages WHERE ARRAY[''glad''::pg_temp.mood] IS NOT NULL},
+	  qr/the WHERE of a live query cannot use type mood\[\]/ ],
 	[ q{SELECT * FROM chat.messages m JOIN chat.news n ON true}, qr/a live query cannot have anything but a single table in FROM/ ],
 	[ q{SELECT count(*) FROM chat.messages}, qr/a live query cannot have expressions/ ],
 	[ q{SELECT * FROM chat.messages WHERE body LIKE ''%x%''}, qr/leakproof/ ],
@@ -160,6 +165,10 @@ foreach my $bad (
 	like($s->{stderr}, $error, "refused: $sql");
 	$s->{stderr} = '';
 }
+# a WHERE may use kalamdb's types (and their arrays), and the built-in ones
+is($s->query_safe(q{SELECT count(*) FROM kalam.subscribe('SELECT * FROM chat.messages WHERE owner <> ''nobody''::kalam.user_id
+		OR owner = ANY(''{x}''::kalam.user_id[]) OR id IN (1, 2) AND body <> ''x''')}),
+	'1', q{a WHERE with kalamdb's types and built-in ones is taken});
 $s->query("SELECT kalam.subscribe(NULL)");
 like($s->{stderr}, qr/a live query cannot be NULL/, 'refused: NULL (not a crash)');
 $s->{stderr} = '';
