@@ -488,7 +488,7 @@ BEGIN
 	FOR f IN SELECT p.oid FROM pg_proc p
 			 WHERE p.pronamespace = 'kalam'::regnamespace AND p.prosecdef
 	LOOP
-		EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
 	END LOOP;
 END $$;
 GRANT EXECUTE ON FUNCTION

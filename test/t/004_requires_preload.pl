@@ -35,5 +35,19 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'kalamdb'\n");
 $node->restart;
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '1', 'and all is back with the preload');
 
+# a schema named kalam someone made beforehand is not taken over: its
+# owner would have kalamdb's SECURITY DEFINER functions call theirs
+$node->safe_psql('postgres', q{
+	CREATE ROLE mallory LOGIN;
+	CREATE DATABASE m OWNER mallory;
+});
+$node->safe_psql('m', 'CREATE SCHEMA kalam', extra_params => [ '-U', 'mallory' ]);
+($ret, $out, $err) = $node->psql('m', 'CREATE EXTENSION kalamdb', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/42P06: schema "kalam" already exists/, 'CREATE EXTENSION refuses a kalam schema made before it');
+$node->safe_psql('m', 'DROP SCHEMA kalam', extra_params => [ '-U', 'mallory' ]);
+$node->safe_psql('m', 'CREATE EXTENSION kalamdb; DROP EXTENSION kalamdb CASCADE');
+is($node->safe_psql('m', q{SELECT count(*) FROM pg_namespace WHERE nspname IN ('kalam', 'system')}), '0',
+	q{the extension's schemas go with it});
+
 $node->stop;
 done_testing();
