@@ -68,7 +68,13 @@ DECLARE
 	read_level integer;
 	write_level integer;
 BEGIN
+	IF relation IS NULL OR table_type IS NULL THEN
+		RAISE EXCEPTION 'the table and its type must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT * INTO rel FROM pg_class WHERE oid = relation;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', relation::oid USING ERRCODE = 'undefined_table';
+	END IF;
 	IF NOT kalam._caller_has_privs_of(rel.relowner) THEN
 		RAISE EXCEPTION 'must be owner of table %', relation
 			USING ERRCODE = 'insufficient_privilege';
@@ -118,6 +124,14 @@ BEGIN
 			   OR t.table_id = id) THEN
 		RAISE EXCEPTION 'table % is already registered', relation
 			USING ERRCODE = 'duplicate_object';
+	END IF;
+	-- permissive policies are OR-ed with kalamdb's: users would see (and
+	-- change) whatever rows such a policy lets through
+	IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = relation AND p.polpermissive) THEN
+		RAISE EXCEPTION 'table % has row-level security policies of its own', relation
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'A permissive policy would let users see and change rows beyond their own (or beyond the access level).',
+				  HINT = 'Drop them, or make them AS RESTRICTIVE, before registering; one added afterwards widens what users see, as its maker chose.';
 	END IF;
 
 	IF table_type IN ('user', 'stream') THEN
@@ -177,6 +191,9 @@ BEGIN
 				   relation, coalesce(owner_col, ''));
 	EXECUTE format('CREATE TRIGGER kalam_live_truncate AFTER TRUNCATE ON %s '
 				   'FOR EACH STATEMENT EXECUTE FUNCTION kalam._live_query_trigger()', relation);
+	-- and only its owner empties it (see kalam._owner_truncates())
+	EXECUTE format('CREATE TRIGGER kalam_owner_truncates BEFORE TRUNCATE ON %s '
+				   'FOR EACH STATEMENT EXECUTE FUNCTION kalam._owner_truncates()', relation);
 
 	INSERT INTO system.tables (table_id, namespace_id, table_name, table_type, access_level,
 							   storage_id, relation, owner_column, ttl, options)
@@ -192,6 +209,12 @@ DECLARE
 	t system.tables;
 	p name;
 BEGIN
+	IF relation IS NULL THEN
+		RAISE EXCEPTION 'the table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relation) THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', relation::oid USING ERRCODE = 'undefined_table';
+	END IF;
 	IF NOT coalesce(kalam._caller_has_privs_of((SELECT relowner FROM pg_class WHERE oid = relation)), false) THEN
 		RAISE EXCEPTION 'must be owner of table %', relation USING ERRCODE = 'insufficient_privilege';
 	END IF;
@@ -208,10 +231,51 @@ BEGIN
 	EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', relation);
 	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_queries ON %s', relation);
 	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_truncate ON %s', relation);
+	EXECUTE format('DROP TRIGGER IF EXISTS kalam_owner_truncates ON %s', relation);
 	IF t.owner_column IS NOT NULL THEN
 		EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', relation, t.owner_column);
 	END IF;
 END $$;
+
+-- The rows of a registered table are its users': the privileges that
+-- reach past row-level security to all of them at once stay its owner's,
+-- whatever was granted (GRANT ALL gives TRUNCATE and TRIGGER too).
+-- TRUNCATE empties every user's rows; a trigger sees every user's rows
+-- as they are written.  Run as the caller (not SECURITY DEFINER): the
+-- caller is who must own the table.
+CREATE FUNCTION kalam._owner_truncates() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table %.% to truncate it', TG_TABLE_SCHEMA, TG_TABLE_NAME
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'A registered table''s rows are its users''; only its owner removes them all at once.';
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE FUNCTION kalam._owner_makes_triggers() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	target regclass;
+BEGIN
+	SELECT tg.tgrelid::regclass INTO target
+	FROM pg_event_trigger_ddl_commands() c
+	JOIN pg_trigger tg ON tg.oid = c.objid
+	JOIN pg_class r ON r.oid = tg.tgrelid
+	WHERE c.classid = 'pg_trigger'::regclass
+	  AND EXISTS (SELECT 1 FROM system.tables t WHERE t.relation = tg.tgrelid)
+	  AND NOT pg_has_role(r.relowner, 'USAGE')
+	LIMIT 1;
+	IF target IS NOT NULL THEN
+		RAISE EXCEPTION 'must be owner of table % to create a trigger on it', target
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'A trigger on a registered table sees every user''s rows.';
+	END IF;
+END $$;
+CREATE EVENT TRIGGER kalam_owner_makes_triggers ON ddl_command_end
+	WHEN TAG IN ('CREATE TRIGGER')
+	EXECUTE FUNCTION kalam._owner_makes_triggers();
 
 -- DROP TABLE drops the registration (and, by cascade, its live queries).
 CREATE FUNCTION kalam._forget_dropped_tables() RETURNS event_trigger

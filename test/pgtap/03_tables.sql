@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(82);
+SELECT plan(90);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -248,9 +248,39 @@ SELECT throws_ok($$CREATE TABLE app.bad (body text) WITH (ttl = '1 hour')$$, '22
 				 'without a type, the options are PostgreSQL''s as ever');
 DROP TABLE app.said, app.board, app.ticks;
 
+-- what reaches past row-level security to every user's rows at once stays
+-- the owner's, whatever was granted
+GRANT ALL ON app.notes TO kalam_tbl_app;
+SELECT is(pg_temp.exec_as('kalam_tbl_app', :'alice', 'TRUNCATE app.notes'),
+		  'ERROR 42501: must be owner of table app.notes to truncate it',
+		  'TRUNCATE of a registered table is its owner''s, GRANT ALL or not');
+SELECT is(pg_temp.exec_as('kalam_tbl_app', :'alice',
+						  'CREATE TRIGGER peek AFTER INSERT ON app.notes FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()'),
+		  'ERROR 42501: must be owner of table app.notes to create a trigger on it', 'and so are its triggers');
+REVOKE ALL ON app.notes FROM kalam_tbl_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.notes TO kalam_tbl_app;
+SELECT ok((SELECT count(*) FROM app.notes) > 0 AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'peek'),
+		  'the rows are still there, and no trigger came');
+
+-- a table whose own policies would widen what users see
+CREATE TABLE app.diary (owner kalam.user_id, txt text) USING kalamdb;
+ALTER TABLE app.diary ENABLE ROW LEVEL SECURITY;
+CREATE POLICY legacy_read ON app.diary FOR SELECT USING (true);
+SELECT throws_ok($$SELECT kalam.register_table('app.diary', 'user')$$, '55000',
+				 'table app.diary has row-level security policies of its own',
+				 'a table with a permissive policy of its own is not registered');
+DROP POLICY legacy_read ON app.diary;
+CREATE POLICY legacy_read ON app.diary AS RESTRICTIVE FOR SELECT USING (true);
+SELECT lives_ok($$SELECT kalam.register_table('app.diary', 'user')$$, 'a restrictive one narrows it only: registered');
+DROP TABLE app.diary;
+SELECT throws_ok($$SELECT kalam.register_table(NULL, 'user')$$, '22004', NULL, 'register_table(NULL): 22004');
+SELECT throws_ok($$SELECT kalam.unregister_table(NULL)$$, '22004', NULL, 'unregister_table(NULL): 22004');
+SELECT throws_ok($$SELECT kalam.unregister_table(0)$$, '42P01', NULL, 'unregister_table of no relation: 42P01');
+
 -- unregister and DROP TABLE
 SELECT is((SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'app.news'::regclass),
-		  'kalam_live_queries,kalam_live_truncate', 'a registered table has the live query triggers');
+		  'kalam_live_queries,kalam_live_truncate,kalam_owner_truncates',
+		  'a registered table has the live query triggers, and the owner-only TRUNCATE one');
 SELECT lives_ok($$SELECT kalam.unregister_table('app.news')$$, 'unregister_table');
 SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'app.news'::regclass), 0::bigint,
 		  'unregister_table removes the triggers');
