@@ -524,10 +524,11 @@ ALTER TABLE system.live_queries ENABLE ROW LEVEL SECURITY;
 CREATE POLICY live_queries_visible ON system.live_queries FOR SELECT
 	USING (user_id = kalam.current_user_id() OR (SELECT kalam._caller_level()) >= 2);
 ALTER TABLE system.audit_log ENABLE ROW LEVEL SECURITY;
--- A failed login is shown to its target, not to the user whose session
--- tried it: its target's id and its reason (unknown user, wrong password,
--- locked, dropped) would tell what the login's error does not.
+-- A login is shown to its target, not to the user whose session tried it:
+-- a failure's target and reason (unknown user, wrong password, locked,
+-- dropped) would tell what the login's error does not, and a success on a
+-- pooled connection is the next client's, their id and time.
 CREATE POLICY audit_log_visible ON system.audit_log FOR SELECT
-	USING ((actor_user_id = kalam.current_user_id() AND action <> 'login.failure')
+	USING ((actor_user_id = kalam.current_user_id() AND action NOT IN ('login.success', 'login.failure'))
 		   OR target_user_id = kalam.current_user_id()
 		   OR (SELECT kalam._caller_level()) >= 2);

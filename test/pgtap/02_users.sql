@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(111);
+SELECT plan(113);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -201,6 +201,12 @@ SELECT is(pg_temp.run_as('kalam_test_app', :'bob', format($$SELECT string_agg(de
 SELECT is(pg_temp.run_as('kalam_test_app', :'carol', format($$SELECT count(*) FROM system.audit_log WHERE action = 'login.failure' AND actor_user_id = %L$$, :'alice')),
 		  '2', 'a dba sees both');
 SELECT kalam.authenticate('bob', 'bob-secret-12');
+-- nor is a login shown to the user the connection had before: a pooled
+-- connection goes from one client's user to the next one's
+SELECT is(pg_temp.run_as('kalam_test_app', :'alice', $$SELECT kalam.authenticate('bob', 'bob-secret-12') IS NOT NULL$$),
+		  'true', 'bob logs in on a connection alice had');
+SELECT is(pg_temp.run_as('kalam_test_app', :'alice', format($$SELECT count(*) FROM system.audit_log WHERE action = 'login.success' AND target_user_id = %L$$, :'bob')),
+		  '0', 'alice does not see his login');
 
 -- managing users: dba and system, or a superuser
 SELECT is(pg_temp.run_as('kalam_test_app', NULL, $$SELECT kalam.create_user('x4', 'x4-secret-1234')$$),
