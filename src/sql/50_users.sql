@@ -370,6 +370,22 @@ SET search_path = pg_catalog, pg_temp AS $$
 	SELECT kalam._authenticate(username, password, 'authenticate')
 $$;
 
+-- A cursor WITH HOLD keeps the rows of the user it was opened for, past
+-- the end of its transaction: on a pooled connection, the next client's
+-- user would read them.  The effective user changes only once they are
+-- closed (CLOSE ALL; DISCARD ALL, as poolers run between clients, does it).
+CREATE FUNCTION kalam._refuse_held_cursors() RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_cursors WHERE is_holdable) THEN
+		RAISE EXCEPTION 'cannot change the effective user while cursors WITH HOLD are open'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'A held cursor keeps the rows of the user it was opened for.',
+				  HINT = 'Close them first (CLOSE ALL, or DISCARD ALL between clients).';
+	END IF;
+END $$;
+
 -- Check a user's password and make it the session's effective user.
 CREATE FUNCTION kalam.login(username text, password text) RETURNS kalam.user_id
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -379,6 +395,7 @@ DECLARE
 BEGIN
 	-- subscriptions belong to the effective user they were made for
 	IF id IS DISTINCT FROM kalam.current_user_id() THEN
+		PERFORM kalam._refuse_held_cursors();
 		PERFORM kalam._live_end_session_subscriptions();
 	END IF;
 	PERFORM kalam._set_effective_user(id, false);
@@ -425,6 +442,9 @@ BEGIN
 		RAISE EXCEPTION 'permission denied to execute as user "%"', user_id
 			USING ERRCODE = 'insufficient_privilege',
 				  HINT = 'system may act as anyone, dba as dba, service and user, service as service and user.';
+	END IF;
+	IF target.user_id IS DISTINCT FROM kalam.current_user_id() THEN
+		PERFORM kalam._refuse_held_cursors();
 	END IF;
 	PERFORM kalam._audit('execute_as', target.user_id, target.username::text,
 						 jsonb_build_object('local', is_local));

@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(113);
+SELECT plan(116);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -144,6 +144,15 @@ SELECT is(kalam.current_user_id()::text, :'alice', 'login makes the user the eff
 SELECT is(kalam.current_user_role()::text, 'user', 'current_user_role follows it');
 SELECT kalam.logout();
 SELECT is(kalam.current_user_id(), NULL, 'logout clears it');
+-- a held cursor keeps its user's rows past its transaction: the next user waits for it
+DECLARE held CURSOR WITH HOLD FOR SELECT 1;
+SELECT throws_ok($$SELECT kalam.login('alice', 'alice-secret-1')$$, '55000',
+				 'cannot change the effective user while cursors WITH HOLD are open',
+				 'no login while a cursor WITH HOLD is open');
+SELECT throws_ok(format('SELECT kalam.execute_as(%L)', :'alice'), '55000', NULL, 'nor execute_as');
+CLOSE held;
+SELECT is(kalam.login('alice', 'alice-secret-1')::text, :'alice', 'once it is closed, the login goes through');
+SELECT kalam.logout();
 SELECT is(pg_temp.run_as('kalam_test_app', NULL, format('SET kalam.user_id = %L', :'carol')),
 		  'ERROR 42501: permission denied to set parameter "kalam.user_id"',
 		  'an ordinary role cannot SET kalam.user_id');
