@@ -268,6 +268,7 @@ DECLARE
 	max_failures integer;
 	blocked boolean;
 BEGIN
+	PERFORM kalam._hide_login_statement();
 	-- a standby can record neither a failure nor a success: were the
 	-- password checked there, guesses would go uncounted
 	IF pg_is_in_recovery() THEN
