@@ -128,6 +128,9 @@ DECLARE
 	level integer := kalam._require_user_manager();
 	new_id kalam.user_id := kalam.new_user_id();
 BEGIN
+	IF username IS NULL OR role IS NULL THEN
+		RAISE EXCEPTION 'the user name and role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	PERFORM kalam._check_assignable_role(role, level);
 	PERFORM kalam._check_email(email);
 	PERFORM kalam._check_password_given(password);

@@ -19,10 +19,27 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	id kalam.job_id := kalam.new_job_id(job_type);
 	level integer := kalam._require_user_manager();
+	negative boolean;
 BEGIN
+	IF job_type IS NULL THEN
+		RAISE EXCEPTION 'the job type must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	parameters := coalesce(parameters, '{}');
 	IF jsonb_typeof(parameters) <> 'object' THEN
 		RAISE EXCEPTION 'job parameters must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- a negative age or grace period would remove what has just finished
+	-- (or been dropped); one that is no interval fails the job, saying so
+	BEGIN
+		negative := EXISTS (SELECT 1 FROM jsonb_each_text(parameters) p
+							WHERE p.key IN ('completed_age', 'failed_age', 'grace_period')
+							  AND p.value::interval < interval '0');
+	EXCEPTION WHEN data_exception THEN
+		negative := false;
+	END;
+	IF negative THEN
+		RAISE EXCEPTION 'job parameters completed_age, failed_age and grace_period must not be negative'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	-- the worker's scheduled runs hold these keys while active: a job

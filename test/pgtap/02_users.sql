@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(116);
+SELECT plan(117);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -42,6 +42,8 @@ SELECT matches((SELECT password_hash FROM system.users WHERE username = 'alice')
 SELECT throws_ok($$SELECT kalam.create_user('x1', 'short')$$, '22023', 'password is too short', 'too short');
 SELECT throws_ok(format('SELECT kalam.create_user(%L, %L)', 'x2', repeat('p', 73)), '22023', 'password is too long', 'too long');
 SELECT throws_ok($$SELECT kalam.create_user('x3', 'Password123')$$, '22023', 'password is too common', 'common password');
+SELECT throws_ok($$SELECT kalam.create_user(NULL, 'a long enough password')$$, '22004', NULL,
+				 'no NULL user name (nor the hash of the password in an error''s detail)');
 SELECT throws_ok($$SELECT kalam.create_user('ALICE', 'another-secret-1')$$, '23505',
 				 'user name "ALICE" is already taken', 'user names are unique regardless of case');
 SELECT throws_ok($$SELECT kalam.create_user('bad name', 'another-secret-1')$$, '22P02', NULL,

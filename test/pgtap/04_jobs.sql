@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(58);
+SELECT plan(60);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -87,6 +87,10 @@ SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{}', 'nightly'), kala
 SELECT kalam.submit_job('job_cleanup', '{}', 'nightly') AS j4 \gset
 SELECT is(pg_temp.wait_for_job(:'j4', '{completed,failed}'), 'completed', 'once the first is done ...');
 SELECT lives_ok($$SELECT kalam.submit_job('job_cleanup', '{}', 'nightly')$$, '... the key can be used again');
+SELECT throws_ok($$SELECT kalam.submit_job(NULL)$$, '22004', NULL, 'no NULL job type');
+SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{"completed_age": "-1 day"}')$$, '22023', NULL,
+				 'no negative age: it would remove the jobs that just finished');
+
 -- the keys of scheduled runs are the worker's: a job under one would keep
 -- the schedule from running as long as it stays active
 SELECT throws_ok($$SELECT kalam.submit_job('flush', '{}', 'schedule:stream_eviction', 1000000)$$,
