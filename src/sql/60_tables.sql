@@ -277,17 +277,21 @@ CREATE EVENT TRIGGER kalam_owner_makes_triggers ON ddl_command_end
 	WHEN TAG IN ('CREATE TRIGGER')
 	EXECUTE FUNCTION kalam._owner_makes_triggers();
 
--- DROP TABLE drops the registration (and, by cascade, its live queries).
-CREATE FUNCTION kalam._forget_dropped_tables() RETURNS event_trigger
+-- DROP TABLE drops the registration (and, by cascade, its live queries);
+-- DROP SCHEMA of a namespace (CASCADE, or once empty) drops its row too.
+CREATE FUNCTION kalam._forget_dropped_objects() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	DELETE FROM system.tables
 	WHERE relation::oid IN (SELECT objid FROM pg_event_trigger_dropped_objects()
 							WHERE object_type = 'table');
+	DELETE FROM system.namespaces
+	WHERE namespace_id::text IN (SELECT object_name FROM pg_event_trigger_dropped_objects()
+								 WHERE object_type = 'schema');
 END $$;
-CREATE EVENT TRIGGER kalam_forget_dropped_tables ON sql_drop
-	EXECUTE FUNCTION kalam._forget_dropped_tables();
+CREATE EVENT TRIGGER kalam_forget_dropped_objects ON sql_drop
+	EXECUTE FUNCTION kalam._forget_dropped_objects();
 
 -- A registered table stays out of inheritance trees (see register_table):
 -- CREATE TABLE ... INHERITS / PARTITION OF, ALTER TABLE ... INHERIT /
@@ -318,7 +322,7 @@ CREATE EVENT TRIGGER kalam_refuse_inheritance ON ddl_command_end
 
 REVOKE ALL ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.unregister_table(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION kalam._forget_dropped_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam._forget_dropped_objects() FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam._refuse_inheritance() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id),
 	kalam.unregister_table(regclass) TO PUBLIC;

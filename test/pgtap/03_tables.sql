@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(90);
+SELECT plan(92);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -290,6 +290,15 @@ DROP TABLE app.events;
 SELECT is((SELECT count(*) FROM system.tables WHERE table_id = 'app.events'), 0::bigint,
 		  'DROP TABLE removes the registration');
 SELECT is((SELECT count(*) FROM system.tables), 3::bigint, 'the others stay');
+-- DROP SCHEMA of a namespace drops its row, and its tables' registrations
+SELECT kalam.create_namespace('scratch');
+CREATE TABLE scratch.notes (owner kalam.user_id, body text) USING kalamdb WITH (type = 'user');
+DROP SCHEMA scratch CASCADE;
+SELECT is((SELECT count(*) FROM system.namespaces WHERE namespace_id = 'scratch')
+		  + (SELECT count(*) FROM system.tables WHERE namespace_id = 'scratch'), 0::bigint,
+		  'DROP SCHEMA ... CASCADE of a namespace removes it and its tables from the catalog');
+SELECT lives_ok($$SELECT kalam.create_namespace('scratch'), kalam.drop_namespace('scratch')$$,
+				'and the name can be used again');
 
 SELECT * FROM finish();
 
