@@ -425,7 +425,9 @@ remove_session_subscriptions(int code, Datum arg)
 	{
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		forget_session_subscriptions(true, NULL);
+		/* DROP EXTENSION in another session took the subscriptions with it */
+		if (OidIsValid(get_extension_oid("kalamdb", true)))
+			forget_session_subscriptions(true, NULL);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
