@@ -81,6 +81,16 @@
 #define ABANDONED_QUEUED_SECS 600	/* queued for a kalamdb worker that never came */
 #define MAX_RECORD_ATTEMPTS 20	/* the kalamdb worker's tries, but for a held row */
 #define POLL_MS 10
+
+/*
+ * The least time the recording of a failure takes, as its session sees it.
+ * A recorder is a process started for the purpose (some 8 ms here), and a
+ * known user's failure is a few statements more for it than an unknown
+ * user's (the row locked and updated; under a millisecond, but alike from
+ * one try to the next, so an average over many would tell them apart):
+ * the session waits out the rest of this floor, whatever happened.
+ */
+#define FAILURE_TIME_FLOOR_MS 50
 #define FAILURE_LOCK_TRANCHE "kalamdb login failures"
 
 typedef struct FailureRequest
@@ -535,6 +545,7 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	int			index;
 	FailureSlot *slot;
 	uint32		generation;
+	TimestampTz started = GetCurrentTimestamp();
 
 	kalam_require_preload("kalam.login()");
 
@@ -605,8 +616,19 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	/*
 	 * Not waited for further: a failure the kalamdb worker is to record
 	 * blocks its user's logins meanwhile, and this session's next login
-	 * waits for it if it is untried (my_failure_settled()).
+	 * waits for it if it is untried (my_failure_settled()).  Only the
+	 * floor's rest.
 	 */
+	while (!TimestampDifferenceExceeds(started, GetCurrentTimestamp(), FAILURE_TIME_FLOOR_MS))
+	{
+		long		left = FAILURE_TIME_FLOOR_MS -
+			TimestampDifferenceMilliseconds(started, GetCurrentTimestamp());
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(left, 1), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 	PG_RETURN_BOOL(true);
 }
 
