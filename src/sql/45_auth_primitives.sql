@@ -27,11 +27,11 @@ CREATE FUNCTION kalam._caller_has_privs_of(oid) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'kalam_caller_has_privs_of'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
--- a login's statement holds a password: see src/auth/login_statement.c
-CREATE FUNCTION kalam._hide_login_statement() RETURNS void
-	AS 'MODULE_PATHNAME', 'kalam_hide_login_statement'
+-- a statement that holds a password: see src/auth/password_statement.c
+CREATE FUNCTION kalam._hide_password_statement() RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_hide_password_statement'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-REVOKE ALL ON FUNCTION kalam._hide_login_statement() FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam._hide_password_statement() FROM PUBLIC;
 
 CREATE FUNCTION kalam.hash_password(text) RETURNS text
 	AS 'MODULE_PATHNAME', 'kalam_hash_password'

@@ -48,14 +48,18 @@ BEGIN
 	RETURN level;
 END $$;
 
+-- The actor is the session's effective user, but for a successful login:
+-- the user the session had before is not who logs in (on a pooled
+-- connection, it is the previous client's, whose id the new user would
+-- read in their own login's entry).
 CREATE FUNCTION kalam._audit(action text, target_user_id kalam.user_id, target_name text,
 							 details jsonb DEFAULT NULL) RETURNS void
 LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
 								  target_name, client_addr, details)
-	VALUES ($1, kalam.current_user_id(), kalam._caller_role_name(), $2, $3,
-			host(inet_client_addr()), $4)
+	VALUES ($1, CASE WHEN $1 <> 'login.success' THEN kalam.current_user_id() END,
+			kalam._caller_role_name(), $2, $3, host(inet_client_addr()), $4)
 $$;
 
 -- The user a manager may act on: it exists, and its role is not above the
@@ -125,9 +129,11 @@ RETURNS kalam.user_id
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	level integer := kalam._require_user_manager();
+	level integer;
 	new_id kalam.user_id := kalam.new_user_id();
 BEGIN
+	PERFORM kalam._hide_password_statement();
+	level := kalam._require_user_manager();
 	IF username IS NULL OR role IS NULL THEN
 		RAISE EXCEPTION 'the user name and role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -151,8 +157,10 @@ CREATE FUNCTION kalam.set_password(username kalam.user_name, password text) RETU
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	u system.users := kalam._managed_user(username, kalam._require_user_manager());
+	u system.users;
 BEGIN
+	PERFORM kalam._hide_password_statement();
+	u := kalam._managed_user(username, kalam._require_user_manager());
 	PERFORM kalam._check_password_given(password);
 	UPDATE system.users
 	SET password_hash = kalam.hash_password(password), auth_type = 'password',
@@ -271,7 +279,7 @@ DECLARE
 	max_failures integer;
 	blocked boolean;
 BEGIN
-	PERFORM kalam._hide_login_statement();
+	PERFORM kalam._hide_password_statement();
 	-- a standby can record neither a failure nor a success: were the
 	-- password checked there, guesses would go uncounted
 	IF pg_is_in_recovery() THEN

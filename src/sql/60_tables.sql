@@ -125,6 +125,16 @@ BEGIN
 		RAISE EXCEPTION 'table % is already registered', relation
 			USING ERRCODE = 'duplicate_object';
 	END IF;
+	-- a trigger someone else made (granted TRIGGER before) sees every user's rows
+	IF EXISTS (SELECT 1 FROM pg_trigger tg JOIN pg_proc f ON f.oid = tg.tgfoid
+			   JOIN pg_roles fo ON fo.oid = f.proowner
+			   WHERE tg.tgrelid = relation AND NOT tg.tgisinternal
+				 AND f.proowner <> rel.relowner AND NOT fo.rolsuper) THEN
+		RAISE EXCEPTION 'table % has triggers that run functions of another role than its owner', relation
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'A trigger sees every user''s rows as they are written.',
+				  HINT = 'Drop them, or have the table''s owner own their functions, before registering.';
+	END IF;
 	-- permissive policies are OR-ed with kalamdb's: users would see (and
 	-- change) whatever rows such a policy lets through
 	IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = relation AND p.polpermissive) THEN
@@ -254,6 +264,14 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+-- whether a table is registered, whoever asks (system.tables may have been
+-- made unreadable to some)
+CREATE FUNCTION kalam._is_registered(relation oid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT EXISTS (SELECT 1 FROM system.tables t WHERE t.relation::oid = $1)
+$$;
+
 CREATE FUNCTION kalam._owner_makes_triggers() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -264,8 +282,8 @@ BEGIN
 	JOIN pg_trigger tg ON tg.oid = c.objid
 	JOIN pg_class r ON r.oid = tg.tgrelid
 	WHERE c.classid = 'pg_trigger'::regclass
-	  AND EXISTS (SELECT 1 FROM system.tables t WHERE t.relation = tg.tgrelid)
 	  AND NOT pg_has_role(r.relowner, 'USAGE')
+	  AND kalam._is_registered(tg.tgrelid)
 	LIMIT 1;
 	IF target IS NOT NULL THEN
 		RAISE EXCEPTION 'must be owner of table % to create a trigger on it', target
@@ -286,9 +304,11 @@ BEGIN
 	DELETE FROM system.tables
 	WHERE relation::oid IN (SELECT objid FROM pg_event_trigger_dropped_objects()
 							WHERE object_type = 'table');
-	DELETE FROM system.namespaces
-	WHERE namespace_id::text IN (SELECT object_name FROM pg_event_trigger_dropped_objects()
-								 WHERE object_type = 'schema');
+	-- (by name: a namespace whose schema was renamed away keeps its tables)
+	DELETE FROM system.namespaces n
+	WHERE n.namespace_id::text IN (SELECT object_name FROM pg_event_trigger_dropped_objects()
+								   WHERE object_type = 'schema')
+	  AND NOT EXISTS (SELECT 1 FROM system.tables t WHERE t.namespace_id = n.namespace_id);
 END $$;
 CREATE EVENT TRIGGER kalam_forget_dropped_objects ON sql_drop
 	EXECUTE FUNCTION kalam._forget_dropped_objects();
@@ -324,5 +344,7 @@ REVOKE ALL ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.ta
 REVOKE ALL ON FUNCTION kalam.unregister_table(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam._forget_dropped_objects() FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam._refuse_inheritance() FROM PUBLIC;
+-- (kalam._is_registered() stays executable by everyone: any role's CREATE
+-- TRIGGER asks it)
 GRANT EXECUTE ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id),
 	kalam.unregister_table(regclass) TO PUBLIC;

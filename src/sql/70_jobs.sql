@@ -34,7 +34,7 @@ BEGIN
 	BEGIN
 		negative := EXISTS (SELECT 1 FROM jsonb_each_text(parameters) p
 							WHERE p.key IN ('completed_age', 'failed_age', 'grace_period')
-							  AND p.value::interval < interval '0');
+							  AND now() - p.value::interval > now());
 	EXCEPTION WHEN data_exception THEN
 		negative := false;
 	END;

@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(117);
+SELECT plan(118);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -218,6 +218,8 @@ SELECT is(pg_temp.run_as('kalam_test_app', :'alice', $$SELECT kalam.authenticate
 		  'true', 'bob logs in on a connection alice had');
 SELECT is(pg_temp.run_as('kalam_test_app', :'alice', format($$SELECT count(*) FROM system.audit_log WHERE action = 'login.success' AND target_user_id = %L$$, :'bob')),
 		  '0', 'alice does not see his login');
+SELECT is(pg_temp.run_as('kalam_test_app', :'bob', format($$SELECT count(*) FROM system.audit_log WHERE action = 'login.success' AND target_user_id = %L AND actor_user_id IS NOT NULL$$, :'bob')),
+		  '0', 'nor does his login name her as its actor');
 
 -- managing users: dba and system, or a superuser
 SELECT is(pg_temp.run_as('kalam_test_app', NULL, $$SELECT kalam.create_user('x4', 'x4-secret-1234')$$),

@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(92);
+SELECT plan(95);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -273,6 +273,31 @@ DROP POLICY legacy_read ON app.diary;
 CREATE POLICY legacy_read ON app.diary AS RESTRICTIVE FOR SELECT USING (true);
 SELECT lives_ok($$SELECT kalam.register_table('app.diary', 'user')$$, 'a restrictive one narrows it only: registered');
 DROP TABLE app.diary;
+-- a table with a trigger someone else made, before registering
+CREATE TABLE app.spied (owner kalam.user_id, txt text) USING kalamdb;
+GRANT TRIGGER ON app.spied TO kalam_tbl_app;
+GRANT CREATE ON SCHEMA app TO kalam_tbl_app;
+SET ROLE kalam_tbl_app;
+CREATE FUNCTION app.spy() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER spy AFTER INSERT ON app.spied FOR EACH ROW EXECUTE FUNCTION app.spy();
+RESET ROLE;
+SELECT throws_ok($$SELECT kalam.register_table('app.spied', 'user')$$, '55000',
+				 'table app.spied has triggers that run functions of another role than its owner',
+				 'a table with a trigger running another role''s function is not registered');
+DROP TRIGGER spy ON app.spied;
+SELECT lives_ok($$SELECT kalam.register_table('app.spied', 'user')$$, 'without it, it is');
+-- system.tables unreadable to a role: its CREATE TRIGGER elsewhere still works
+REVOKE SELECT ON system.tables FROM PUBLIC;
+SET ROLE kalam_tbl_app;
+CREATE TABLE app.own (x int);
+SELECT lives_ok($$CREATE TRIGGER mine AFTER INSERT ON app.own FOR EACH ROW EXECUTE FUNCTION app.spy()$$,
+				'a role that cannot read system.tables still makes triggers on its own tables');
+DROP TABLE app.own;
+DROP FUNCTION app.spy();
+RESET ROLE;
+GRANT SELECT ON system.tables TO PUBLIC;
+REVOKE CREATE ON SCHEMA app FROM kalam_tbl_app;
+DROP TABLE app.spied;
 SELECT throws_ok($$SELECT kalam.register_table(NULL, 'user')$$, '22004', NULL, 'register_table(NULL): 22004');
 SELECT throws_ok($$SELECT kalam.unregister_table(NULL)$$, '22004', NULL, 'unregister_table(NULL): 22004');
 SELECT throws_ok($$SELECT kalam.unregister_table(0)$$, '42P01', NULL, 'unregister_table of no relation: 42P01');

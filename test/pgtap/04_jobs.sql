@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(60);
+SELECT plan(61);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -90,6 +90,8 @@ SELECT lives_ok($$SELECT kalam.submit_job('job_cleanup', '{}', 'nightly')$$, '..
 SELECT throws_ok($$SELECT kalam.submit_job(NULL)$$, '22004', NULL, 'no NULL job type');
 SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{"completed_age": "-1 day"}')$$, '22023', NULL,
 				 'no negative age: it would remove the jobs that just finished');
+SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{"failed_age": "1 mon -40 days"}')$$, '22023', NULL,
+				 'nor one negative only once its month is counted');
 
 -- the keys of scheduled runs are the worker's: a job under one would keep
 -- the schedule from running as long as it stays active

@@ -1,7 +1,9 @@
-# A login's statement holds a password: pg_stat_activity shows it to every
-# session of the same role while the password is hashed, and an error
-# during the login (a failed one) would log it.  A login hides its
-# statement from both; other statements' errors are logged as ever.
+# A login's statement holds a password (so do create_user's and
+# set_password's): pg_stat_activity shows it to every session of the same
+# role while the password is hashed, and an error during the statement (a
+# failed login) would log it.  Such a statement is hidden from both, to its
+# end (a DO that commits in between included); other statements' errors
+# are logged as ever, later ones of the same transaction too.
 use strict;
 use warnings;
 use FindBin;
@@ -28,11 +30,27 @@ like($s->{stderr}, qr/password authentication failed/, 'the login fails');
 $s->{stderr} = '';
 $s->query(q{SELECT 1 / 0 AS marker_7f3a});
 like($s->{stderr}, qr/division by zero/, 'and so does a division by zero');
+$s->{stderr} = '';
+# a login that succeeds, then an error in the same statement after a COMMIT
+$s->query(q{DO $$ BEGIN PERFORM kalam.login('bob', 'bob-secret-123'); COMMIT; PERFORM 1 / 0; END $$});
+like($s->{stderr}, qr/division by zero/, 'a DO that logs in, commits and fails');
+$s->{stderr} = '';
+# a login in a transaction, then an error in a later statement of it
+$s->query(q{BEGIN; SELECT kalam.login('bob', 'bob-secret-123') IS NOT NULL; SELECT 2 / 0 AS marker_8e4b; ROLLBACK});
+$s->{stderr} = '';
+# create_user fails on a name taken (set_password on an unknown user)
+$s->query(q{SELECT kalam.create_user('bob', 'taken-name-pass-77')});
+like($s->{stderr}, qr/already taken/, 'create_user of a name taken fails');
+$s->{stderr} = '';
+$s->query(q{SELECT kalam.set_password('nobody', 'no-such-user-pass-88')});
+like($s->{stderr}, qr/does not exist/, 'set_password of an unknown user fails');
 $s->quit;
 my $log = slurp_file($node->logfile, $offset);
 like($log, qr/password authentication failed/, 'the failed login is logged');
-unlike($log, qr/wrong-pass-1234/, 'without its statement, or the password in it');
+unlike($log, qr/wrong-pass-1234|bob-secret-123|taken-name-pass-77|no-such-user-pass-88/,
+	'without its statement, or any password');
 like($log, qr/STATEMENT:\s+SELECT 1 \/ 0 AS marker_7f3a/, 'the next error of the session has its statement logged');
+like($log, qr/STATEMENT:\s+SELECT 2 \/ 0 AS marker_8e4b/, 'so does a later statement of the transaction that logged in');
 
 # while a (slow) password is hashed, the session shows no statement
 my $login = $node->background_psql('postgres');
@@ -41,11 +59,11 @@ SELECT kalam.login('slow', 'slow-secret-123');
 });
 ok($node->poll_query_until('postgres', q{
 	SELECT count(*) = 1 FROM pg_stat_activity
-	WHERE query = '-- a kalamdb login (its statement is hidden)' AND state = 'active'}),
+	WHERE query = '-- a kalamdb statement with a password (hidden)' AND state = 'active'}),
 	'pg_stat_activity shows a login under way without its statement');
 ok($node->poll_query_until('postgres', q{
 	SELECT count(*) = 1 FROM pg_stat_activity
-	WHERE query = '-- a kalamdb login (its statement is hidden)' AND state = 'idle'}),
+	WHERE query = '-- a kalamdb statement with a password (hidden)' AND state = 'idle'}),
 	'and so it stays once the login is over');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%slow-secret%' AND pid <> pg_backend_pid()}),
 	'0', 'the password is nowhere');
