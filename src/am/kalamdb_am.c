@@ -983,6 +983,8 @@ static void
 kalamdb_relation_copy_data(Relation rel, const RelFileLocator *newrlocator)
 {
 	heap_methods->relation_copy_data(rel, newrlocator);
+	if (RelationUsesLocalBuffers(rel))
+		return;
 	owner_map_forget_relation(newrlocator);
 	owner_map_set_complete(newrlocator, false);
 }
@@ -991,6 +993,8 @@ static void
 kalamdb_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 {
 	heap_methods->relation_copy_data(rel, newrnode);
+	if (RelationUsesLocalBuffers(rel))
+		return;
 	owner_map_forget_relation(newrnode);
 	owner_map_set_complete(newrnode, false);
 }
@@ -1019,7 +1023,8 @@ kalamdb_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 											OldestXmin, xid_cutoff, multi_cutoff,
 											num_tuples, tups_vacuumed, tups_recently_dead);
 	/* the rows came in without the map: ask the owner index again */
-	owner_map_set_complete(&KalamRelStorageOf(NewTable), false);
+	if (!RelationUsesLocalBuffers(NewTable))
+		owner_map_set_complete(&KalamRelStorageOf(NewTable), false);
 	if (owner_index)
 		index_close(owner_index, AccessShareLock);
 }
