@@ -28,6 +28,7 @@
 #include "lib/stringinfo.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -284,6 +285,14 @@ run_per_item(Job *job, List *items, const char *activity, const char *sql,
 		PG_TRY();
 		{
 			worker_begin(activity);
+			/*
+			 * Rows held by someone's transaction left open fail the item
+			 * (retried with the job) rather than hold up the worker, and
+			 * with it every job and the recording of failed logins (a
+			 * compaction sets a lock_timeout of its own).
+			 */
+			(void) set_config_option("lock_timeout", psprintf("%d", kalam_job_lock_timeout),
+									 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 			n = spi_text(sql, 1 + nconsts, item);
 			worker_commit();
 		}

@@ -38,6 +38,7 @@ int			kalam_job_retention_failed = 90 * 24 * 3600;
 int			kalam_stream_eviction_interval = 60;
 int			kalam_live_query_cleanup_interval = 60;
 int			kalam_compact_interval = 0;
+int			kalam_job_lock_timeout = 5000;
 
 static bool start_worker_at_commit = false;
 
@@ -147,6 +148,12 @@ define_worker_gucs(void)
 							"How often stale live queries are looked for (0: never).",
 							NULL, &kalam_live_query_cleanup_interval,
 							60, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("kalam.job_lock_timeout",
+							"How long a job step of the kalamdb worker waits for a lock (0: as long as it takes).",
+							"A step that times out (rows held by a transaction left open) fails, and its job "
+							"is retried, rather than hold up every other job and the recording of failed logins.",
+							&kalam_job_lock_timeout,
+							5000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("kalam.compact_interval",
 							"How often a compact job is scheduled on every kalamdb USER and STREAM table (0: never).",
 							"Compaction holds each table's lock in EXCLUSIVE mode while it works: "

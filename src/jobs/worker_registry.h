@@ -58,5 +58,6 @@ extern int	kalam_job_retention_failed;
 extern int	kalam_stream_eviction_interval;
 extern int	kalam_live_query_cleanup_interval;
 extern int	kalam_compact_interval;
+extern int	kalam_job_lock_timeout;
 
 #endif							/* KALAM_WORKER_REGISTRY_H */

@@ -43,6 +43,7 @@
 #include "rewrite/rowsecurity.h"
 #include "storage/ipc.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -123,7 +124,19 @@ typedef struct WhereContext
 {
 	Relation	rel;
 	Oid			extension;		/* kalamdb's OID */
+	int			nodes;			/* so far */
+	int			depth;			/* of the node being looked at */
 } WhereContext;
+
+/*
+ * Every write to the table evaluates the WHERE of each subscription that
+ * may see the row: its size is a cost on other users' writes, and its
+ * depth a risk to their stack (a WHERE of thousands of nested NOTs
+ * failed every write with "stack depth limit exceeded").
+ */
+#define WHERE_MAX_NODES		1000
+#define WHERE_MAX_DEPTH		32
+#define WHERE_MAX_LIST		1000	/* elements of a constant array (IN list) */
 
 static bool
 lasting_object(const WhereContext *cxt, Oid classid, Oid objid)
@@ -163,10 +176,17 @@ require_lasting(const WhereContext *cxt, Oid classid, Oid objid)
 static bool
 check_where_walker(Node *node, void *context)
 {
-	const WhereContext *cxt = (const WhereContext *) context;
+	WhereContext *cxt = (WhereContext *) context;
+	bool		result;
 
 	if (node == NULL)
 		return false;
+	if (++cxt->nodes > WHERE_MAX_NODES || cxt->depth >= WHERE_MAX_DEPTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the WHERE of a live query is too large"),
+				 errdetail("It may have at most %d parts, nested at most %d deep: other users' writes evaluate it.",
+						   WHERE_MAX_NODES, WHERE_MAX_DEPTH)));
 	switch (nodeTag(node))
 	{
 		case T_Var:
@@ -177,9 +197,20 @@ check_where_walker(Node *node, void *context)
 						 errmsg("a live query cannot use system columns")));
 			break;
 		case T_Const:
-			require_lasting(cxt, TypeRelationId, ((Const *) node)->consttype);
-			require_lasting(cxt, CollationRelationId, ((Const *) node)->constcollid);
-			break;
+			{
+				Const	   *c = (Const *) node;
+
+				require_lasting(cxt, TypeRelationId, c->consttype);
+				require_lasting(cxt, CollationRelationId, c->constcollid);
+				if (!c->constisnull && type_is_array(c->consttype) &&
+					ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(c->constvalue)),
+								   ARR_DIMS(DatumGetArrayTypeP(c->constvalue))) > WHERE_MAX_LIST)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("a list in the WHERE of a live query may have at most %d elements",
+									WHERE_MAX_LIST)));
+				break;
+			}
 		case T_RelabelType:
 			require_lasting(cxt, TypeRelationId, ((RelabelType *) node)->resulttype);
 			require_lasting(cxt, CollationRelationId, ((RelabelType *) node)->resultcollid);
@@ -233,6 +264,11 @@ check_where_walker(Node *node, void *context)
 			{
 				ArrayExpr  *array = (ArrayExpr *) node;
 
+				/* rows of differing lengths fail at run time, in writers */
+				if (array->multidims)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("the WHERE of a live query cannot build multidimensional arrays")));
 				require_lasting(cxt, TypeRelationId, array->array_typeid);
 				require_lasting(cxt, TypeRelationId, array->element_typeid);
 				require_lasting(cxt, CollationRelationId, array->array_collid);
@@ -245,7 +281,10 @@ check_where_walker(Node *node, void *context)
 					 errdetail("The WHERE of a live query may use columns, constants, AND, OR, NOT, "
 							   "IS NULL, IN lists and leakproof operators and functions.")));
 	}
-	return expression_tree_walker(node, check_where_walker, context);
+	cxt->depth++;
+	result = expression_tree_walker(node, check_where_walker, context);
+	cxt->depth--;
+	return result;
 
 not_leakproof:
 	ereport(ERROR,
@@ -262,6 +301,8 @@ live_check_where(Node *where, Relation rel)
 
 	cxt.rel = rel;
 	cxt.extension = get_extension_oid("kalamdb", false);
+	cxt.nodes = 0;
+	cxt.depth = 0;
 	(void) check_where_walker(where, &cxt);
 }
 

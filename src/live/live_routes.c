@@ -176,13 +176,13 @@ live_shmem_init(void)
 	info.keysize = sizeof(RouteKey);
 	info.entrysize = sizeof(RouteEntry);
 	routes = ShmemInitHash("kalamdb live query routes", kalam_max_live_queries,
-						   kalam_max_live_queries, &info, HASH_ELEM | HASH_BLOBS);
+						   kalam_max_live_queries, &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(CounterKey);
 	info.entrysize = sizeof(CounterEntry);
 	counters = ShmemInitHash("kalamdb live query counters", kalam_max_live_queries,
-							 kalam_max_live_queries, &info, HASH_ELEM | HASH_BLOBS);
+							 kalam_max_live_queries, &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
 }
 
 static void

@@ -359,10 +359,16 @@ BEGIN
 		-- failure takes one, and its time must not tell
 		PERFORM set_config('lock_timeout', '1ms', true);
 		PERFORM FROM system.users u WHERE u.user_id = _apply_login_failure.user_id FOR NO KEY UPDATE NOWAIT;
+		-- a lock that has run out no longer counts: the failures start over
 		UPDATE system.users u
-		SET failed_login_attempts = u.failed_login_attempts + 1,
-			locked_until = CASE WHEN max_failures > 0 AND u.failed_login_attempts + 1 >= max_failures
-								THEN now() + lockout ELSE u.locked_until END
+		SET failed_login_attempts = CASE WHEN u.locked_until <= now() THEN 0
+										 ELSE u.failed_login_attempts END + 1,
+			locked_until = CASE WHEN max_failures > 0 AND
+									 CASE WHEN u.locked_until <= now() THEN 0
+										  ELSE u.failed_login_attempts END + 1 >= max_failures
+								THEN now() + lockout
+								WHEN u.locked_until <= now() THEN NULL
+								ELSE u.locked_until END
 		WHERE u.user_id = _apply_login_failure.user_id
 		RETURNING u.locked_until INTO locked;
 		PERFORM set_config('lock_timeout', timeout, true);
@@ -455,11 +461,13 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  HINT = 'system may act as anyone, dba as dba, service and user, service as service and user.';
 	END IF;
+	-- acting as oneself is no change of identity, and not audited (a loop
+	-- of them would fill the audit log at no cost)
 	IF target.user_id IS DISTINCT FROM kalam.current_user_id() THEN
 		PERFORM kalam._refuse_held_cursors();
+		PERFORM kalam._audit('execute_as', target.user_id, target.username::text,
+							 jsonb_build_object('local', is_local));
 	END IF;
-	PERFORM kalam._audit('execute_as', target.user_id, target.username::text,
-						 jsonb_build_object('local', is_local));
 	IF NOT coalesce(is_local, false) AND target.user_id IS DISTINCT FROM kalam.current_user_id() THEN
 		PERFORM kalam._live_end_session_subscriptions();
 	END IF;

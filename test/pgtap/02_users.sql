@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(118);
+SELECT plan(120);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -99,6 +99,11 @@ SELECT kalam.unlock_user('bob');
 SELECT is(kalam.authenticate('bob', 'bob-secret-12')::text, :'bob', 'unlock_user lets the user in again');
 UPDATE system.users SET failed_login_attempts = 5, locked_until = now() - interval '1 minute' WHERE username = 'bob';
 SELECT is(kalam.authenticate('bob', 'bob-secret-12')::text, :'bob', 'so does a lock that has run out');
+UPDATE system.users SET failed_login_attempts = 5, locked_until = now() - interval '1 minute' WHERE username = 'bob';
+SELECT throws_ok($$SELECT kalam.authenticate('bob', 'wrong-password-1')$$, '28P01', NULL, 'a wrong password after a lock ran out');
+SELECT ok((SELECT failed_login_attempts = 1 AND locked_until IS NULL FROM system.users WHERE username = 'bob'),
+		  'counts as the first of a new run, not as the sixth: no new lock');
+UPDATE system.users SET failed_login_attempts = 0 WHERE username = 'bob';
 -- a transaction-wide snapshot would not see the lock that failures made
 -- since it was taken: logins are checked in READ COMMITTED only
 SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ;

@@ -152,6 +152,14 @@ $s->query("CREATE TYPE pg_temp.mood AS ENUM ('glad')");
 foreach my $bad (
 	[ q{SELECT * FROM chat.messages WHERE ARRAY[''glad''::pg_temp.mood] IS NOT NULL},
 	  qr/the WHERE of a live query cannot use type mood\[\]/ ],
+	# what would fail other sessions' writes, or cost them much
+	[ q{SELECT * FROM chat.messages WHERE body = ANY(ARRAY[ARRAY[body], ARRAY[body, body]])},
+	  qr/cannot build multidimensional arrays/ ],
+	[ 'SELECT * FROM chat.messages WHERE ' . ('NOT ' x 40) . 'body IS NULL', qr/the WHERE of a live query is too large/ ],
+	[ 'SELECT * FROM chat.messages WHERE id IN (' . join(', ', 1 .. 1001) . ')',
+	  qr/a list in the WHERE of a live query may have at most 1000 elements|the WHERE of a live query is too large/ ],
+	[ "SELECT * FROM chat.messages WHERE id = ANY(''{" . join(',', 1 .. 1001) . "}''::int[])",
+	  qr/a list in the WHERE of a live query may have at most 1000 elements/ ],
 	[ q{SELECT * FROM chat.messages m JOIN chat.news n ON true}, qr/a live query cannot have anything but a single table in FROM/ ],
 	[ q{SELECT count(*) FROM chat.messages}, qr/a live query cannot have expressions/ ],
 	[ q{SELECT * FROM chat.messages WHERE body LIKE ''%x%''}, qr/leakproof/ ],

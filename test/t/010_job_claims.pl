@@ -16,6 +16,7 @@ use Test::More;
 
 my $node = KalamNode::start('claims', qq{
 kalam.job_poll_interval = 200ms
+kalam.job_lock_timeout = 10min
 });
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION kalamdb;
@@ -118,6 +119,23 @@ $holder->query_safe('COMMIT');
 ok($node->poll_query_until('postgres',
 	"SELECT status = 'cancelled' AND finished_at IS NOT NULL AND parameters ? 'result' FROM system.jobs WHERE job_id = '$evict'"),
 	'and once the row is free, the cancelled job\'s outcome is recorded');
+$holder->quit;
+
+# a row held by a transaction left open: the step waits kalam.job_lock_timeout
+# for it, then fails (the job to be retried), and the worker goes on
+$node->safe_psql('postgres', q{ALTER SYSTEM SET kalam.job_lock_timeout = '1s'; SELECT pg_reload_conf()});
+$node->safe_psql('postgres', q{INSERT INTO ns.typing VALUES ('u2', now() - interval '2 hours', 'held')});
+$holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN');
+$holder->query_safe(q{SELECT * FROM ns.typing WHERE what = 'held' FOR UPDATE});
+$evict = $node->safe_psql('postgres', q{SELECT kalam.submit_job('stream_eviction', '{}', NULL, 0)});
+ok($node->poll_query_until('postgres', qq{
+	SELECT status = 'failed' AND message LIKE '%lock timeout%' FROM system.jobs WHERE job_id = '$evict'}),
+	'an eviction whose rows are held fails on its lock timeout');
+$next = $node->safe_psql('postgres', q{SELECT kalam.submit_job('job_cleanup')});
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$next'"),
+	'and the worker goes on with the next job while the row is still held');
+$holder->query_safe('COMMIT');
 $holder->quit;
 
 $node->stop;
