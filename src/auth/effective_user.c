@@ -146,6 +146,18 @@ effective_user_is_transaction_local(void)
 	return after == NULL || strcmp(after, kalam_user_id_guc ? kalam_user_id_guc : "") != 0;
 }
 
+/*
+ * kalam._effective_user_is_local(): whether the effective user is one for
+ * this transaction only (execute_as(..., true)), the session's being
+ * another
+ */
+PG_FUNCTION_INFO_V1(kalam_effective_user_is_local);
+Datum
+kalam_effective_user_is_local(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(effective_user_is_transaction_local());
+}
+
 /* Empty (no user) or a valid kalam.user_id; check hooks must not throw. */
 static bool
 check_user_id(char **newval, void **extra, GucSource source)

@@ -134,9 +134,10 @@ typedef struct WhereContext
  * depth a risk to their stack (a WHERE of thousands of nested NOTs
  * failed every write with "stack depth limit exceeded").
  */
-#define WHERE_MAX_NODES		1000
+#define WHERE_MAX_NODES		2000
 #define WHERE_MAX_DEPTH		32
 #define WHERE_MAX_LIST		1000	/* elements of a constant array (IN list) */
+#define WHERE_MAX_BYTES		(256 * 1024)	/* the plan as stored (constants and all) */
 
 static bool
 lasting_object(const WhereContext *cxt, Oid classid, Oid objid)
@@ -164,6 +165,15 @@ lasting_object(const WhereContext *cxt, Oid classid, Oid objid)
 static void
 require_lasting(const WhereContext *cxt, Oid classid, Oid objid)
 {
+	/*
+	 * A nondeterministic collation fails substring searches at run time
+	 * (starts_with(), leakproof as it is): in other users' writes
+	 */
+	if (classid == CollationRelationId && OidIsValid(objid) && !get_collation_isdeterministic(objid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the WHERE of a live query cannot use the nondeterministic %s",
+						getObjectDescriptionOids(classid, objid))));
 	if (!lasting_object(cxt, classid, objid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -264,6 +274,11 @@ check_where_walker(Node *node, void *context)
 			{
 				ArrayExpr  *array = (ArrayExpr *) node;
 
+				if (list_length(array->elements) > WHERE_MAX_LIST)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("a list in the WHERE of a live query may have at most %d elements",
+									WHERE_MAX_LIST)));
 				/* rows of differing lengths fail at run time, in writers */
 				if (array->multidims)
 					ereport(ERROR,
@@ -702,7 +717,18 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoString(&options, "], \"where\": ");
 	if (where)
-		escape_json(&options, nodeToString(where));
+	{
+		char	   *plan = nodeToString(where);
+
+		/* loaded by every session that writes to the table */
+		if (strlen(plan) > WHERE_MAX_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the WHERE of a live query is too large"),
+					 errdetail("Its plan takes %zu bytes; at most %d: other users' writes load it.",
+							   strlen(plan), WHERE_MAX_BYTES)));
+		escape_json(&options, plan);
+	}
 	else
 		appendStringInfoString(&options, "null");
 	/* the role that may read the table: delivery stops if it no longer may */

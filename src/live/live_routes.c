@@ -299,10 +299,48 @@ count_deliveries(Oid dbid, List *deliveries)
 	LWLockRelease(live_shared->lock);
 }
 
+/*
+ * Before a transaction that subscribed commits: is there room for the
+ * routes it adds?  A subscription that could not be routed would be
+ * listed, and get nothing.  (Others committing at the same moment may
+ * still take the room: then a warning, as before.)
+ */
+static void
+refuse_unroutable_subscriptions(void)
+{
+	long		needed = 0;
+	long		used;
+	ListCell   *lc;
+
+	LWLockAcquire(live_shared->lock, LW_SHARED);
+	used = hash_get_num_entries(routes);
+	foreach(lc, pending_routes)
+	{
+		PendingRoute *r = (PendingRoute *) lfirst(lc);
+		RouteKey	key;
+
+		if (r->delta <= 0)
+			continue;
+		make_route_key(&key, MyDatabaseId, r->relid, r->owner, r->owner_len);
+		if (hash_search(routes, &key, HASH_FIND, NULL) == NULL)
+			needed++;
+	}
+	LWLockRelease(live_shared->lock);
+	if (needed > 0 && used + needed > kalam_max_live_queries)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("no room to route more live queries"),
+				 errdetail("kalam.max_live_queries (%d) routes are in use.", kalam_max_live_queries),
+				 errhint("Increase kalam.max_live_queries.")));
+}
+
 static void
 live_xact_callback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
+
+	if (event == XACT_EVENT_PRE_COMMIT && pending_routes != NIL)
+		refuse_unroutable_subscriptions();
 
 	if (event == XACT_EVENT_PRE_PREPARE && pending_deliveries != NIL)
 		ereport(ERROR,

@@ -17,6 +17,10 @@ CREATE FUNCTION kalam._set_effective_user(kalam.user_id, boolean) RETURNS void
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION kalam._set_effective_user(kalam.user_id, boolean) FROM PUBLIC;
 
+CREATE FUNCTION kalam._effective_user_is_local() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_effective_user_is_local'
+	LANGUAGE C STABLE PARALLEL SAFE;
+
 CREATE FUNCTION kalam._caller_is_superuser() RETURNS boolean
 	AS 'MODULE_PATHNAME', 'kalam_caller_is_superuser'
 	LANGUAGE C STABLE PARALLEL SAFE;

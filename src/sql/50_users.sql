@@ -303,7 +303,10 @@ BEGIN
 	max_failures := current_setting('kalam.max_failed_logins')::integer;
 	blocked := under_way < 0 OR
 		(max_failures > 0 AND
-		 CASE WHEN u.locked_until <= now() THEN 0 ELSE u.failed_login_attempts END	-- a lock run out
+		 CASE WHEN u.locked_until <= now() THEN 0	-- a lock run out
+			  -- failures counted under a higher limit (or none): the next one locks
+			  WHEN u.locked_until IS NULL THEN least(u.failed_login_attempts, max_failures - 1)
+			  ELSE u.failed_login_attempts END
 		 + under_way >= max_failures);
 	matches := kalam.verify_password(password, u.password_hash);
 	reason := CASE
@@ -461,10 +464,14 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  HINT = 'system may act as anyone, dba as dba, service and user, service as service and user.';
 	END IF;
-	-- acting as oneself is no change of identity, and not audited (a loop
-	-- of them would fill the audit log at no cost)
 	IF target.user_id IS DISTINCT FROM kalam.current_user_id() THEN
 		PERFORM kalam._refuse_held_cursors();
+	END IF;
+	-- acting as the session's own user is no change of identity, and not
+	-- audited (a loop of them would fill the audit log at no cost); making
+	-- a transaction's identity the session's is
+	IF target.user_id IS DISTINCT FROM kalam.current_user_id() OR
+		(kalam._effective_user_is_local() AND NOT coalesce(is_local, false)) THEN
 		PERFORM kalam._audit('execute_as', target.user_id, target.username::text,
 							 jsonb_build_object('local', is_local));
 	END IF;

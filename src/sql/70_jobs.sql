@@ -171,7 +171,9 @@ SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- STREAM eviction: rows of the table (not of tables that inherit from it)
--- older than its TTL; NULL if the table is gone.
+-- older than its TTL; NULL if the table is gone.  Rows someone holds
+-- (a user's own, in a transaction left open) wait for the next run: they
+-- would otherwise hold up the eviction of everyone's.
 CREATE FUNCTION kalam._job_evict_stream(t system.tables) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
@@ -180,7 +182,8 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	RETURN kalam._execute_as_owner(t.relation,
-		format('DELETE FROM ONLY %s WHERE %I < now() - $1::interval', t.relation,
+		format('DELETE FROM ONLY %1$s WHERE ctid IN (SELECT ctid FROM ONLY %1$s '
+			   'WHERE %2$I < now() - $1::interval FOR UPDATE SKIP LOCKED)', t.relation,
 			   coalesce(kalam._stream_time_column(t.relation), t.options->>'time_column')),
 		t.ttl::text);
 END $$;

@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(120);
+SELECT plan(125);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -296,6 +296,20 @@ SELECT is(pg_temp.run_as('kalam_test_app', :'carol', $$SELECT kalam.execute_as('
 SELECT ok(EXISTS (SELECT 1 FROM system.audit_log WHERE action = 'execute_as' AND actor_user_id = :'dave' AND target_user_id = :'alice'),
 		  'execute_as is audited with actor and target');
 SELECT is(kalam.current_user_id(), NULL, 'execute_as(..., true) ends with the transaction');
+-- acting as oneself is not audited, making a transaction's identity the session's is
+SELECT is(pg_temp.run_as('kalam_test_app', :'alice', format($$SELECT count(*) FROM (SELECT kalam.execute_as(%L, true) FROM generate_series(1, 3)) s$$, :'alice')),
+		  '3', 'a user acts as herself three times');
+SELECT is((SELECT count(*) FROM system.audit_log WHERE action = 'execute_as' AND target_user_id = :'alice'
+		   AND details->>'local' = 'true' AND actor_user_id = :'alice'), 0::bigint, 'which is not audited');
+SELECT is(pg_temp.run_as('kalam_test_app', :'carol', format('SELECT kalam.execute_as(%L, false)::text', :'carol')),
+		  '', 'a dba acting for this transaction only makes that identity the session''s');
+SELECT is((SELECT count(*) FROM system.audit_log WHERE action = 'execute_as' AND target_user_id = :'carol'
+		   AND details->>'local' = 'false'), 1::bigint, 'which is audited');
+SELECT kalam.logout();
+-- failures counted under a higher limit (or none) do not lock a user for good
+UPDATE system.users SET failed_login_attempts = 7, locked_until = NULL WHERE username = 'bob';
+SELECT is(kalam.authenticate('bob', 'bob-secret-12')::text, :'bob',
+		  'a count above the limit without a lock does not keep the right password out');
 
 -- namespaces
 SELECT is(kalam.create_namespace('Chat')::text, 'chat', 'create_namespace returns the folded name');

@@ -121,21 +121,40 @@ ok($node->poll_query_until('postgres',
 	'and once the row is free, the cancelled job\'s outcome is recorded');
 $holder->quit;
 
-# a row held by a transaction left open: the step waits kalam.job_lock_timeout
-# for it, then fails (the job to be retried), and the worker goes on
+# a user's expired STREAM row held by a transaction left open waits for the
+# next eviction; everyone else's go now
 $node->safe_psql('postgres', q{ALTER SYSTEM SET kalam.job_lock_timeout = '1s'; SELECT pg_reload_conf()});
-$node->safe_psql('postgres', q{INSERT INTO ns.typing VALUES ('u2', now() - interval '2 hours', 'held')});
+$node->safe_psql('postgres', q{INSERT INTO ns.typing VALUES ('u2', now() - interval '2 hours', 'held'),
+	('u3', now() - interval '2 hours', 'free')});
 $holder = $node->background_psql('postgres');
 $holder->query_safe('BEGIN');
 $holder->query_safe(q{SELECT * FROM ns.typing WHERE what = 'held' FOR UPDATE});
 $evict = $node->safe_psql('postgres', q{SELECT kalam.submit_job('stream_eviction', '{}', NULL, 0)});
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$evict'"),
+	'an eviction with a row held completes');
+is($node->safe_psql('postgres', q{SELECT string_agg(what, ',' ORDER BY what) FROM ns.typing WHERE at < now() - interval '1 hour'}),
+	'held', 'the held row stays, the others are gone');
+$holder->query_safe('COMMIT');
+$evict = $node->safe_psql('postgres', q{SELECT kalam.submit_job('stream_eviction', '{}', NULL, 0)});
+ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$evict'"),
+	'the next eviction completes');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ns.typing WHERE at < now() - interval '1 hour'}), '0',
+	'and takes the row no longer held');
+
+# a lock that is not let go: the step waits kalam.job_lock_timeout for it,
+# then fails (the job to be retried), and the worker goes on
+$blocker = $node->background_psql('postgres');
+$blocker->query_safe('BEGIN');
+$blocker->query_safe('LOCK TABLE ns.typing IN ACCESS EXCLUSIVE MODE');
+$evict = $node->safe_psql('postgres', q{SELECT kalam.submit_job('stream_eviction', '{}', NULL, 0)});
 ok($node->poll_query_until('postgres', qq{
 	SELECT status = 'failed' AND message LIKE '%lock timeout%' FROM system.jobs WHERE job_id = '$evict'}),
-	'an eviction whose rows are held fails on its lock timeout');
+	'an eviction that cannot lock its table fails on its lock timeout');
 $next = $node->safe_psql('postgres', q{SELECT kalam.submit_job('job_cleanup')});
 ok($node->poll_query_until('postgres', "SELECT status = 'completed' FROM system.jobs WHERE job_id = '$next'"),
-	'and the worker goes on with the next job while the row is still held');
-$holder->query_safe('COMMIT');
+	'and the worker goes on with the next job while the lock is still held');
+$blocker->query_safe('COMMIT');
+$blocker->quit;
 $holder->quit;
 
 $node->stop;
