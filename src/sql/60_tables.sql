@@ -344,7 +344,7 @@ REVOKE ALL ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.ta
 REVOKE ALL ON FUNCTION kalam.unregister_table(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam._forget_dropped_objects() FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam._refuse_inheritance() FROM PUBLIC;
--- (kalam._is_registered() stays executable by everyone: any role's CREATE
--- TRIGGER asks it)
+REVOKE ALL ON FUNCTION kalam._is_registered(oid) FROM PUBLIC;
+-- (kalam._is_registered() is for everyone: any role's CREATE TRIGGER asks it)
 GRANT EXECUTE ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id),
-	kalam.unregister_table(regclass) TO PUBLIC;
+	kalam.unregister_table(regclass), kalam._is_registered(oid) TO PUBLIC;
