@@ -35,6 +35,7 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_clause.h"
 #include "parser/parse_collate.h"
 #include "parser/parse_node.h"
@@ -45,6 +46,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -138,6 +140,23 @@ typedef struct WhereContext
 #define WHERE_MAX_DEPTH		32
 #define WHERE_MAX_LIST		1000	/* elements of a constant array (IN list) */
 #define WHERE_MAX_BYTES		(256 * 1024)	/* the plan as stored (constants and all) */
+#define WHERE_MAX_SCALAR	1024	/* bytes of a constant that is no array */
+#define WHERE_MAX_ARRAY		(64 * 1024) /* bytes of a constant array */
+
+/*
+ * A comparison, a function call, must depend on the row: one of constants
+ * alone tells nothing about rows, and costs what its constants make it
+ * cost, in every write (a 120 kB string compared with a list of 1000 made
+ * each row of another user's write take milliseconds per subscription)
+ */
+static void
+require_row(Node *node)
+{
+	if (!contain_var_clause(node))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("each comparison in the WHERE of a live query must involve a column")));
+}
 
 static bool
 lasting_object(const WhereContext *cxt, Oid classid, Oid objid)
@@ -210,15 +229,25 @@ check_where_walker(Node *node, void *context)
 			{
 				Const	   *c = (Const *) node;
 
+				bool		is_array = type_is_array(c->consttype);
+
 				require_lasting(cxt, TypeRelationId, c->consttype);
 				require_lasting(cxt, CollationRelationId, c->constcollid);
-				if (!c->constisnull && type_is_array(c->consttype) &&
+				if (c->constisnull)
+					break;
+				if (is_array &&
 					ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(c->constvalue)),
 								   ARR_DIMS(DatumGetArrayTypeP(c->constvalue))) > WHERE_MAX_LIST)
 					ereport(ERROR,
 							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 							 errmsg("a list in the WHERE of a live query may have at most %d elements",
 									WHERE_MAX_LIST)));
+				if (datumGetSize(c->constvalue, c->constbyval, c->constlen) >
+					(is_array ? WHERE_MAX_ARRAY : WHERE_MAX_SCALAR))
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("a constant in the WHERE of a live query may take at most %d bytes (a list, %d)",
+									WHERE_MAX_SCALAR, WHERE_MAX_ARRAY)));
 				break;
 			}
 		case T_RelabelType:
@@ -239,6 +268,7 @@ check_where_walker(Node *node, void *context)
 				set_opfuncid(op);
 				if (!func_leakproof(op->opfuncid))
 					goto not_leakproof;
+				require_row(node);
 				require_lasting(cxt, OperatorRelationId, op->opno);
 				require_lasting(cxt, ProcedureRelationId, op->opfuncid);
 				require_lasting(cxt, TypeRelationId, op->opresulttype);
@@ -253,6 +283,7 @@ check_where_walker(Node *node, void *context)
 				set_sa_opfuncid(op);
 				if (!func_leakproof(op->opfuncid))
 					goto not_leakproof;
+				require_row(node);
 				require_lasting(cxt, OperatorRelationId, op->opno);
 				require_lasting(cxt, ProcedureRelationId, op->opfuncid);
 				require_lasting(cxt, CollationRelationId, op->inputcollid);
@@ -264,6 +295,7 @@ check_where_walker(Node *node, void *context)
 
 				if (!func_leakproof(func->funcid))
 					goto not_leakproof;
+				require_row(node);
 				require_lasting(cxt, ProcedureRelationId, func->funcid);
 				require_lasting(cxt, TypeRelationId, func->funcresulttype);
 				require_lasting(cxt, CollationRelationId, func->funccollid);

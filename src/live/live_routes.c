@@ -318,8 +318,23 @@ refuse_unroutable_subscriptions(void)
 	{
 		PendingRoute *r = (PendingRoute *) lfirst(lc);
 		RouteKey	key;
+		int			net = 0;
+		bool		first = true;
+		ListCell   *other;
 
-		if (r->delta <= 0)
+		/* each route once, by the net change of its first mention */
+		foreach(other, pending_routes)
+		{
+			PendingRoute *o = (PendingRoute *) lfirst(other);
+
+			if (o->relid != r->relid || o->owner_len != r->owner_len ||
+				memcmp(o->owner, r->owner, r->owner_len) != 0)
+				continue;
+			if (o != r && foreach_current_index(other) < foreach_current_index(lc))
+				first = false;
+			net += o->delta;
+		}
+		if (!first || net <= 0)
 			continue;
 		make_route_key(&key, MyDatabaseId, r->relid, r->owner, r->owner_len);
 		if (hash_search(routes, &key, HASH_FIND, NULL) == NULL)
