@@ -127,6 +127,7 @@ typedef struct WhereContext
 	Relation	rel;
 	Oid			extension;		/* kalamdb's OID */
 	int			nodes;			/* so far */
+	int			columns;		/* column references so far */
 	int			depth;			/* of the node being looked at */
 } WhereContext;
 
@@ -140,14 +141,18 @@ typedef struct WhereContext
 #define WHERE_MAX_DEPTH		32
 #define WHERE_MAX_LIST		1000	/* elements of a constant array (IN list) */
 #define WHERE_MAX_BYTES		(256 * 1024)	/* the plan as stored (constants and all) */
+#define WHERE_MAX_COLUMNS	32		/* column references: each is a copy of the
+										 * writer's value, however large */
 #define WHERE_MAX_SCALAR	1024	/* bytes of a constant that is no array */
 #define WHERE_MAX_ARRAY		(64 * 1024) /* bytes of a constant array */
 
 /*
- * A comparison, a function call, must depend on the row: one of constants
- * alone tells nothing about rows, and costs what its constants make it
- * cost, in every write (a 120 kB string compared with a list of 1000 made
- * each row of another user's write take milliseconds per subscription)
+ * A comparison must depend on the row: one of constants alone tells
+ * nothing about rows, and costs what its constants make it cost, in every
+ * write (a 120 kB string compared with a list of 1000 made each row of
+ * another user's write take milliseconds per subscription).  (A function
+ * of constants alone is fine: the parser makes int8(5) of a literal
+ * compared with a bigint column.)
  */
 static void
 require_row(Node *node)
@@ -224,6 +229,11 @@ check_where_walker(Node *node, void *context)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("a live query cannot use system columns")));
+			if (++cxt->columns > WHERE_MAX_COLUMNS)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("the WHERE of a live query may refer to columns at most %d times",
+								WHERE_MAX_COLUMNS)));
 			break;
 		case T_Const:
 			{
@@ -254,6 +264,19 @@ check_where_walker(Node *node, void *context)
 			require_lasting(cxt, TypeRelationId, ((RelabelType *) node)->resulttype);
 			require_lasting(cxt, CollationRelationId, ((RelabelType *) node)->resultcollid);
 			break;
+		case T_CollateExpr:
+			require_lasting(cxt, CollationRelationId, ((CollateExpr *) node)->collOid);
+			break;
+		case T_CoalesceExpr:
+			require_lasting(cxt, TypeRelationId, ((CoalesceExpr *) node)->coalescetype);
+			require_lasting(cxt, CollationRelationId, ((CoalesceExpr *) node)->coalescecollid);
+			break;
+		case T_ArrayCoerceExpr:
+			/* an IN list of a varchar column: its elemexpr is looked at too */
+			require_lasting(cxt, TypeRelationId, ((ArrayCoerceExpr *) node)->resulttype);
+			require_lasting(cxt, CollationRelationId, ((ArrayCoerceExpr *) node)->resultcollid);
+			break;
+		case T_CaseTestExpr:
 		case T_BoolExpr:
 		case T_NullTest:
 		case T_BooleanTest:
@@ -295,7 +318,6 @@ check_where_walker(Node *node, void *context)
 
 				if (!func_leakproof(func->funcid))
 					goto not_leakproof;
-				require_row(node);
 				require_lasting(cxt, ProcedureRelationId, func->funcid);
 				require_lasting(cxt, TypeRelationId, func->funcresulttype);
 				require_lasting(cxt, CollationRelationId, func->funccollid);
@@ -349,6 +371,7 @@ live_check_where(Node *where, Relation rel)
 	cxt.rel = rel;
 	cxt.extension = get_extension_oid("kalamdb", false);
 	cxt.nodes = 0;
+	cxt.columns = 0;
 	cxt.depth = 0;
 	(void) check_where_walker(where, &cxt);
 }

@@ -301,7 +301,7 @@ count_deliveries(Oid dbid, List *deliveries)
 
 /*
  * Before a transaction that subscribed commits: is there room for the
- * routes it adds?  A subscription that could not be routed would be
+ * routes it adds, counting those it frees?  A subscription that could not be routed would be
  * listed, and get nothing.  (Others committing at the same moment may
  * still take the room: then a warning, as before.)
  */
@@ -309,6 +309,7 @@ static void
 refuse_unroutable_subscriptions(void)
 {
 	long		needed = 0;
+	long		freed = 0;
 	long		used;
 	ListCell   *lc;
 
@@ -318,6 +319,7 @@ refuse_unroutable_subscriptions(void)
 	{
 		PendingRoute *r = (PendingRoute *) lfirst(lc);
 		RouteKey	key;
+		RouteEntry *entry;
 		int			net = 0;
 		bool		first = true;
 		ListCell   *other;
@@ -334,14 +336,17 @@ refuse_unroutable_subscriptions(void)
 				first = false;
 			net += o->delta;
 		}
-		if (!first || net <= 0)
+		if (!first || net == 0)
 			continue;
 		make_route_key(&key, MyDatabaseId, r->relid, r->owner, r->owner_len);
-		if (hash_search(routes, &key, HASH_FIND, NULL) == NULL)
+		entry = hash_search(routes, &key, HASH_FIND, NULL);
+		if (net > 0 && entry == NULL)
 			needed++;
+		else if (net < 0 && entry != NULL && entry->subscriptions + net <= 0)
+			freed++;
 	}
 	LWLockRelease(live_shared->lock);
-	if (needed > 0 && used + needed > kalam_max_live_queries)
+	if (needed > 0 && used - freed + needed > kalam_max_live_queries)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("no room to route more live queries"),

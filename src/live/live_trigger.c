@@ -165,7 +165,30 @@ projection_desc(Relation rel, int ncols, AttrNumber *cols)
  * security context, under a fresh snapshot (the route's version may be
  * newer than the statement's snapshot).
  */
-/* Whether a Var of the expression names a column not as it was then */
+/* the type, collation or function is gone (a valid OID only) */
+static bool
+type_gone(Oid type)
+{
+	return OidIsValid(type) && !SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(type));
+}
+
+static bool
+collation_gone(Oid collation)
+{
+	return OidIsValid(collation) && !SearchSysCacheExists1(COLLOID, ObjectIdGetDatum(collation));
+}
+
+static bool
+function_gone(Oid function)
+{
+	return OidIsValid(function) && !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(function));
+}
+
+/*
+ * Whether the expression names a column not as it was then, or a type,
+ * collation or function gone since (the type of a column dropped with
+ * its column, say): evaluated, it would fail the writer.
+ */
 static bool
 stale_var_walker(Node *node, void *context)
 {
@@ -173,16 +196,53 @@ stale_var_walker(Node *node, void *context)
 
 	if (node == NULL)
 		return false;
-	if (IsA(node, Var))
+	switch (nodeTag(node))
 	{
-		Var		   *var = (Var *) node;
-		Form_pg_attribute att;
+		case T_Var:
+			{
+				Var		   *var = (Var *) node;
+				Form_pg_attribute att;
 
-		if (var->varattno <= 0 || var->varattno > desc->natts)
-			return true;
-		att = TupleDescAttr(desc, var->varattno - 1);
-		return att->attisdropped || att->atttypid != var->vartype ||
-			att->atttypmod != var->vartypmod || att->attcollation != var->varcollid;
+				if (var->varattno <= 0 || var->varattno > desc->natts)
+					return true;
+				att = TupleDescAttr(desc, var->varattno - 1);
+				return att->attisdropped || att->atttypid != var->vartype ||
+					att->atttypmod != var->vartypmod || att->attcollation != var->varcollid;
+			}
+		case T_Const:
+			if (type_gone(((Const *) node)->consttype) ||
+				collation_gone(((Const *) node)->constcollid))
+				return true;
+			break;
+		case T_ArrayExpr:
+			if (type_gone(((ArrayExpr *) node)->array_typeid) ||
+				type_gone(((ArrayExpr *) node)->element_typeid) ||
+				collation_gone(((ArrayExpr *) node)->array_collid))
+				return true;
+			break;
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+			if (function_gone(((OpExpr *) node)->opfuncid) ||
+				collation_gone(((OpExpr *) node)->inputcollid))
+				return true;
+			break;
+		case T_ScalarArrayOpExpr:
+			if (function_gone(((ScalarArrayOpExpr *) node)->opfuncid) ||
+				collation_gone(((ScalarArrayOpExpr *) node)->inputcollid))
+				return true;
+			break;
+		case T_FuncExpr:
+			if (function_gone(((FuncExpr *) node)->funcid) ||
+				collation_gone(((FuncExpr *) node)->inputcollid))
+				return true;
+			break;
+		case T_CollateExpr:
+			if (collation_gone(((CollateExpr *) node)->collOid))
+				return true;
+			break;
+		default:
+			break;
 	}
 	return expression_tree_walker(node, stale_var_walker, context);
 }
