@@ -207,6 +207,73 @@ require_lasting(const WhereContext *cxt, Oid classid, Oid objid)
 						   "evaluate it for as long as the subscription lasts.")));
 }
 
+int
+live_where_node_objects(Node *node, ObjectAddress *objects)
+{
+	int			n = 0;
+
+#define NAME(class, oid) \
+	do { \
+		objects[n].classId = (class); \
+		objects[n].objectId = (oid); \
+		objects[n].objectSubId = 0; \
+		n++; \
+	} while (0)
+
+	switch (nodeTag(node))
+	{
+		case T_Const:
+			NAME(TypeRelationId, ((Const *) node)->consttype);
+			NAME(CollationRelationId, ((Const *) node)->constcollid);
+			break;
+		case T_RelabelType:
+			NAME(TypeRelationId, ((RelabelType *) node)->resulttype);
+			NAME(CollationRelationId, ((RelabelType *) node)->resultcollid);
+			break;
+		case T_CollateExpr:
+			NAME(CollationRelationId, ((CollateExpr *) node)->collOid);
+			break;
+		case T_CoalesceExpr:
+			NAME(TypeRelationId, ((CoalesceExpr *) node)->coalescetype);
+			NAME(CollationRelationId, ((CoalesceExpr *) node)->coalescecollid);
+			break;
+		case T_ArrayCoerceExpr:
+			NAME(TypeRelationId, ((ArrayCoerceExpr *) node)->resulttype);
+			NAME(CollationRelationId, ((ArrayCoerceExpr *) node)->resultcollid);
+			break;
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+			NAME(OperatorRelationId, ((OpExpr *) node)->opno);
+			NAME(ProcedureRelationId, ((OpExpr *) node)->opfuncid);
+			NAME(TypeRelationId, ((OpExpr *) node)->opresulttype);
+			NAME(CollationRelationId, ((OpExpr *) node)->opcollid);
+			NAME(CollationRelationId, ((OpExpr *) node)->inputcollid);
+			break;
+		case T_ScalarArrayOpExpr:
+			NAME(OperatorRelationId, ((ScalarArrayOpExpr *) node)->opno);
+			NAME(ProcedureRelationId, ((ScalarArrayOpExpr *) node)->opfuncid);
+			NAME(CollationRelationId, ((ScalarArrayOpExpr *) node)->inputcollid);
+			break;
+		case T_FuncExpr:
+			NAME(ProcedureRelationId, ((FuncExpr *) node)->funcid);
+			NAME(TypeRelationId, ((FuncExpr *) node)->funcresulttype);
+			NAME(CollationRelationId, ((FuncExpr *) node)->funccollid);
+			NAME(CollationRelationId, ((FuncExpr *) node)->inputcollid);
+			break;
+		case T_ArrayExpr:
+			NAME(TypeRelationId, ((ArrayExpr *) node)->array_typeid);
+			NAME(TypeRelationId, ((ArrayExpr *) node)->element_typeid);
+			NAME(CollationRelationId, ((ArrayExpr *) node)->array_collid);
+			break;
+		default:
+			break;
+	}
+#undef NAME
+	Assert(n <= LIVE_WHERE_MAX_OBJECTS);
+	return n;
+}
+
 static bool
 check_where_walker(Node *node, void *context)
 {
@@ -238,11 +305,8 @@ check_where_walker(Node *node, void *context)
 		case T_Const:
 			{
 				Const	   *c = (Const *) node;
-
 				bool		is_array = type_is_array(c->consttype);
 
-				require_lasting(cxt, TypeRelationId, c->consttype);
-				require_lasting(cxt, CollationRelationId, c->constcollid);
 				if (c->constisnull)
 					break;
 				if (is_array &&
@@ -261,21 +325,9 @@ check_where_walker(Node *node, void *context)
 				break;
 			}
 		case T_RelabelType:
-			require_lasting(cxt, TypeRelationId, ((RelabelType *) node)->resulttype);
-			require_lasting(cxt, CollationRelationId, ((RelabelType *) node)->resultcollid);
-			break;
 		case T_CollateExpr:
-			require_lasting(cxt, CollationRelationId, ((CollateExpr *) node)->collOid);
-			break;
 		case T_CoalesceExpr:
-			require_lasting(cxt, TypeRelationId, ((CoalesceExpr *) node)->coalescetype);
-			require_lasting(cxt, CollationRelationId, ((CoalesceExpr *) node)->coalescecollid);
-			break;
-		case T_ArrayCoerceExpr:
-			/* an IN list of a varchar column: its elemexpr is looked at too */
-			require_lasting(cxt, TypeRelationId, ((ArrayCoerceExpr *) node)->resulttype);
-			require_lasting(cxt, CollationRelationId, ((ArrayCoerceExpr *) node)->resultcollid);
-			break;
+		case T_ArrayCoerceExpr:	/* an IN list of a varchar column */
 		case T_CaseTestExpr:
 		case T_BoolExpr:
 		case T_NullTest:
@@ -292,11 +344,6 @@ check_where_walker(Node *node, void *context)
 				if (!func_leakproof(op->opfuncid))
 					goto not_leakproof;
 				require_row(node);
-				require_lasting(cxt, OperatorRelationId, op->opno);
-				require_lasting(cxt, ProcedureRelationId, op->opfuncid);
-				require_lasting(cxt, TypeRelationId, op->opresulttype);
-				require_lasting(cxt, CollationRelationId, op->opcollid);
-				require_lasting(cxt, CollationRelationId, op->inputcollid);
 				break;
 			}
 		case T_ScalarArrayOpExpr:
@@ -307,9 +354,6 @@ check_where_walker(Node *node, void *context)
 				if (!func_leakproof(op->opfuncid))
 					goto not_leakproof;
 				require_row(node);
-				require_lasting(cxt, OperatorRelationId, op->opno);
-				require_lasting(cxt, ProcedureRelationId, op->opfuncid);
-				require_lasting(cxt, CollationRelationId, op->inputcollid);
 				break;
 			}
 		case T_FuncExpr:
@@ -318,10 +362,6 @@ check_where_walker(Node *node, void *context)
 
 				if (!func_leakproof(func->funcid))
 					goto not_leakproof;
-				require_lasting(cxt, ProcedureRelationId, func->funcid);
-				require_lasting(cxt, TypeRelationId, func->funcresulttype);
-				require_lasting(cxt, CollationRelationId, func->funccollid);
-				require_lasting(cxt, CollationRelationId, func->inputcollid);
 				break;
 			}
 		case T_ArrayExpr:
@@ -338,9 +378,6 @@ check_where_walker(Node *node, void *context)
 					ereport(ERROR,
 							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 							 errmsg("the WHERE of a live query cannot build multidimensional arrays")));
-				require_lasting(cxt, TypeRelationId, array->array_typeid);
-				require_lasting(cxt, TypeRelationId, array->element_typeid);
-				require_lasting(cxt, CollationRelationId, array->array_collid);
 				break;
 			}
 		default:
@@ -349,6 +386,13 @@ check_where_walker(Node *node, void *context)
 					 errmsg("this expression cannot be used in the WHERE of a live query"),
 					 errdetail("The WHERE of a live query may use columns, constants, AND, OR, NOT, "
 							   "IS NULL, IN lists and leakproof operators and functions.")));
+	}
+	{
+		ObjectAddress objects[LIVE_WHERE_MAX_OBJECTS];
+		int			n = live_where_node_objects(node, objects);
+
+		for (int i = 0; i < n; i++)
+			require_lasting(cxt, objects[i].classId, objects[i].objectId);
 	}
 	cxt->depth++;
 	result = expression_tree_walker(node, check_where_walker, context);

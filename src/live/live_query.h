@@ -9,6 +9,7 @@
 #ifndef KALAM_LIVE_QUERY_H
 #define KALAM_LIVE_QUERY_H
 
+#include "catalog/objectaddress.h"
 #include "nodes/pg_list.h"
 #include "utils/rel.h"
 
@@ -19,6 +20,14 @@
  * leak.
  */
 extern void live_check_where(Node *where, Relation rel);
+
+/*
+ * The types, collations, operators and functions a node of a live query's
+ * WHERE names (InvalidOid ones included): at most LIVE_WHERE_MAX_OBJECTS,
+ * how many
+ */
+#define LIVE_WHERE_MAX_OBJECTS 5
+extern int	live_where_node_objects(Node *node, ObjectAddress *objects);
 
 /*
  * The name of a row-level security policy on rel that reads may meet and

@@ -30,6 +30,9 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
+#include "catalog/pg_proc_d.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_collation_d.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -165,85 +168,61 @@ projection_desc(Relation rel, int ncols, AttrNumber *cols)
  * security context, under a fresh snapshot (the route's version may be
  * newer than the statement's snapshot).
  */
-/* the type, collation or function is gone (a valid OID only) */
+/* the object is gone (a valid OID only) */
 static bool
-type_gone(Oid type)
+object_gone(const ObjectAddress *object)
 {
-	return OidIsValid(type) && !SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(type));
-}
+	int			cache;
 
-static bool
-collation_gone(Oid collation)
-{
-	return OidIsValid(collation) && !SearchSysCacheExists1(COLLOID, ObjectIdGetDatum(collation));
-}
-
-static bool
-function_gone(Oid function)
-{
-	return OidIsValid(function) && !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(function));
+	if (!OidIsValid(object->objectId))
+		return false;
+	switch (object->classId)
+	{
+		case TypeRelationId:
+			cache = TYPEOID;
+			break;
+		case CollationRelationId:
+			cache = COLLOID;
+			break;
+		case OperatorRelationId:
+			cache = OPEROID;
+			break;
+		default:
+			cache = PROCOID;
+			break;
+	}
+	return !SearchSysCacheExists1(cache, ObjectIdGetDatum(object->objectId));
 }
 
 /*
  * Whether the expression names a column not as it was then, or a type,
- * collation or function gone since (the type of a column dropped with
- * its column, say): evaluated, it would fail the writer.
+ * collation, operator or function gone since (the type of a column
+ * dropped with it, say): evaluated, it would fail the writer.
  */
 static bool
 stale_var_walker(Node *node, void *context)
 {
 	TupleDesc	desc = (TupleDesc) context;
+	ObjectAddress objects[LIVE_WHERE_MAX_OBJECTS];
+	int			n;
 
 	if (node == NULL)
 		return false;
-	switch (nodeTag(node))
+	if (IsA(node, Var))
 	{
-		case T_Var:
-			{
-				Var		   *var = (Var *) node;
-				Form_pg_attribute att;
+		Var		   *var = (Var *) node;
+		Form_pg_attribute att;
 
-				if (var->varattno <= 0 || var->varattno > desc->natts)
-					return true;
-				att = TupleDescAttr(desc, var->varattno - 1);
-				return att->attisdropped || att->atttypid != var->vartype ||
-					att->atttypmod != var->vartypmod || att->attcollation != var->varcollid;
-			}
-		case T_Const:
-			if (type_gone(((Const *) node)->consttype) ||
-				collation_gone(((Const *) node)->constcollid))
-				return true;
-			break;
-		case T_ArrayExpr:
-			if (type_gone(((ArrayExpr *) node)->array_typeid) ||
-				type_gone(((ArrayExpr *) node)->element_typeid) ||
-				collation_gone(((ArrayExpr *) node)->array_collid))
-				return true;
-			break;
-		case T_OpExpr:
-		case T_DistinctExpr:
-		case T_NullIfExpr:
-			if (function_gone(((OpExpr *) node)->opfuncid) ||
-				collation_gone(((OpExpr *) node)->inputcollid))
-				return true;
-			break;
-		case T_ScalarArrayOpExpr:
-			if (function_gone(((ScalarArrayOpExpr *) node)->opfuncid) ||
-				collation_gone(((ScalarArrayOpExpr *) node)->inputcollid))
-				return true;
-			break;
-		case T_FuncExpr:
-			if (function_gone(((FuncExpr *) node)->funcid) ||
-				collation_gone(((FuncExpr *) node)->inputcollid))
-				return true;
-			break;
-		case T_CollateExpr:
-			if (collation_gone(((CollateExpr *) node)->collOid))
-				return true;
-			break;
-		default:
-			break;
+		if (var->varattno <= 0 || var->varattno > desc->natts)
+			return true;
+		att = TupleDescAttr(desc, var->varattno - 1);
+		return att->attisdropped || att->atttypid != var->vartype ||
+			att->atttypmod != var->vartypmod || att->attcollation != var->varcollid;
 	}
+	n = live_where_node_objects(node, objects);
+	for (int i = 0; i < n; i++)
+		if (object_gone(&objects[i]))
+			return true;
 	return expression_tree_walker(node, stale_var_walker, context);
 }
 
