@@ -128,6 +128,7 @@ typedef struct WhereContext
 	Oid			extension;		/* kalamdb's OID */
 	int			nodes;			/* so far */
 	int			columns;		/* column references so far */
+	int			elements;		/* list elements so far, in all lists */
 	int			depth;			/* of the node being looked at */
 } WhereContext;
 
@@ -139,7 +140,7 @@ typedef struct WhereContext
  */
 #define WHERE_MAX_NODES		2000
 #define WHERE_MAX_DEPTH		32
-#define WHERE_MAX_LIST		1000	/* elements of a constant array (IN list) */
+#define WHERE_MAX_LIST		1000	/* elements of the lists (IN, ANY), in all */
 #define WHERE_MAX_BYTES		(256 * 1024)	/* the plan as stored (constants and all) */
 #define WHERE_MAX_COLUMNS	32		/* column references: each is a copy of the
 										 * writer's value, however large */
@@ -274,6 +275,18 @@ live_where_node_objects(Node *node, ObjectAddress *objects)
 	return n;
 }
 
+/* each element of a list is a comparison with the row, in every write */
+static void
+count_list_elements(WhereContext *cxt, int n)
+{
+	cxt->elements += n;
+	if (cxt->elements > WHERE_MAX_LIST)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the lists in the WHERE of a live query may have at most %d elements in all",
+						WHERE_MAX_LIST)));
+}
+
 static bool
 check_where_walker(Node *node, void *context)
 {
@@ -309,13 +322,9 @@ check_where_walker(Node *node, void *context)
 
 				if (c->constisnull)
 					break;
-				if (is_array &&
-					ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(c->constvalue)),
-								   ARR_DIMS(DatumGetArrayTypeP(c->constvalue))) > WHERE_MAX_LIST)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							 errmsg("a list in the WHERE of a live query may have at most %d elements",
-									WHERE_MAX_LIST)));
+				if (is_array)
+					count_list_elements(cxt, ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(c->constvalue)),
+															ARR_DIMS(DatumGetArrayTypeP(c->constvalue))));
 				if (datumGetSize(c->constvalue, c->constbyval, c->constlen) >
 					(is_array ? WHERE_MAX_ARRAY : WHERE_MAX_SCALAR))
 					ereport(ERROR,
@@ -359,6 +368,20 @@ check_where_walker(Node *node, void *context)
 				if (!func_leakproof(op->opfuncid))
 					goto not_leakproof;
 				require_row(node);
+				/*
+				 * IN and NOT IN: equality looks at the lengths first; an
+				 * ordering against each element of a list (x < ANY (...),
+				 * which says no more than one comparison) goes over the
+				 * writer's value each time, however large
+				 */
+				{
+					char	   *name = get_opname(op->opno);
+
+					if (name == NULL || (strcmp(name, "=") != 0 && strcmp(name, "<>") != 0))
+						ereport(ERROR,
+								(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+								 errmsg("a list in the WHERE of a live query may only be compared with = or <>")));
+				}
 				break;
 			}
 		case T_FuncExpr:
@@ -383,11 +406,7 @@ check_where_walker(Node *node, void *context)
 			{
 				ArrayExpr  *array = (ArrayExpr *) node;
 
-				if (list_length(array->elements) > WHERE_MAX_LIST)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							 errmsg("a list in the WHERE of a live query may have at most %d elements",
-									WHERE_MAX_LIST)));
+				count_list_elements(cxt, list_length(array->elements));
 				/* rows of differing lengths fail at run time, in writers */
 				if (array->multidims)
 					ereport(ERROR,
@@ -431,6 +450,7 @@ live_check_where(Node *where, Relation rel)
 	cxt.extension = get_extension_oid("kalamdb", false);
 	cxt.nodes = 0;
 	cxt.columns = 0;
+	cxt.elements = 0;
 	cxt.depth = 0;
 	(void) check_where_walker(where, &cxt);
 }

@@ -25,6 +25,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -612,15 +613,33 @@ route(Relation rel, const char *owner, int owner_len,
 	routes_under_way--;
 }
 
+/*
+ * The row, for the subscriptions' WHEREs and payloads: its compressed or
+ * out-of-line values expanded once, where each comparison with them
+ * would expand them again (a 3 kB text compared with a list of a thousand
+ * was decompressed a thousand times, for each subscription)
+ */
 static TupleTableSlot *
 slot_of(Relation rel, HeapTuple tuple)
 {
+	TupleDesc	desc = RelationGetDescr(rel);
 	TupleTableSlot *slot;
 
 	if (tuple == NULL)
 		return NULL;
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-	ExecStoreHeapTuple(tuple, slot, false);
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	heap_deform_tuple(tuple, desc, slot->tts_values, slot->tts_isnull);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		struct varlena *value;
+
+		if (slot->tts_isnull[i] || TupleDescAttr(desc, i)->attlen != -1)
+			continue;
+		value = (struct varlena *) DatumGetPointer(slot->tts_values[i]);
+		if (VARATT_IS_EXTERNAL(value) || VARATT_IS_COMPRESSED(value))
+			slot->tts_values[i] = PointerGetDatum(detoast_attr(value));
+	}
+	ExecStoreVirtualTuple(slot);
 	slot->tts_tid = tuple->t_self;
 	return slot;
 }
