@@ -368,6 +368,11 @@ check_where_walker(Node *node, void *context)
 				if (!func_leakproof(op->opfuncid))
 					goto not_leakproof;
 				require_row(node);
+				/* a list that is a column is walked in full, however long */
+				if (contain_var_clause(lsecond(op->args)))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("a list in the WHERE of a live query must be of constants")));
 				/*
 				 * IN and NOT IN: equality looks at the lengths first; an
 				 * ordering against each element of a list (x < ANY (...),
@@ -395,7 +400,8 @@ check_where_walker(Node *node, void *context)
 				 * as it may be, costs what the value makes it cost, in every
 				 * write (md5() of a 1 MB column, 32 times: 65 ms a row)
 				 */
-				if (func->funcformat == COERCE_EXPLICIT_CALL && contain_var_clause(node))
+				if (func->funcformat != COERCE_EXPLICIT_CAST &&
+					func->funcformat != COERCE_IMPLICIT_CAST && contain_var_clause(node))
 					ereport(ERROR,
 							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 							 errmsg("the WHERE of a live query may call functions on constants only"),
@@ -492,6 +498,24 @@ parse_live_select(const char *query)
 }
 
 /* The projected column names: all for "*", else the plain columns listed. */
+/*
+ * Each column once: every write builds the payload of the columns listed
+ * (a list of 2000 failed every write to the table, "number of columns
+ * exceeds limit")
+ */
+static List *
+add_projected_column(List *columns, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, columns)
+		if (strcmp(strVal(lfirst(lc)), name) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("column \"%s\" is listed twice in a live query", name)));
+	return lappend(columns, makeString(pstrdup(name)));
+}
+
 static List *
 projected_columns(SelectStmt *select, Relation rel)
 {
@@ -516,7 +540,7 @@ projected_columns(SelectStmt *select, Relation rel)
 				Form_pg_attribute att = TupleDescAttr(desc, i);
 
 				if (!att->attisdropped)
-					columns = lappend(columns, makeString(pstrdup(NameStr(att->attname))));
+					columns = add_projected_column(columns, NameStr(att->attname));
 			}
 			continue;
 		}
@@ -527,7 +551,7 @@ projected_columns(SelectStmt *select, Relation rel)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" does not exist", strVal(last)),
 					 errdetail("A live query projects the table's own columns.")));
-		columns = lappend(columns, makeString(pstrdup(strVal(last))));
+		columns = add_projected_column(columns, strVal(last));
 	}
 	return columns;
 }

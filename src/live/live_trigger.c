@@ -495,27 +495,52 @@ append_header(StringInfo buf, LiveSub *sub, uint64 seq, const char *op)
 	appendStringInfo(buf, ", \"op\": \"%s\"", op);
 }
 
+/*
+ * Whether the projected columns of the row take so many bytes that their
+ * JSON cannot fit a notification: it is not built then (a row of 1 MB,
+ * for each subscription), the key is sent at once.  Four times the limit:
+ * no type's JSON is that much smaller than its value.
+ */
+static bool
+surely_too_large(const LiveSub *sub, TupleTableSlot *slot)
+{
+	Size		bytes = 0;
+
+	if (slot == NULL)
+		return false;
+	slot_getallattrs(slot);
+	for (int i = 0; i < sub->ncols; i++)
+	{
+		int			col = sub->cols[i] - 1;
+
+		if (!slot->tts_isnull[col] && TupleDescAttr(slot->tts_tupleDescriptor, col)->attlen == -1)
+			bytes += VARSIZE_ANY(DatumGetPointer(slot->tts_values[col]));
+	}
+	return bytes > 4 * NOTIFY_PAYLOAD_LIMIT;
+}
+
 static void
 deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTableSlot *old)
 {
 	StringInfoData buf;
 	uint64		seq = ++notifications_sent;
+	bool		too_large = surely_too_large(sub, row) || surely_too_large(sub, old);
 
 	initStringInfo(&buf);
 	append_header(&buf, sub, seq, op);
-	if (row)
+	if (row && !too_large)
 	{
 		appendStringInfoString(&buf, ", \"row\": ");
 		append_row_json(&buf, row, sub->ncols, sub->cols, sub->desc);
 	}
-	if (old)
+	if (old && !too_large)
 	{
 		appendStringInfoString(&buf, ", \"old\": ");
 		append_row_json(&buf, old, sub->ncols, sub->cols, sub->desc);
 	}
 	appendStringInfoChar(&buf, '}');
 
-	if (strlen(sub->channel) + buf.len >= NOTIFY_PAYLOAD_LIMIT)
+	if (too_large || strlen(sub->channel) + buf.len >= NOTIFY_PAYLOAD_LIMIT)
 	{
 		resetStringInfo(&buf);
 		append_header(&buf, sub, seq, op);
