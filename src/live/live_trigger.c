@@ -30,6 +30,9 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "utils/resowner.h"
+#include "commands/extension.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_type_d.h"
 #include "catalog/pg_proc_d.h"
 #include "catalog/pg_operator_d.h"
@@ -72,7 +75,11 @@ typedef struct LiveSub
 	int			ncols;
 	AttrNumber *cols;
 	TupleDesc	desc;			/* blessed, for row_to_json */
+	bool		guarded;		/* some projected type may print far larger
+								 * than it is stored: see deliver() */
 } LiveSub;
+
+static bool prints_near_stored_size(Oid type);
 
 typedef struct SubCacheKey
 {
@@ -311,6 +318,10 @@ load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext
 		}
 		sub->ncols = n;
 		sub->desc = projection_desc(rel, n, sub->cols);
+		sub->guarded = false;
+		for (int i = 0; i < n; i++)
+			sub->guarded |= !prints_near_stored_size(TupleDescAttr(RelationGetDescr(rel),
+																  sub->cols[i] - 1)->atttypid);
 		subs = lappend(subs, sub);
 		MemoryContextSwitchTo(old);
 	}
@@ -496,6 +507,95 @@ append_header(StringInfo buf, LiveSub *sub, uint64 seq, const char *op)
 }
 
 /*
+ * Whether values of the type print in JSON at about their stored size: the
+ * scalar built-in types but numeric (1e131071 at full scale: 10 bytes
+ * stored, 147 kB printed), and kalamdb's keys.  Not: numeric, jsonb (its
+ * numbers are numeric), arrays and composites (which may hold those, and
+ * whose fields stay compressed), other types (whose cast to json, which
+ * row_to_json uses, may do anything).
+ */
+static bool
+prints_near_stored_size(Oid type)
+{
+	switch (type)
+	{
+		case BOOLOID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NAMEOID:
+		case BYTEAOID:
+		case JSONOID:
+		case UUIDOID:
+		case DATEOID:
+		case TIMEOID:
+		case TIMETZOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case INTERVALOID:
+		case INETOID:
+		case CIDROID:
+		case MACADDROID:
+			return true;
+		default:
+			return getExtensionOfObject(TypeRelationId, type) ==
+				get_extension_oid("kalamdb", true);
+	}
+}
+
+/*
+ * The row and old row as JSON into buf; false if that failed (out of
+ * memory past 1 GB, say, or a type's cast to json raising an error), in a
+ * subtransaction, so that the write goes on with a key-only message.  A
+ * cancel is not caught.
+ */
+static void append_rows(StringInfo buf, LiveSub *sub, TupleTableSlot *row, TupleTableSlot *old);
+
+static bool
+append_rows_guarded(StringInfo buf, LiveSub *sub, TupleTableSlot *row, TupleTableSlot *old)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		append_rows(buf, sub, row, old);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		{
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			ReThrowError(edata);
+		}
+		FlushErrorState();
+		FreeErrorData(edata);
+		RollbackAndReleaseCurrentSubTransaction();
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/*
  * Whether the projected columns of the row take so many bytes that their
  * JSON cannot fit a notification: it is not built then (a row of 1 MB,
  * for each subscription), the key is sent at once.  Four times the limit:
@@ -520,6 +620,21 @@ surely_too_large(const LiveSub *sub, TupleTableSlot *slot)
 }
 
 static void
+append_rows(StringInfo buf, LiveSub *sub, TupleTableSlot *row, TupleTableSlot *old)
+{
+	if (row)
+	{
+		appendStringInfoString(buf, ", \"row\": ");
+		append_row_json(buf, row, sub->ncols, sub->cols, sub->desc);
+	}
+	if (old)
+	{
+		appendStringInfoString(buf, ", \"old\": ");
+		append_row_json(buf, old, sub->ncols, sub->cols, sub->desc);
+	}
+}
+
+static void
 deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTableSlot *old)
 {
 	StringInfoData buf;
@@ -528,15 +643,12 @@ deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTa
 
 	initStringInfo(&buf);
 	append_header(&buf, sub, seq, op);
-	if (row && !too_large)
+	if (!too_large)
 	{
-		appendStringInfoString(&buf, ", \"row\": ");
-		append_row_json(&buf, row, sub->ncols, sub->cols, sub->desc);
-	}
-	if (old && !too_large)
-	{
-		appendStringInfoString(&buf, ", \"old\": ");
-		append_row_json(&buf, old, sub->ncols, sub->cols, sub->desc);
+		if (sub->guarded)
+			too_large = !append_rows_guarded(&buf, sub, row, old);
+		else
+			append_rows(&buf, sub, row, old);
 	}
 	appendStringInfoChar(&buf, '}');
 

@@ -33,6 +33,12 @@ $node->safe_psql('postgres', q{
 	SELECT kalam.register_table('chat.news', 'shared');
 	CREATE COLLATION chat.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 	CREATE TABLE chat.labels (id bigint PRIMARY KEY, label text COLLATE chat.ci);
+	CREATE TYPE chat.odd AS ENUM ('x');
+	CREATE FUNCTION chat.odd_json(chat.odd) RETURNS json LANGUAGE plpgsql AS $$
+	BEGIN RAISE EXCEPTION 'no json for odd'; END $$;
+	CREATE CAST (chat.odd AS json) WITH FUNCTION chat.odd_json(chat.odd);
+	CREATE TABLE chat.odds (id int PRIMARY KEY, o chat.odd);
+	SELECT kalam.register_table('chat.odds', 'shared');
 	CREATE TYPE chat.feel AS ENUM ('ok', 'meh');
 	CREATE TABLE chat.feelings (id int PRIMARY KEY, f chat.feel);
 	SELECT kalam.register_table('chat.feelings', 'shared');
@@ -210,6 +216,13 @@ is($s->query_safe(q{SELECT count(*) FROM kalam.subscribe('SELECT * FROM chat.mes
 is($s->query_safe(q{SELECT count(*) FROM kalam.subscribe('SELECT * FROM chat.labels WHERE id IN (1, 2, 3)
 		OR coalesce(id, 0) > 5')}),
 	'1', 'so is an IN list of a bigint column (the parser casts each literal), and coalesce');
+# a payload that cannot be built (here a cast to json that fails; a value
+# printing past 1 GB likewise) leaves the write alone: a key-only message
+$s->query_safe(q{SELECT count(*) FROM kalam.subscribe('SELECT * FROM chat.odds')});
+my ($oret, $oout, $oerr) = $node->psql('postgres', q{INSERT INTO chat.odds VALUES (7, 'x')});
+is($oret, 0, 'a write whose payload cannot be built goes through') or diag $oerr;
+like(join("\n", @{ received($s) }), qr/"table": "chat.odds", "op": "insert", "truncated": true, "key": \{"id":7\}/,
+	'and is delivered by its key');
 # a type a column kept, gone with the column: the subscription is skipped, writes go on
 is($s->query_safe(q{SELECT count(*) FROM kalam.subscribe('SELECT * FROM chat.feelings WHERE ARRAY[''ok''::chat.feel] IS NOT NULL AND id > 0')}),
 	'1', 'a WHERE with the type of a column is taken');
