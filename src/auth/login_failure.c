@@ -294,10 +294,10 @@ reserve_slot(void)
 
 /* A short, interruptible wait */
 static void
-nap(void)
+nap(long ms)
 {
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 POLL_MS, PG_WAIT_EXTENSION);
+					 ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
 }
@@ -480,7 +480,7 @@ kalam_login_begin(PG_FUNCTION_ARGS)
 					 errmsg("the last failed login of this session is still waiting to be recorded"),
 					 errdetail("The login was not checked."),
 					 errhint("Try again in a moment.")));
-		nap();
+		nap(POLL_MS);
 	}
 	if (!reserve_slot())
 		ereport(ERROR,
@@ -619,15 +619,14 @@ kalam_record_login_failure(PG_FUNCTION_ARGS)
 	 * waits for it if it is untried (my_failure_settled()).  Only the
 	 * floor's rest.
 	 */
-	while (!TimestampDifferenceExceeds(started, GetCurrentTimestamp(), FAILURE_TIME_FLOOR_MS))
+	for (;;)
 	{
 		long		left = FAILURE_TIME_FLOOR_MS -
 			TimestampDifferenceMilliseconds(started, GetCurrentTimestamp());
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(left, 1), PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		if (left <= 0)
+			break;
+		nap(left);
 	}
 	PG_RETURN_BOOL(true);
 }

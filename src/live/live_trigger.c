@@ -29,15 +29,14 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "utils/resowner.h"
-#include "commands/extension.h"
 #include "catalog/dependency.h"
-#include "catalog/pg_type_d.h"
-#include "catalog/pg_proc_d.h"
-#include "catalog/pg_operator_d.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_collation_d.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_proc_d.h"
+#include "catalog/pg_type_d.h"
 #include "commands/async.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -45,6 +44,7 @@
 #include "funcapi.h"
 #include "nodes/nodeFuncs.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/hsearch.h"
@@ -52,6 +52,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/relcache.h"
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
@@ -77,9 +78,9 @@ typedef struct LiveSub
 	TupleDesc	desc;			/* blessed, for row_to_json */
 	bool		guarded;		/* some projected type may print far larger
 								 * than it is stored: see deliver() */
+	Bitmapset  *needed;			/* the columns its WHERE and payload read,
+								 * as attribute numbers */
 } LiveSub;
-
-static bool prints_near_stored_size(Oid type);
 
 typedef struct SubCacheKey
 {
@@ -169,13 +170,6 @@ projection_desc(Relation rel, int ncols, AttrNumber *cols)
 	return BlessTupleDesc(desc);
 }
 
-/*
- * The subscriptions routed to (relation, owner), from system.live_queries
- * through kalam._live_subscriptions(), called as the extension owner (the
- * writer need not see other users' subscriptions) in a restricted
- * security context, under a fresh snapshot (the route's version may be
- * newer than the statement's snapshot).
- */
 /* the object is gone (a valid OID only) */
 static bool
 object_gone(const ObjectAddress *object)
@@ -240,6 +234,55 @@ qual_fits_table(Node *qual, TupleDesc desc)
 	return !stale_var_walker(qual, desc);
 }
 
+/*
+ * Whether values of the type print in JSON at about their stored size: the
+ * scalar built-in types but numeric (1e131071 at full scale: 10 bytes
+ * stored, 147 kB printed), and kalamdb's keys.  Not: numeric, jsonb (its
+ * numbers are numeric), arrays and composites (which may hold those, and
+ * whose fields stay compressed), other types (whose cast to json, which
+ * row_to_json uses, may do anything).
+ */
+static bool
+prints_near_stored_size(Oid type, Oid kalamdb)
+{
+	switch (type)
+	{
+		case BOOLOID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NAMEOID:
+		case BYTEAOID:
+		case JSONOID:
+		case UUIDOID:
+		case DATEOID:
+		case TIMEOID:
+		case TIMETZOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case INTERVALOID:
+		case INETOID:
+		case CIDROID:
+		case MACADDROID:
+			return true;
+		default:
+			return getExtensionOfObject(TypeRelationId, type) == kalamdb;
+	}
+}
+
+/*
+ * The subscriptions routed to (relation, owner), from system.live_queries
+ * through kalam._live_subscriptions(), called as the extension owner (the
+ * writer need not see other users' subscriptions) in a restricted
+ * security context, under a fresh snapshot (the route's version may be
+ * newer than the statement's snapshot).
+ */
 static List *
 load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext cxt)
 {
@@ -251,6 +294,7 @@ load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext
 	Datum		args[2];
 	Oid			types[2] = {OIDOID, TEXTOID};
 	HeapTuple	classtup;
+	Oid			kalamdb = get_extension_oid("kalamdb", false);
 
 	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(catalog));
 	if (!HeapTupleIsValid(classtup))
@@ -319,9 +363,23 @@ load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext
 		sub->ncols = n;
 		sub->desc = projection_desc(rel, n, sub->cols);
 		sub->guarded = false;
+		sub->needed = NULL;
 		for (int i = 0; i < n; i++)
+		{
 			sub->guarded |= !prints_near_stored_size(TupleDescAttr(RelationGetDescr(rel),
-																  sub->cols[i] - 1)->atttypid);
+																  sub->cols[i] - 1)->atttypid,
+													 kalamdb);
+			sub->needed = bms_add_member(sub->needed, sub->cols[i]);
+		}
+		if (qual != NULL)
+		{
+			Bitmapset  *vars = NULL;
+			int			x = -1;
+
+			pull_varattnos(qual, 1, &vars);
+			while ((x = bms_next_member(vars, x)) >= 0)
+				sub->needed = bms_add_member(sub->needed, x + FirstLowInvalidHeapAttributeNumber);
+		}
 		subs = lappend(subs, sub);
 		MemoryContextSwitchTo(old);
 	}
@@ -506,46 +564,19 @@ append_header(StringInfo buf, LiveSub *sub, uint64 seq, const char *op)
 	appendStringInfo(buf, ", \"op\": \"%s\"", op);
 }
 
-/*
- * Whether values of the type print in JSON at about their stored size: the
- * scalar built-in types but numeric (1e131071 at full scale: 10 bytes
- * stored, 147 kB printed), and kalamdb's keys.  Not: numeric, jsonb (its
- * numbers are numeric), arrays and composites (which may hold those, and
- * whose fields stay compressed), other types (whose cast to json, which
- * row_to_json uses, may do anything).
- */
-static bool
-prints_near_stored_size(Oid type)
+/* The row and old row as JSON into buf */
+static void
+append_rows(StringInfo buf, LiveSub *sub, TupleTableSlot *row, TupleTableSlot *old)
 {
-	switch (type)
+	if (row)
 	{
-		case BOOLOID:
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case OIDOID:
-		case FLOAT4OID:
-		case FLOAT8OID:
-		case TEXTOID:
-		case VARCHAROID:
-		case BPCHAROID:
-		case NAMEOID:
-		case BYTEAOID:
-		case JSONOID:
-		case UUIDOID:
-		case DATEOID:
-		case TIMEOID:
-		case TIMETZOID:
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-		case INTERVALOID:
-		case INETOID:
-		case CIDROID:
-		case MACADDROID:
-			return true;
-		default:
-			return getExtensionOfObject(TypeRelationId, type) ==
-				get_extension_oid("kalamdb", true);
+		appendStringInfoString(buf, ", \"row\": ");
+		append_row_json(buf, row, sub->ncols, sub->cols, sub->desc);
+	}
+	if (old)
+	{
+		appendStringInfoString(buf, ", \"old\": ");
+		append_row_json(buf, old, sub->ncols, sub->cols, sub->desc);
 	}
 }
 
@@ -555,8 +586,6 @@ prints_near_stored_size(Oid type)
  * subtransaction, so that the write goes on with a key-only message.  A
  * cancel is not caught.
  */
-static void append_rows(StringInfo buf, LiveSub *sub, TupleTableSlot *row, TupleTableSlot *old);
-
 static bool
 append_rows_guarded(StringInfo buf, LiveSub *sub, TupleTableSlot *row, TupleTableSlot *old)
 {
@@ -617,21 +646,6 @@ surely_too_large(const LiveSub *sub, TupleTableSlot *slot)
 			bytes += VARSIZE_ANY(DatumGetPointer(slot->tts_values[col]));
 	}
 	return bytes > 4 * NOTIFY_PAYLOAD_LIMIT;
-}
-
-static void
-append_rows(StringInfo buf, LiveSub *sub, TupleTableSlot *row, TupleTableSlot *old)
-{
-	if (row)
-	{
-		appendStringInfoString(buf, ", \"row\": ");
-		append_row_json(buf, row, sub->ncols, sub->cols, sub->desc);
-	}
-	if (old)
-	{
-		appendStringInfoString(buf, ", \"old\": ");
-		append_row_json(buf, old, sub->ncols, sub->cols, sub->desc);
-	}
 }
 
 static void
@@ -710,6 +724,48 @@ deliver_truncate(Relation rel)
 	MemoryContextDelete(cxt);
 }
 
+static TupleTableSlot *
+slot_of(Relation rel, HeapTuple tuple)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleTableSlot *slot;
+
+	if (tuple == NULL)
+		return NULL;
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	heap_deform_tuple(tuple, desc, slot->tts_values, slot->tts_isnull);
+	ExecStoreVirtualTuple(slot);
+	slot->tts_tid = tuple->t_self;
+	return slot;
+}
+
+/*
+ * The row's compressed or out-of-line values of the columns a subscription
+ * reads, expanded in place, once for all subscriptions: each comparison
+ * with them would expand them again (a 3 kB text compared with a list of
+ * a thousand was decompressed a thousand times, for each subscription).
+ * Columns no subscription reads are left as they are.
+ */
+static void
+expand_columns(TupleTableSlot *slot, const Bitmapset *columns)
+{
+	int			attno = -1;
+
+	if (slot == NULL)
+		return;
+	while ((attno = bms_next_member(columns, attno)) >= 0)
+	{
+		struct varlena *value;
+
+		if (slot->tts_isnull[attno - 1] ||
+			TupleDescAttr(slot->tts_tupleDescriptor, attno - 1)->attlen != -1)
+			continue;
+		value = (struct varlena *) DatumGetPointer(slot->tts_values[attno - 1]);
+		if (VARATT_IS_EXTERNAL(value) || VARATT_IS_COMPRESSED(value))
+			slot->tts_values[attno - 1] = PointerGetDatum(detoast_attr(value));
+	}
+}
+
 /* Every subscription routed to one owner key: evaluate and deliver. */
 static void
 route(Relation rel, const char *owner, int owner_len,
@@ -735,8 +791,13 @@ route(Relation rel, const char *owner, int owner_len,
 	foreach(lc, subs)
 	{
 		LiveSub    *sub = (LiveSub *) lfirst(lc);
-		bool		new_in = matches(sub, newslot, econtext);
-		bool		old_in = matches(sub, oldslot, econtext);
+		bool		new_in;
+		bool		old_in;
+
+		expand_columns(newslot, sub->needed);
+		expand_columns(oldslot, sub->needed);
+		new_in = matches(sub, newslot, econtext);
+		old_in = matches(sub, oldslot, econtext);
 
 		if (new_in && old_in)
 			deliver(rel, sub, "update", newslot, oldslot);
@@ -750,36 +811,6 @@ route(Relation rel, const char *owner, int owner_len,
 	routes_under_way--;
 }
 
-/*
- * The row, for the subscriptions' WHEREs and payloads: its compressed or
- * out-of-line values expanded once, where each comparison with them
- * would expand them again (a 3 kB text compared with a list of a thousand
- * was decompressed a thousand times, for each subscription)
- */
-static TupleTableSlot *
-slot_of(Relation rel, HeapTuple tuple)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	TupleTableSlot *slot;
-
-	if (tuple == NULL)
-		return NULL;
-	slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
-	heap_deform_tuple(tuple, desc, slot->tts_values, slot->tts_isnull);
-	for (int i = 0; i < desc->natts; i++)
-	{
-		struct varlena *value;
-
-		if (slot->tts_isnull[i] || TupleDescAttr(desc, i)->attlen != -1)
-			continue;
-		value = (struct varlena *) DatumGetPointer(slot->tts_values[i]);
-		if (VARATT_IS_EXTERNAL(value) || VARATT_IS_COMPRESSED(value))
-			slot->tts_values[i] = PointerGetDatum(detoast_attr(value));
-	}
-	ExecStoreVirtualTuple(slot);
-	slot->tts_tid = tuple->t_self;
-	return slot;
-}
 
 /*
  * A USER or STREAM table's owner column, looked up once per statement (in
