@@ -192,20 +192,38 @@ release_pins(BulkInsertState pins, BulkInsertState bistate)
 }
 
 /*
- * Make p's target heap's, pinned in pins, choosing again if a lease turned
- * out stale; bulk: a bulk insert's (see placement_begin())
+ * The target turned out to lack the room the row needs, or to be no longer
+ * the owner's: release it, and make the owner map look at the page next
+ * time.
+ */
+static void
+forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
+{
+	placement_finish(rel, owner, owner_len, p, 1, InvalidBlockNumber);
+	placement_drop_lease(rel, owner, owner_len, p);
+}
+
+/*
+ * Make p's target heap's, pinned in pins; bulk: a bulk insert's (see
+ * placement_begin()).  Choose again if a lease turned out stale, or if a
+ * VACUUM emptied the target and another owner took it before the pin
+ * (placement_recheck()); should that happen twice, an empty page.
  */
 static void
 begin_target(Relation rel, BulkInsertState pins, bool bulk, const char *owner, int owner_len,
 			 Size len, Size max_len, int nrows, Placement *p)
 {
-	placement_begin(rel, owner, owner_len, len, max_len, nrows, bulk, p);
-	if (!prepare_target(rel, pins, p, len))
+	for (int attempt = 0; attempt < 2; attempt++)
 	{
-		placement_drop_lease(rel, owner, owner_len, p);
 		placement_begin(rel, owner, owner_len, len, max_len, nrows, bulk, p);
-		prepare_target(rel, pins, p, len);
+		if (prepare_target(rel, pins, p, len) &&
+			placement_recheck(rel, owner, owner_len, p, pins->current_buf))
+			return;
+		forget_target(rel, owner, owner_len, p);
 	}
+	ReleaseBulkInsertStatePin(pins);
+	placement_take_empty_page(rel, owner, owner_len, p);
+	prepare_target(rel, pins, p, len);
 }
 
 /* The owner map's entry of the owner, wanted soon: see owner_map_prefetch() */
@@ -284,17 +302,6 @@ kalam_lock_toast_relation(Relation rel, TupleTableSlot *slot)
 		if (pointer.va_toastrelid != rel->rd_rel->reltoastrelid)
 			lock_toast_table(pointer.va_toastrelid, false);
 	}
-}
-
-/*
- * The target turned out to lack the room the row needs: release it, and
- * make the owner map look at the page next time.
- */
-static void
-forget_target(Relation rel, const char *owner, int owner_len, Placement *p)
-{
-	placement_finish(rel, owner, owner_len, p, 1, InvalidBlockNumber);
-	placement_drop_lease(rel, owner, owner_len, p);
 }
 
 /*

@@ -170,19 +170,15 @@ page_room(Page page)
 	return PageGetHeapFreeSpace(page);
 }
 
+/* inspect_page() of a page the caller has locked */
 static void
-inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
-			 InspectDepth depth, PageInfo *info)
+inspect_locked_page(Relation rel, AttrNumber attno, Page page, const char *owner,
+					int owner_len, InspectDepth depth, PageInfo *info)
 {
-	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;	/* no I/O before */
-	Buffer		buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, NULL);
-	Page		page;
 	bool		seen = false;
 
 	memset(info, 0, sizeof(PageInfo));
 	info->all_mine = true;
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
 	info->free = page_room(page);
 	if (!PageIsNew(page))
 	{
@@ -207,6 +203,17 @@ inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
 	info->empty = !seen;
 	if (!seen)
 		info->all_mine = false;
+}
+
+static void
+inspect_page(Relation rel, BlockNumber block, const char *owner, int owner_len,
+			 InspectDepth depth, PageInfo *info)
+{
+	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;	/* no I/O before */
+	Buffer		buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, NULL);
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	inspect_locked_page(rel, attno, BufferGetPage(buffer), owner, owner_len, depth, info);
 	UnlockReleaseBuffer(buffer);
 }
 
@@ -305,19 +312,35 @@ static bool
 claim_if_empty(Relation rel, BlockNumber block, const char *owner, int owner_len,
 			   Placement *p, bool *was_empty)
 {
+	AttrNumber	attno = kalam_rel_cache(rel)->owner_attno;	/* no I/O before */
+	Buffer		buffer;
+	bool		unpinned;
 	PageInfo	info;
 
 	if (!take_claim(rel, block, p))
 		return false;
-	inspect_page(rel, block, owner, owner_len, INSPECT_FIRST, &info);
-	if (info.empty || info.first_mine)
+
+	/*
+	 * An empty page is taken only while no one else has it pinned: an
+	 * insert that chose the page before a VACUUM emptied it pins it before
+	 * heap puts the row there, and then looks again (placement_recheck()).
+	 */
+	buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, NULL);
+	unpinned = ConditionalLockBufferForCleanup(buffer);
+	if (!unpinned)
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	inspect_locked_page(rel, attno, BufferGetPage(buffer), owner, owner_len, INSPECT_FIRST, &info);
+	UnlockReleaseBuffer(buffer);
+	if ((info.empty && unpinned) || info.first_mine)
 	{
 		*was_empty = info.empty;
 		RecordPageWithFreeSpace(rel, block, BLCKSZ / 2);
 		return true;
 	}
 	release_claim(p);
-	RecordPageWithFreeSpace(rel, block, info.free);
+	/* an empty page pinned now is left for later */
+	if (!info.empty)
+		RecordPageWithFreeSpace(rel, block, info.free);
 	return false;
 }
 
@@ -857,6 +880,30 @@ placement_begin(Relation rel, const char *owner, int owner_len, Size len, Size m
 	}
 	admit(rel, owner, owner_len, len, need, nrows, nblocks,
 		  InvalidBlockNumber, &hint, p);
+}
+
+bool
+placement_recheck(Relation rel, const char *owner, int owner_len, const Placement *p,
+				  Buffer buffer)
+{
+	KalamRelStorage storage = KalamRelStorageOf(rel);
+	AttrNumber	attno;
+	PageInfo	info;
+
+	if (!BlockNumberIsValid(p->block) || p->claimed || p->held)
+		return true;
+	Assert(BufferIsValid(buffer) && BufferGetBlockNumber(buffer) == p->block);
+	/* the caller's pin was taken before: see a VACUUM begun before it */
+	pg_memory_barrier();
+	if (owner_map_vacuum_generation() == p->generation &&
+		!owner_map_relation_being_vacuumed(&storage))
+		return true;
+	attno = kalam_rel_cache(rel)->owner_attno;	/* no I/O under the lock */
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	inspect_locked_page(rel, attno, BufferGetPage(buffer), owner, owner_len,
+						p->shared ? INSPECT_UNTIL_MINE : INSPECT_FIRST, &info);
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	return p->shared ? info.any_mine : info.first_mine;
 }
 
 bool

@@ -77,6 +77,20 @@ extern void placement_finish(Relation rel, const char *owner, int owner_len,
 extern void placement_point_at_own_page(Relation rel, const char *owner, int owner_len);
 
 /*
+ * Whether the target is still a page for the owner's row, now that the
+ * caller has pinned it.  placement_begin() chooses most targets without a
+ * lock on them; were a VACUUM to empty the page meanwhile, another owner
+ * could take it as empty.  A pinned page is no longer taken as empty, and
+ * a page no VACUUM ran on since placement_begin() is still the owner's;
+ * otherwise a look at the page tells (an own page whose first row is the
+ * owner's; a shared page holding one of the owner's rows).  A claimed or
+ * held target is the owner's in any case.  buffer: the target, pinned.
+ * False: place the row again.
+ */
+extern bool placement_recheck(Relation rel, const char *owner, int owner_len,
+							  const Placement *p, Buffer buffer);
+
+/*
  * For a row whose way to its page is long (heap stores its values in the
  * TOAST table first, or waits for the lock of the row it updates), during
  * which VACUUM may empty the target and another owner take it as an empty

@@ -385,12 +385,12 @@ $keeper->quit;
 # that reverts at the end of its transaction
 my $pooled = subscriber('alice', 'alice-secret-1', q{SELECT id FROM chat.messages});
 my $alice_subs = qq{SELECT count(*) FROM system.live_queries WHERE user_id = '$id{alice}'};
-my $before = $node->safe_psql('postgres', $alice_subs);
+my $alice_before = $node->safe_psql('postgres', $alice_subs);
 $pooled->query_safe(qq{BEGIN; SET LOCAL kalam.user_id = '$carl'; COMMIT;});
 $node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 50, 'still hers')});
 is(scalar(@{ received($pooled) }), 1, 'after a SET LOCAL of another user, the subscription still delivers');
 $pooled->query_safe('RESET ALL');
-is($node->safe_psql('postgres', $alice_subs), $before - 1, 'RESET ALL ends the subscription');
+is($node->safe_psql('postgres', $alice_subs), $alice_before - 1, 'RESET ALL ends the subscription');
 $node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 51, 'not for the next client')});
 is(scalar(@{ received($pooled) }), 0, 'and the session receives nothing more of hers');
 $pooled->query_safe("SELECT kalam.login('alice', 'alice-secret-1')");
@@ -409,13 +409,13 @@ is(scalar(@{ received($pooled) }), 0, 'after a subscription for another user rol
 $pooled->query_safe("SELECT kalam.login('alice', 'alice-secret-1')");
 $pooled->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT id FROM chat.messages')});
 $pooled->query_safe(qq{BEGIN; SET kalam.user_id = '$carl'; SELECT live_id FROM kalam.subscribe('SELECT id FROM chat.news'); COMMIT});
-is($node->safe_psql('postgres', $alice_subs), $before - 1, 'and one committed ends them too');
+is($node->safe_psql('postgres', $alice_subs), $alice_before - 1, 'and one committed ends them too');
 # a login in a subtransaction that commits lasts: subscribing there is allowed
 $pooled->query_safe(q{DO $$BEGIN
 	PERFORM kalam.login('alice', 'alice-secret-1');
 	PERFORM kalam.subscribe('SELECT id FROM chat.messages');
 EXCEPTION WHEN division_by_zero THEN NULL; END $$});
-is($node->safe_psql('postgres', $alice_subs), $before, 'a login and a subscription in a subtransaction');
+is($node->safe_psql('postgres', $alice_subs), $alice_before, 'a login and a subscription in a subtransaction');
 # a read-only transaction cannot remove them, but stops listening
 $pooled->query_safe('BEGIN READ ONLY; RESET ALL; COMMIT');
 $node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 54, 'after a read-only reset')});
