@@ -8,7 +8,9 @@
  * it, and ends it 'completed' with its counts in message and parameters,
  * or, on error, 'retrying' (until max_retries, with a backoff of
  * retry_count seconds) and then 'failed' with the error and its context
- * in exception_trace.  A job cancelled while it runs stops at its next
+ * in exception_trace; an error no retry would get past (a data exception,
+ * or a syntax or access rule violation: the parameters, or what they
+ * name) fails the job at once.  A job cancelled while it runs stops at its next
  * step and stays 'cancelled'.  An error in one job never stops the
  * worker: the job's transaction is rolled back and the failure recorded
  * in a new one.
@@ -149,7 +151,8 @@ seconds(int secs)
 typedef enum RecordKind
 {
 	RECORD_COMPLETED,
-	RECORD_FAILED
+	RECORD_FAILED,				/* retried while retries are left */
+	RECORD_FAILED_FOR_GOOD
 } RecordKind;
 
 typedef struct JobRecord
@@ -445,8 +448,24 @@ static const char *const record_sql[] = {
 	"exception_trace = $3, updated_at = now(), "
 	"finished_at = CASE WHEN status <> 'running' THEN coalesce(finished_at, now()) "
 	"  WHEN retry_count < max_retries THEN NULL ELSE now() END "
+	"WHERE job_id = $1::kalam.job_id",
+	[RECORD_FAILED_FOR_GOOD] = "UPDATE system.jobs SET "
+	"status = CASE WHEN status <> 'running' THEN status ELSE 'failed'::kalam.job_status END, "
+	"message = CASE WHEN status = 'running' THEN $2 ELSE concat_ws('; ', message, $2) END, "
+	"exception_trace = $3, updated_at = now(), "
+	"finished_at = CASE WHEN status <> 'running' THEN coalesce(finished_at, now()) ELSE now() END "
 	"WHERE job_id = $1::kalam.job_id"
 };
+
+/* An error a retry would meet again: from the job's parameters, or what they name */
+static bool
+error_is_permanent(int sqlerrcode)
+{
+	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return category == ERRCODE_DATA_EXCEPTION ||
+		category == ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION;
+}
 
 /* Record the outcome, unless the job's row is held; true if done (or the row is gone) */
 static bool
@@ -647,7 +666,8 @@ run_next_job(void)
 						   edata->context ? "\nCONTEXT: " : "", edata->context ? edata->context : "");
 		ereport(LOG,
 				(errmsg("kalamdb job %s (%s) failed: %s", job.job_id, job.job_type, args[1])));
-		record_outcome_or_keep(RECORD_FAILED, args);
+		record_outcome_or_keep(error_is_permanent(edata->sqlerrcode) ?
+							   RECORD_FAILED_FOR_GOOD : RECORD_FAILED, args);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(caller);

@@ -3,7 +3,7 @@
  * owner_statement.c
  *	  Running a job's statement on a registered table as the table's owner.
  *
- * The worker runs as the extension's owner, a superuser.  A registered
+ * The worker runs as the bootstrap superuser.  A registered
  * table belongs to whoever created it, and that role's triggers, rules,
  * defaults and index functions run inside every statement on the table:
  * executed as the superuser, they would hand their author its rights.  So

@@ -114,7 +114,7 @@ CREATE INDEX jobs_status_idx ON system.jobs (status, created_at);
 CREATE TABLE system.live_queries (
 	live_id			kalam.live_query_id PRIMARY KEY,
 	user_id			kalam.user_id NOT NULL,
-	table_id		kalam.table_id NOT NULL REFERENCES system.tables ON DELETE CASCADE,
+	table_id		kalam.table_id NOT NULL REFERENCES system.tables ON DELETE CASCADE ON UPDATE CASCADE,
 	query			text NOT NULL,
 	options			jsonb,
 	channel			text NOT NULL,
@@ -136,7 +136,7 @@ CREATE TABLE system.audit_log (
 		'user.create', 'user.alter', 'user.set_password', 'user.set_role',
 		'user.drop', 'user.restore', 'user.unlock', 'user.purge',
 		'login.success', 'login.failure', 'execute_as',
-		'namespace.create', 'namespace.drop')),
+		'namespace.create', 'namespace.drop', 'namespace.rename')),
 	actor_user_id	kalam.user_id,
 	actor_role		name NOT NULL DEFAULT session_user,
 	target_user_id	kalam.user_id,

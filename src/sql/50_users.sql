@@ -482,17 +482,28 @@ BEGIN
 END $$;
 
 -- Namespaces: a PostgreSQL schema and its system.namespaces row.
+-- Names no namespace may take (create_namespace, a namespace's schema renamed).
+CREATE FUNCTION kalam._refuse_reserved_namespace(name kalam.namespace_id) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF name::text IN ('system', 'sys', 'root', 'kalam', 'kalamdb', 'main', 'default', 'sql',
+					  'admin', 'internal', 'information_schema', 'pg_catalog', 'public')
+	   OR name::text LIKE 'pg\_%' THEN
+		RAISE EXCEPTION 'namespace name "%" is reserved', name
+			USING ERRCODE = 'reserved_name';
+	END IF;
+END $$;
+
 CREATE FUNCTION kalam.create_namespace(name kalam.namespace_id, options jsonb DEFAULT NULL)
 RETURNS kalam.namespace_id
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	PERFORM kalam._require_user_manager();
-	IF name::text IN ('system', 'sys', 'root', 'kalam', 'kalamdb', 'main', 'default', 'sql',
-					  'admin', 'internal', 'information_schema', 'pg_catalog', 'public')
-	   OR name::text LIKE 'pg\_%' THEN
-		RAISE EXCEPTION 'namespace name "%" is reserved', name
-			USING ERRCODE = 'reserved_name';
+	PERFORM kalam._refuse_reserved_namespace(name);
+	IF EXISTS (SELECT 1 FROM system.namespaces n WHERE n.namespace_id = name) THEN
+		RAISE EXCEPTION 'namespace "%" already exists', name USING ERRCODE = 'duplicate_schema';
 	END IF;
 	EXECUTE format('CREATE SCHEMA %I', name);
 	EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', name);

@@ -120,6 +120,16 @@ BEGIN
 		RAISE EXCEPTION 'a TTL is given for stream tables, and only for them'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	IF ttl <= interval '0' THEN
+		RAISE EXCEPTION 'a stream table''s TTL must be positive, not %', ttl
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF storage_id IS NULL THEN
+		RAISE EXCEPTION 'the storage must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM system.storages s WHERE s.storage_id = register_table.storage_id) THEN
+		RAISE EXCEPTION 'storage "%" does not exist', storage_id USING ERRCODE = 'undefined_object';
+	END IF;
 	IF EXISTS (SELECT 1 FROM system.tables t WHERE t.relation = register_table.relation
 			   OR t.table_id = id) THEN
 		RAISE EXCEPTION 'table % is already registered', relation
@@ -242,7 +252,10 @@ BEGIN
 	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_queries ON %s', relation);
 	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_truncate ON %s', relation);
 	EXECUTE format('DROP TRIGGER IF EXISTS kalam_owner_truncates ON %s', relation);
-	IF t.owner_column IS NOT NULL THEN
+	-- (a column dropped before its drop was refused leaves no default to drop)
+	IF t.owner_column IS NOT NULL AND EXISTS (
+			SELECT 1 FROM pg_attribute a WHERE a.attrelid = relation AND a.attname = t.owner_column
+			AND a.attnum > 0 AND NOT a.attisdropped) THEN
 		EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', relation, t.owner_column);
 	END IF;
 END $$;
@@ -340,6 +353,126 @@ CREATE EVENT TRIGGER kalam_refuse_inheritance ON ddl_command_end
 	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
 	EXECUTE FUNCTION kalam._refuse_inheritance();
 
+-- A registered table's row follows what ALTER does to the table: its
+-- name and namespace (the table_id with them, and its live queries'), its
+-- owner column and its STREAM time column renamed; and a namespace
+-- follows its schema renamed.  What would leave the row describing what
+-- is not there is refused: a move to a schema that is no namespace, a
+-- name not in canonical form, the owner or time column dropped (or no
+-- longer of its type).
+CREATE FUNCTION kalam._column_of_type_is(relation regclass, col name, typ regtype) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = relation AND a.attname = col
+				   AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = typ)
+$$;
+
+-- The column this command renamed (RENAME COLUMN reports its number), if of typ
+CREATE FUNCTION kalam._renamed_column(relation regclass, typ regtype) RETURNS name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT a.attname FROM pg_event_trigger_ddl_commands() c
+	JOIN pg_attribute a ON a.attrelid = c.objid AND a.attnum = c.objsubid
+	WHERE c.classid = 'pg_class'::regclass AND c.objid = relation AND c.objsubid > 0
+	  AND NOT a.attisdropped AND a.atttypid = typ
+	LIMIT 1
+$$;
+
+CREATE FUNCTION kalam._follow_alters() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	schema_oid oid;
+	old_ns kalam.namespace_id;
+	new_ns kalam.namespace_id;
+	t record;
+	ns kalam.namespace_id;
+	tname kalam.table_name;
+	col name;
+BEGIN
+	-- a namespace's schema renamed: the namespace left without its schema
+	FOR schema_oid IN SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+					  WHERE c.classid = 'pg_namespace'::regclass LOOP
+		SELECT n.namespace_id INTO old_ns FROM system.namespaces n
+		WHERE NOT EXISTS (SELECT 1 FROM pg_namespace s WHERE s.nspname = n.namespace_id::text)
+		LIMIT 1;
+		CONTINUE WHEN old_ns IS NULL;
+		BEGIN
+			new_ns := (SELECT nspname FROM pg_namespace WHERE oid = schema_oid)::kalam.namespace_id;
+		EXCEPTION WHEN others THEN
+			new_ns := NULL;
+		END;
+		IF new_ns IS NULL OR new_ns::text <> (SELECT nspname FROM pg_namespace WHERE oid = schema_oid) THEN
+			RAISE EXCEPTION 'namespace "%" cannot be renamed to "%"', old_ns,
+				(SELECT nspname FROM pg_namespace WHERE oid = schema_oid)
+				USING ERRCODE = 'invalid_name',
+					  DETAIL = 'A namespace name is in canonical (lower-case) form.';
+		END IF;
+		PERFORM kalam._refuse_reserved_namespace(new_ns);
+		INSERT INTO system.namespaces (namespace_id, options, created_at, created_by)
+		SELECT new_ns, n.options, n.created_at, n.created_by FROM system.namespaces n
+		WHERE n.namespace_id = old_ns;
+		UPDATE system.tables SET namespace_id = new_ns, table_id = kalam.table_id(new_ns, table_name),
+			updated_at = now()
+		WHERE namespace_id = old_ns;
+		DELETE FROM system.namespaces WHERE namespace_id = old_ns;
+		PERFORM kalam._audit('namespace.rename', NULL, new_ns::text, jsonb_build_object('from', old_ns));
+	END LOOP;
+
+	FOR t IN SELECT tb.table_id, tb.namespace_id, tb.table_name, tb.table_type, tb.relation,
+					tb.owner_column, tb.options, c.relname, s.nspname
+			 FROM system.tables tb JOIN pg_class c ON c.oid = tb.relation
+			 JOIN pg_namespace s ON s.oid = c.relnamespace
+			 WHERE tb.relation::oid IN (SELECT objid FROM pg_event_trigger_ddl_commands()
+										WHERE classid = 'pg_class'::regclass) LOOP
+		IF t.nspname <> t.namespace_id::text OR t.relname <> t.table_name::text THEN
+			SELECT n.namespace_id INTO ns FROM system.namespaces n WHERE n.namespace_id::text = t.nspname;
+			IF ns IS NULL THEN
+				RAISE EXCEPTION 'registered table % cannot leave the kalam namespaces', t.relation
+					USING ERRCODE = 'invalid_schema_name',
+						  HINT = 'Move it to a namespace made with kalam.create_namespace(), or unregister it first.';
+			END IF;
+			tname := t.relname::kalam.table_name;
+			IF tname::text <> t.relname::text THEN
+				RAISE EXCEPTION 'table name "%" is not in canonical (lower-case) form', t.relname
+					USING ERRCODE = 'invalid_name';
+			END IF;
+			UPDATE system.tables SET namespace_id = ns, table_name = tname,
+				table_id = kalam.table_id(ns, tname), updated_at = now()
+			WHERE relation = t.relation;
+		END IF;
+		IF t.owner_column IS NOT NULL AND
+		   NOT kalam._column_of_type_is(t.relation, t.owner_column, 'kalam.user_id') THEN
+			col := kalam._renamed_column(t.relation, 'kalam.user_id');
+			IF col IS NULL THEN
+				RAISE EXCEPTION 'the owner column "%" of registered table % cannot be dropped or changed',
+					t.owner_column, t.relation
+					USING ERRCODE = 'dependent_objects_still_exist',
+						  HINT = 'Unregister the table first (kalam.unregister_table).';
+			END IF;
+			UPDATE system.tables SET owner_column = col, updated_at = now() WHERE relation = t.relation;
+		END IF;
+		IF t.table_type = 'stream' AND
+		   NOT kalam._column_of_type_is(t.relation, t.options->>'time_column', 'timestamptz') THEN
+			col := kalam._renamed_column(t.relation, 'timestamptz');
+			IF col IS NULL THEN
+				RAISE EXCEPTION 'the time column "%" of stream table % cannot be dropped or changed',
+					t.options->>'time_column', t.relation
+					USING ERRCODE = 'dependent_objects_still_exist',
+						  DETAIL = 'The stream''s TTL is measured by it.',
+						  HINT = 'Unregister the table first (kalam.unregister_table).';
+			END IF;
+			UPDATE system.tables SET options = jsonb_set(options, '{time_column}', to_jsonb(col::text)),
+				updated_at = now()
+			WHERE relation = t.relation;
+		END IF;
+	END LOOP;
+END $$;
+CREATE EVENT TRIGGER kalam_follow_alters ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA')
+	EXECUTE FUNCTION kalam._follow_alters();
+
+REVOKE ALL ON FUNCTION kalam._follow_alters() FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.unregister_table(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam._forget_dropped_objects() FROM PUBLIC;

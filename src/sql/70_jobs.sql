@@ -29,14 +29,20 @@ BEGIN
 		RAISE EXCEPTION 'job parameters must be a JSON object'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	IF max_retries IS NULL OR max_retries < 0 THEN
+		RAISE EXCEPTION 'max_retries must be 0 or more, not %', coalesce(max_retries::text, 'NULL')
+			USING ERRCODE = CASE WHEN max_retries IS NULL THEN 'null_value_not_allowed'
+								 ELSE 'invalid_parameter_value' END;
+	END IF;
 	-- a negative age or grace period would remove what has just finished
-	-- (or been dropped); one that is no interval fails the job, saying so
+	-- (or been dropped)
 	BEGIN
 		negative := EXISTS (SELECT 1 FROM jsonb_each_text(parameters) p
 							WHERE p.key IN ('completed_age', 'failed_age', 'grace_period')
 							  AND now() - p.value::interval > now());
 	EXCEPTION WHEN data_exception THEN
-		negative := false;
+		RAISE EXCEPTION 'job parameters completed_age, failed_age and grace_period must be intervals'
+			USING ERRCODE = 'invalid_parameter_value';
 	END;
 	IF negative THEN
 		RAISE EXCEPTION 'job parameters completed_age, failed_age and grace_period must not be negative'
@@ -77,6 +83,9 @@ DECLARE
 	s kalam.job_status;
 BEGIN
 	PERFORM kalam._require_user_manager();
+	IF job_id IS NULL THEN
+		RAISE EXCEPTION 'the job id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	UPDATE system.jobs j SET status = 'cancelled', finished_at = now(), updated_at = now(),
 		message = coalesce(j.message || '; ', '') || 'cancelled by ' || kalam._caller_role_name()
 	WHERE j.job_id = cancel_job.job_id AND j.status IN ('new', 'queued', 'running', 'retrying')
@@ -139,14 +148,18 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
-	-- the owner column as it is now (its owner may have renamed it), by
-	-- the rule that chose it: the first kalam.user_id column; the table
-	-- only, not tables that inherit from it
+	-- (the owner column as it is now: kalam._follow_alters() keeps it; the
+	-- table only, not tables that inherit from it).  Only a table holding
+	-- the user's rows is deleted from: a table whose DELETE fails (its
+	-- owner's trigger) keeps only its own users from being purged.
 	FOR t IN SELECT * FROM system.tables WHERE table_type IN ('user', 'stream') ORDER BY table_id LOOP
 		CONTINUE WHEN NOT kalam._lock_for_job(t.relation);
+		CONTINUE WHEN kalam._execute_as_owner(t.relation,
+			format('SELECT 1 FROM ONLY %s WHERE %I = $1::kalam.user_id LIMIT 1', t.relation,
+				   t.owner_column),
+			uid::text) = 0;
 		n := kalam._execute_as_owner(t.relation,
-			format('DELETE FROM ONLY %s WHERE %I = $1::kalam.user_id', t.relation,
-				   coalesce(kalam._owner_column(t.relation), t.owner_column)),
+			format('DELETE FROM ONLY %s WHERE %I = $1::kalam.user_id', t.relation, t.owner_column),
 			uid::text);
 		total := total + n;
 	END LOOP;
@@ -184,7 +197,7 @@ BEGIN
 	RETURN kalam._execute_as_owner(t.relation,
 		format('DELETE FROM ONLY %1$s WHERE ctid IN (SELECT ctid FROM ONLY %1$s '
 			   'WHERE %2$I < now() - $1::interval FOR UPDATE SKIP LOCKED)', t.relation,
-			   coalesce(kalam._stream_time_column(t.relation), t.options->>'time_column')),
+			   t.options->>'time_column'),
 		t.ttl::text);
 END $$;
 

@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(95);
+SELECT plan(112);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -324,6 +324,59 @@ SELECT is((SELECT count(*) FROM system.namespaces WHERE namespace_id = 'scratch'
 		  'DROP SCHEMA ... CASCADE of a namespace removes it and its tables from the catalog');
 SELECT lives_ok($$SELECT kalam.create_namespace('scratch'), kalam.drop_namespace('scratch')$$,
 				'and the name can be used again');
+SELECT throws_ok($$SELECT kalam.create_namespace('app')$$, '42P06', 'namespace "app" already exists',
+				 'a namespace is made once');
+
+-- The registration follows what ALTER does to the table and its namespace
+SELECT kalam.create_namespace('moves');
+SELECT kalam.create_namespace('moved');
+CREATE TABLE moves.chats (owner kalam.user_id, body text) USING kalamdb WITH (type = 'user');
+SELECT kalam._set_effective_user(:'alice', false);
+SELECT live_id IS NOT NULL AS subscribed FROM kalam.subscribe('SELECT * FROM moves.chats');
+ALTER TABLE moves.chats RENAME TO talks;
+SELECT is((SELECT table_id::text || ' ' || table_name::text FROM system.tables WHERE relation = 'moves.talks'::regclass),
+		  'moves.talks talks', 'a rename of a registered table renames its registration');
+SELECT is((SELECT table_id::text FROM system.live_queries WHERE user_id = :'alice'), 'moves.talks',
+		  'and its live queries follow');
+SELECT kalam.logout();
+ALTER TABLE moves.talks SET SCHEMA moved;
+SELECT is((SELECT table_id::text FROM system.tables WHERE relation = 'moved.talks'::regclass), 'moved.talks',
+		  'a move to another namespace too');
+SELECT throws_ok($$ALTER TABLE moved.talks SET SCHEMA public$$, '3F000',
+				 'registered table public.talks cannot leave the kalam namespaces',
+				 'a registered table cannot leave the namespaces');
+SELECT throws_ok($$ALTER TABLE moved.talks RENAME TO "Talks"$$, '42602',
+				 'table name "Talks" is not in canonical (lower-case) form', 'nor take a name not in canonical form');
+ALTER SCHEMA moved RENAME TO relocated;
+SELECT is((SELECT table_id::text FROM system.tables WHERE relation = 'relocated.talks'::regclass)
+		  || ' ' || (SELECT string_agg(namespace_id::text, ',' ORDER BY 1) FROM system.namespaces
+					 WHERE namespace_id IN ('moved', 'relocated')),
+		  'relocated.talks relocated', 'a namespace follows its schema renamed, with its tables');
+SELECT throws_ok($$ALTER SCHEMA relocated RENAME TO "Upper"$$, '42602', NULL,
+				 'a namespace''s schema takes no name a namespace cannot have');
+ALTER TABLE relocated.talks RENAME COLUMN owner TO author;
+SELECT is((SELECT owner_column::text FROM system.tables WHERE relation = 'relocated.talks'::regclass), 'author',
+		  'the owner column renamed is followed');
+SELECT throws_ok($$ALTER TABLE relocated.talks DROP COLUMN author CASCADE$$, '2BP01', NULL,
+				 'the owner column of a registered table cannot be dropped');
+CREATE TABLE relocated.beats (owner kalam.user_id, at timestamptz DEFAULT now(), body text)
+	USING kalamdb WITH (type = 'stream', ttl = '1 hour');
+ALTER TABLE relocated.beats RENAME COLUMN at TO sent_at;
+SELECT is((SELECT options->>'time_column' FROM system.tables WHERE relation = 'relocated.beats'::regclass), 'sent_at',
+		  'a stream''s time column renamed is followed');
+SELECT throws_ok($$ALTER TABLE relocated.beats DROP COLUMN sent_at$$, '2BP01', NULL,
+				 'and cannot be dropped');
+SELECT throws_ok($$ALTER TABLE relocated.beats ALTER COLUMN sent_at TYPE timestamp$$, '2BP01', NULL,
+				 'nor made another type');
+SELECT lives_ok($$SELECT kalam.unregister_table('relocated.talks')$$, 'a renamed table is unregistered');
+DROP SCHEMA relocated CASCADE;
+SELECT kalam.drop_namespace('moves');
+SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'stream', ttl => '-1 hour')$$, '22023', NULL,
+				 'a negative TTL is refused as such');
+SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'user', storage_id => NULL)$$, '22004', NULL,
+				 'a NULL storage too');
+SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'user', storage_id => 'nowhere')$$, '42704',
+				 'storage "nowhere" does not exist', 'and a storage that does not exist');
 
 SELECT * FROM finish();
 

@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(61);
+SELECT plan(66);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -70,11 +70,12 @@ DROP OPERATOR public.= (kalam.job_status, kalam.job_status);
 DROP FUNCTION public.kalam_job_status_eq(kalam.job_status, kalam.job_status);
 DROP TABLE public.kalam_worker_called;
 
--- a failing job is retried up to max_retries, then failed
-SELECT kalam.submit_job('user_cleanup', '{"grace_period": "not an interval"}', NULL, 2) AS j2 \gset
+-- a failing job is retried up to max_retries, then failed (a job type
+-- this server does not run: another one may)
+SELECT kalam.submit_job('flush', '{}', NULL, 2) AS j2 \gset
 SELECT is(pg_temp.wait_for_job(:'j2', '{failed,completed}'), 'failed', 'a job that keeps failing ends failed');
 SELECT is((SELECT retry_count FROM system.jobs WHERE job_id = :'j2'), 2, 'after max_retries retries');
-SELECT matches((SELECT exception_trace FROM system.jobs WHERE job_id = :'j2'), '^ERROR 22007: invalid input syntax for type interval',
+SELECT matches((SELECT exception_trace FROM system.jobs WHERE job_id = :'j2'), '^ERROR 0A000: job type flush',
 			   'with the error in exception_trace');
 SELECT kalam.submit_job('flush', '{}', NULL, 0) AS j3 \gset
 SELECT is(pg_temp.wait_for_job(:'j3', '{failed,completed}'), 'failed', 'a job type this server does not run fails');
@@ -92,6 +93,17 @@ SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{"completed_age": "-1
 				 'no negative age: it would remove the jobs that just finished');
 SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{"failed_age": "1 mon -40 days"}')$$, '22023', NULL,
 				 'nor one negative only once its month is counted');
+SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{"failed_age": "soon"}')$$, '22023', NULL,
+				 'an age must be an interval');
+SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{}', NULL, -1)$$, '22023', NULL,
+				 'no negative max_retries');
+SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{}', NULL, NULL)$$, '22004', NULL,
+				 'no NULL max_retries');
+SELECT throws_ok($$SELECT kalam.cancel_job(NULL)$$, '22004', NULL, 'no NULL job to cancel');
+-- an error no retry would get past fails the job at once
+SELECT kalam.submit_job('compact', '{"table": "jobs_test.nowhere"}', NULL, 3) AS j_gone \gset
+SELECT is(pg_temp.wait_for_job(:'j_gone', '{failed}') || ' ' || (SELECT retry_count FROM system.jobs WHERE job_id = :'j_gone'),
+		  'failed 0', 'a job naming a table that does not exist fails without retries');
 
 -- the keys of scheduled runs are the worker's: a job under one would keep
 -- the schedule from running as long as it stays active
@@ -205,6 +217,16 @@ BEGIN
 	RETURN OLD;
 END $$;
 CREATE TRIGGER refuse_purge BEFORE DELETE ON jobs_test.t6 FOR EACH ROW EXECUTE FUNCTION jobs_test.refuse_purge();
+-- and a table that refuses every DELETE, holding none of their rows: it
+-- keeps no one from being purged
+CREATE TABLE jobs_test.t7 (owner kalam.user_id, v int) USING kalamdb;
+SELECT kalam.register_table('jobs_test.t7', 'user');
+CREATE FUNCTION jobs_test.refuse_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'no deletes here';
+END $$;
+CREATE TRIGGER refuse_deletes BEFORE DELETE ON jobs_test.t7 FOR EACH STATEMENT EXECUTE FUNCTION jobs_test.refuse_deletes();
+INSERT INTO jobs_test.t7 VALUES (:'active', 1);
 SELECT kalam.create_user('stuck', 'stuck-secret-123') AS stuck \gset
 SELECT kalam.create_user('expired3', 'expired3-secret') AS expired3 \gset
 INSERT INTO jobs_test.t6 VALUES (:'stuck', 13), (:'expired3', 14);
@@ -369,9 +391,10 @@ SELECT pg_reload_conf();
 
 SELECT * FROM finish();
 
-DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.t4, jobs_test.t6, jobs_test.typing, jobs_test.evicted, jobs_test.escalation, jobs_test.purge_seen, jobs_test.scattered,
+DROP TABLE jobs_test.t1, jobs_test.t2, jobs_test.t3, jobs_test.t4, jobs_test.t6, jobs_test.t7, jobs_test.typing, jobs_test.evicted, jobs_test.escalation, jobs_test.purge_seen, jobs_test.scattered,
 	jobs_test.scattered_again;
-DROP FUNCTION jobs_test.note_purge(), jobs_test.as_owner(int), jobs_test.try_escalate(), jobs_test.refuse_purge();
+DROP FUNCTION jobs_test.note_purge(), jobs_test.as_owner(int), jobs_test.try_escalate(), jobs_test.refuse_purge(),
+	jobs_test.refuse_deletes();
 DROP ROLE kalam_jobs_owner;
 SELECT kalam.drop_namespace('jobs_test');
 DELETE FROM system.users WHERE user_id <> 'root';
