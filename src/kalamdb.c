@@ -86,6 +86,9 @@ kalam_require_preload(const char *what)
  * Settings of the server as a whole (PGC_POSTMASTER) exist only when the
  * library is preloaded: they cannot be created later.
  */
+/* kalam.log_audit, read by kalam._audit() */
+static bool kalam_log_audit = true;
+
 static void
 define_gucs(bool preloading)
 {
@@ -102,6 +105,16 @@ define_gucs(bool preloading)
 		owner_map_define_gucs();
 		live_define_gucs();
 	}
+	DefineCustomBoolVariable("kalam.log_audit",
+							 "Writes each audit log entry to the server log as well.",
+							 "An entry of system.audit_log goes with its transaction: a login or an "
+							 "execute_as in one rolled back leaves none there, but its line in the "
+							 "server log stays.",
+							 &kalam_log_audit,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 	effective_user_define_gucs();
 	password_define_gucs();
 	login_failure_define_gucs();

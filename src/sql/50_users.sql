@@ -52,15 +52,24 @@ END $$;
 -- the user the session had before is not who logs in (on a pooled
 -- connection, it is the previous client's, whose id the new user would
 -- read in their own login's entry).
+-- (kalam.log_audit: the server log gets the entry too, and keeps it should
+-- the transaction roll back)
 CREATE FUNCTION kalam._audit(action text, target_user_id kalam.user_id, target_name text,
 							 details jsonb DEFAULT NULL) RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
 	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
 								  target_name, client_addr, details)
 	VALUES ($1, CASE WHEN $1 <> 'login.success' THEN kalam.current_user_id() END,
-			kalam._caller_role_name(), $2, $3, host(inet_client_addr()), $4)
-$$;
+			kalam._caller_role_name(), $2, $3, host(inet_client_addr()), $4);
+	IF current_setting('kalam.log_audit')::boolean THEN
+		RAISE LOG '%', format('kalamdb audit: %s target_user_id=%s target_name=%s actor_user_id=%s '
+							  'actor_role=%s client_addr=%s details=%s',
+							  $1, $2, quote_literal($3), kalam.current_user_id(),
+							  kalam._caller_role_name(), host(inet_client_addr()), $4);
+	END IF;
+END $$;
 
 -- The user a manager may act on: it exists, and its role is not above the
 -- caller's.
@@ -287,6 +296,13 @@ BEGIN
 			USING ERRCODE = 'read_only_sql_transaction',
 				  HINT = 'Log in on the primary; a standby session can take the user id it gives with SET kalam.user_id (a role granted SET on that parameter).';
 	END IF;
+	-- a success records the login: in a read-only transaction it would
+	-- fail where a failure does not, telling a right password from a wrong
+	-- one unrecorded
+	IF current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'cannot log in within a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction';
+	END IF;
 	BEGIN
 		name := username::kalam.user_name;
 	EXCEPTION WHEN others THEN
@@ -412,11 +428,14 @@ CREATE FUNCTION kalam.login(username text, password text) RETURNS kalam.user_id
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	id kalam.user_id := kalam._authenticate(username, password, 'login');
+	id kalam.user_id;
 BEGIN
+	-- before the password is looked at: a refusal after it would tell a
+	-- right password from a wrong one, with no success recorded
+	PERFORM kalam._refuse_held_cursors();
+	id := kalam._authenticate(username, password, 'login');
 	-- subscriptions belong to the effective user they were made for
 	IF id IS DISTINCT FROM kalam.current_user_id() THEN
-		PERFORM kalam._refuse_held_cursors();
 		PERFORM kalam._live_end_session_subscriptions();
 	END IF;
 	PERFORM kalam._set_effective_user(id, false);

@@ -7,7 +7,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;		-- fast hashes for the test
-SELECT plan(125);
+SELECT plan(128);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_test_app,kalam_test_api}');
@@ -157,7 +157,17 @@ SELECT throws_ok($$SELECT kalam.login('alice', 'alice-secret-1')$$, '55000',
 				 'cannot change the effective user while cursors WITH HOLD are open',
 				 'no login while a cursor WITH HOLD is open');
 SELECT throws_ok(format('SELECT kalam.execute_as(%L)', :'alice'), '55000', NULL, 'nor execute_as');
+SELECT throws_ok($$SELECT kalam.login('alice', 'not-her-password')$$, '55000', NULL,
+				 'the cursor is refused before the password is looked at: a wrong one gets the same error');
 CLOSE held;
+-- a success records the login: where it could not, right and wrong
+-- passwords must fail alike, before either is looked at
+SET default_transaction_read_only = on;
+SELECT throws_ok($$SELECT kalam.authenticate('alice', 'alice-secret-1')$$, '25006', NULL,
+				 'no login in a read-only transaction, with the right password');
+SELECT throws_ok($$SELECT kalam.authenticate('alice', 'not-her-password')$$, '25006', NULL,
+				 'nor with a wrong one');
+RESET default_transaction_read_only;
 SELECT is(kalam.login('alice', 'alice-secret-1')::text, :'alice', 'once it is closed, the login goes through');
 SELECT kalam.logout();
 SELECT is(pg_temp.run_as('kalam_test_app', NULL, format('SET kalam.user_id = %L', :'carol')),

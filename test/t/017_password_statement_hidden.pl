@@ -3,7 +3,9 @@
 # role while the password is hashed, and an error during the statement (a
 # failed login) would log it.  Such a statement is hidden from both, to its
 # end (a DO that commits in between included); other statements' errors
-# are logged as ever, later ones of the same transaction too.
+# are logged as ever, later ones of the same transaction too.  Audit log
+# entries go to the server log as well (kalam.log_audit), where a rollback
+# does not take them back.
 use strict;
 use warnings;
 use FindBin;
@@ -44,8 +46,16 @@ like($s->{stderr}, qr/already taken/, 'create_user of a name taken fails');
 $s->{stderr} = '';
 $s->query(q{SELECT kalam.set_password('nobody', 'no-such-user-pass-88')});
 like($s->{stderr}, qr/does not exist/, 'set_password of an unknown user fails');
+# a login and an execute_as whose transactions roll back leave no entry in
+# system.audit_log, but one in the server log
+my $bob = $node->safe_psql('postgres', q{SELECT user_id FROM system.users WHERE username = 'bob'});
+$s->query(q{BEGIN; SELECT kalam.authenticate('bob', 'bob-secret-123') IS NOT NULL; ROLLBACK});
+$s->query(qq{SELECT kalam.logout(); BEGIN; SELECT kalam.execute_as('$bob'); ROLLBACK});
 $s->quit;
 my $log = slurp_file($node->logfile, $offset);
+like($log, qr/LOG:  kalamdb audit: login\.success target_user_id=$bob target_name='bob' .*"via": "authenticate"/,
+	'a login rolled back is in the server log');
+like($log, qr/LOG:  kalamdb audit: execute_as target_user_id=$bob /, 'so is an execute_as rolled back');
 like($log, qr/password authentication failed/, 'the failed login is logged');
 unlike($log, qr/wrong-pass-1234|bob-secret-123|taken-name-pass-77|no-such-user-pass-88/,
 	'without its statement, or any password');
