@@ -220,8 +220,9 @@ begin_target(Relation rel, BulkInsertState pins, bool bulk, const char *owner, i
 			placement_recheck(rel, owner, owner_len, p, pins->current_buf))
 			return;
 		forget_target(rel, owner, owner_len, p);
+		/* (this backend's own pin would keep it from taking the page as empty) */
+		ReleaseBulkInsertStatePin(pins);
 	}
-	ReleaseBulkInsertStatePin(pins);
 	placement_take_empty_page(rel, owner, owner_len, p);
 	prepare_target(rel, pins, p, len);
 }
@@ -341,10 +342,12 @@ hold_target(Relation rel, BulkInsertState pins, bool bulk, const char *owner, in
 		placement_begin(rel, owner, owner_len, length->len, length->max_len, 1, false, p);
 	if (placement_hold_target(rel, owner, owner_len, p))
 		return;
-	/* a page no one else has */
+	/* a page no one else has, pinned for heap as any target */
 	if (pins != NULL)
 		ReleaseBulkInsertStatePin(pins);
 	placement_take_empty_page(rel, owner, owner_len, p);
+	if (pins != NULL)
+		prepare_target(rel, pins, p, length->len);
 }
 
 static int

@@ -106,7 +106,9 @@ typedef enum InspectDepth
 typedef struct PageInfo
 {
 	Size		free;			/* PageGetHeapFreeSpace() */
-	bool		empty;			/* no tuple at all */
+	bool		empty;			/* no line pointer in use: pruning leaves
+								 * those of deleted rows dead, which only
+								 * a VACUUM frees */
 	bool		first_mine;		/* the first tuple is the owner's */
 	bool		any_mine;		/* beyond INSPECT_FIRST: some tuple is the
 								 * owner's */
@@ -175,7 +177,8 @@ static void
 inspect_locked_page(Relation rel, AttrNumber attno, Page page, const char *owner,
 					int owner_len, InspectDepth depth, PageInfo *info)
 {
-	bool		seen = false;
+	bool		seen = false;	/* a row */
+	bool		used = false;	/* a line pointer in use */
 
 	memset(info, 0, sizeof(PageInfo));
 	info->all_mine = true;
@@ -186,9 +189,11 @@ inspect_locked_page(Relation rel, AttrNumber attno, Page page, const char *owner
 
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
+			ItemId		item = PageGetItemId(page, off);
 			bool		mine;
 
-			if (!ItemIdIsNormal(PageGetItemId(page, off)))
+			used |= ItemIdIsUsed(item);
+			if (!ItemIdIsNormal(item))
 				continue;
 			mine = placement_tuple_is_owners(rel, attno, page, off, owner, owner_len);
 			if (!seen)
@@ -200,7 +205,13 @@ inspect_locked_page(Relation rel, AttrNumber attno, Page page, const char *owner
 				break;
 		}
 	}
-	info->empty = !seen;
+	/*
+	 * A page whose rows a read pruned to dead line pointers is not empty:
+	 * whose it was no longer shows, and taken as empty it could go to
+	 * another owner while its own owner's inserts still have it as theirs
+	 * (no VACUUM ran, placement_recheck() does not look).
+	 */
+	info->empty = !used;
 	if (!seen)
 		info->all_mine = false;
 }
@@ -903,7 +914,19 @@ placement_recheck(Relation rel, const char *owner, int owner_len, const Placemen
 	inspect_locked_page(rel, attno, BufferGetPage(buffer), owner, owner_len,
 						p->shared ? INSPECT_UNTIL_MINE : INSPECT_FIRST, &info);
 	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
-	return p->shared ? info.any_mine : info.first_mine;
+	if (!p->shared)
+		return info.first_mine;
+	/* as placement_hold_target() sees a shared page */
+	if (info.any_mine)
+		return true;
+	if (info.empty)
+		return false;
+	{
+		RelationHint rel_hint;
+
+		owner_map_get_relation(&storage, &rel_hint);
+		return owner_map_is_open_admission(&rel_hint, p->block);
+	}
 }
 
 bool

@@ -9,8 +9,8 @@
  * or, on error, 'retrying' (until max_retries, with a backoff of
  * retry_count seconds) and then 'failed' with the error and its context
  * in exception_trace; an error no retry would get past (a data exception,
- * or a syntax or access rule violation: the parameters, or what they
- * name) fails the job at once.  A job cancelled while it runs stops at its next
+ * an invalid schema name, a syntax or access rule violation: the
+ * parameters, or what they name) fails the job at once.  A job cancelled while it runs stops at its next
  * step and stays 'cancelled'.  An error in one job never stops the
  * worker: the job's transaction is rolled back and the failure recorded
  * in a new one.
@@ -464,6 +464,7 @@ error_is_permanent(int sqlerrcode)
 	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
 
 	return category == ERRCODE_DATA_EXCEPTION ||
+		category == ERRCODE_INVALID_SCHEMA_NAME ||
 		category == ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION;
 }
 

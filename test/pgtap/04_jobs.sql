@@ -101,7 +101,7 @@ SELECT throws_ok($$SELECT kalam.submit_job('job_cleanup', '{}', NULL, NULL)$$, '
 				 'no NULL max_retries');
 SELECT throws_ok($$SELECT kalam.cancel_job(NULL)$$, '22004', NULL, 'no NULL job to cancel');
 -- an error no retry would get past fails the job at once
-SELECT kalam.submit_job('compact', '{"table": "jobs_test.nowhere"}', NULL, 3) AS j_gone \gset
+SELECT kalam.submit_job('compact', '{"table": "public.nowhere"}', NULL, 3) AS j_gone \gset
 SELECT is(pg_temp.wait_for_job(:'j_gone', '{failed}') || ' ' || (SELECT retry_count FROM system.jobs WHERE job_id = :'j_gone'),
 		  'failed 0', 'a job naming a table that does not exist fails without retries');
 

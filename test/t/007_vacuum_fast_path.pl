@@ -77,6 +77,13 @@ my %during = (quiet => fewest_buffers('quiet', 'a'), busy => fewest_buffers('bus
 is(vacuuming(), 'busy', 'the VACUUM of busy still runs after the inserts');
 is($during{quiet}, $before{quiet}, 'inserts into another table keep the fast path');
 is($during{busy}, $before{busy} + 1, 'every insert into the table being vacuumed looks at its page');
+# new owners still share the admission page meanwhile (none of their rows
+# is on it yet when their inserts look at it again)
+$node->safe_psql('postgres', q{
+	INSERT INTO busy SELECT ('new' || i)::kalam.user_id, 'n' FROM generate_series(1, 20) i});
+is($node->safe_psql('postgres', q{
+	SELECT count(DISTINCT (ctid::text::point)[0]) FROM busy WHERE owner::text LIKE 'new%'}),
+	'1', 'twenty new owners with a row each share one page during the VACUUM');
 
 $node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_progress_vacuum});
 $vacuum->finish;

@@ -5,7 +5,8 @@
 # empty it (its second pass needs no cleanup lock), but no other owner may
 # take it then.  The moments in between are microseconds long: the
 # inserting backend is stopped there with gdb while the VACUUM and the
-# other owner's insert run.
+# other owner's insert run.  Nor is a page a read pruned to dead line
+# pointers an empty page to take.
 use strict;
 use warnings;
 use FindBin;
@@ -114,6 +115,40 @@ insert_stopped_at('heap_insert', 0, "INSERT INTO t VALUES ('e', 100, 'z');",
 is($node->safe_psql('postgres', q{SELECT count(*) FROM t WHERE owner IN ('e', 'f')}), '2',
 	'both rows are there');
 is(mixed_pages(), 'none', 'a page pinned by an insert is not taken as empty by another owner');
+
+# 3. Emptied by a read, with no VACUUM at all.  Owner x's first row goes
+#    to the admission page 0 (shared pages for new owners again), d's rows
+#    come in one batch, to a page of d's own; x's row is deleted and
+#    vacuumed away, and a's batch takes page 0, emptied, as a's own.  a's
+#    rows are deleted too, and a scan prunes them to dead line pointers.
+#    Such a page is no empty page to take: x, whose stale hint still names
+#    it, must not take it while a's inserts still have it as a's own.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET kalam.small_owner_rows = 5; SELECT pg_reload_conf()});
+my $dir = $PostgreSQL::Test::Utils::tmp_check;
+open my $copy, '>', "$dir/d.copy" or die;
+print $copy "d\t$_\t" . ('d' x 100) . "\n" foreach 1 .. 10;
+close $copy;
+open $copy, '>', "$dir/a.copy" or die;
+print $copy "a\t$_\t" . ('a' x 140) . "\n" foreach 1 .. 42;
+close $copy;
+$node->safe_psql('postgres', qq{
+	TRUNCATE t;
+	INSERT INTO t VALUES ('x', 1, 'x');
+	COPY t FROM '$dir/d.copy';
+	DELETE FROM t WHERE owner = 'x';
+	VACUUM t;
+	COPY t FROM '$dir/a.copy';
+});
+is($node->safe_psql('postgres', q{SELECT count(*) FROM t WHERE owner = 'a' AND (ctid::text::point)[0] = 0}), '42',
+	'page 0, emptied, was taken by a');
+$node->safe_psql('postgres', q{DELETE FROM t WHERE owner = 'a'});
+# (the page is nearly full: the scan prunes it)
+$node->safe_psql('postgres', 'SELECT count(*) FROM t');
+$node->safe_psql('postgres', q{
+	INSERT INTO t VALUES ('x', 2, 'x again');
+	INSERT INTO t VALUES ('a', 100, 'a again');
+});
+is(mixed_pages(), 'none', 'a page pruned empty by a read is not taken by another owner');
 
 $node->stop;
 done_testing();
