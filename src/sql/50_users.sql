@@ -52,6 +52,12 @@ END $$;
 -- the user the session had before is not who logs in (on a pooled
 -- connection, it is the previous client's, whose id the new user would
 -- read in their own login's entry).
+-- The server log's copy of an audit entry (src/auth/audit_server_log.c)
+CREATE FUNCTION kalam._log_audit(entry text) RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_log_audit'
+	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION kalam._log_audit(text) FROM PUBLIC;
+
 -- (kalam.log_audit: the server log gets the entry too, and keeps it should
 -- the transaction roll back)
 CREATE FUNCTION kalam._audit(action text, target_user_id kalam.user_id, target_name text,
@@ -64,10 +70,10 @@ BEGIN
 	VALUES ($1, CASE WHEN $1 <> 'login.success' THEN kalam.current_user_id() END,
 			kalam._caller_role_name(), $2, $3, host(inet_client_addr()), $4);
 	IF current_setting('kalam.log_audit')::boolean THEN
-		RAISE LOG '%', format('kalamdb audit: %s target_user_id=%s target_name=%s actor_user_id=%s '
-							  'actor_role=%s client_addr=%s details=%s',
-							  $1, $2, quote_literal($3), kalam.current_user_id(),
-							  kalam._caller_role_name(), host(inet_client_addr()), $4);
+		PERFORM kalam._log_audit(format('%s target_user_id=%s target_name=%s actor_user_id=%s '
+										'actor_role=%s client_addr=%s details=%s',
+										$1, $2, quote_literal($3), kalam.current_user_id(),
+										kalam._caller_role_name(), host(inet_client_addr()), $4));
 	END IF;
 END $$;
 
