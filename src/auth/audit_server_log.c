@@ -9,7 +9,9 @@
  * writes it to the server log, where a rollback does not take it back.
  * The line stands alone: without the statement that caused it (which may
  * hold a password) and without the context of the functions it came
- * through (log_min_error_statement counts LOG as above ERROR).
+ * through (log_min_error_statement counts LOG as above ERROR); and it goes
+ * to the server log only, never to the client (client_min_messages =
+ * log), who would read the session's previous user in a login's actor.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,7 +24,7 @@ PG_FUNCTION_INFO_V1(kalam_log_audit);
 Datum
 kalam_log_audit(PG_FUNCTION_ARGS)
 {
-	ereport(LOG,
+	ereport(LOG_SERVER_ONLY,
 			(errmsg_internal("kalamdb audit: %s", text_to_cstring(PG_GETARG_TEXT_PP(0))),
 			 errhidestmt(true),
 			 errhidecontext(true)));

@@ -327,9 +327,12 @@ run_per_item(Job *job, List *items, const char *activity, const char *sql,
  * A job some of whose items failed fails, with what it did and the last
  * failure in its message (retried, it takes up what is left)
  */
+static bool items_failed = false;	/* the job's error is its items' */
+
 static void
 fail_if_items_failed(JobOutcome *out, const ItemFailures *failed, const char *items)
 {
+	items_failed = failed->count > 0;
 	if (failed->count > 0)
 		ereport(ERROR,
 				(errcode(failed->sqlerrcode),
@@ -457,12 +460,18 @@ static const char *const record_sql[] = {
 	"WHERE job_id = $1::kalam.job_id"
 };
 
-/* An error a retry would meet again: from the job's parameters, or what they name */
+/*
+ * An error a retry would meet again: from the job's parameters, or what
+ * they name.  Not one of its items' (a user, a table), which another run
+ * may get past: a row held, a table owner's trigger.
+ */
 static bool
 error_is_permanent(int sqlerrcode)
 {
 	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
 
+	if (items_failed)
+		return false;
 	return category == ERRCODE_DATA_EXCEPTION ||
 		category == ERRCODE_INVALID_SCHEMA_NAME ||
 		category == ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION;
@@ -640,6 +649,7 @@ run_next_job(void)
 	{
 		const char *args[3];
 
+		items_failed = false;
 		run_job(&job, &out, cxt);
 
 		args[0] = job.job_id;

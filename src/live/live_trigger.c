@@ -411,6 +411,20 @@ invalidate_subscriptions(Datum arg, Oid relid)
 	}
 }
 
+/*
+ * kalam._live_table_renamed(regclass): a registered table's table_id
+ * changed without a relcache invalidation of its own (its schema renamed):
+ * writers load its subscriptions again, with the new id for their
+ * payloads, once the change commits.
+ */
+PG_FUNCTION_INFO_V1(kalam_live_table_renamed);
+Datum
+kalam_live_table_renamed(PG_FUNCTION_ARGS)
+{
+	CacheInvalidateRelcacheByRelid(PG_GETARG_OID(0));
+	PG_RETURN_VOID();
+}
+
 static SubCacheEntry *
 subscriptions(Relation rel, const char *owner, int owner_len, uint64 version)
 {

@@ -52,29 +52,38 @@ END $$;
 -- the user the session had before is not who logs in (on a pooled
 -- connection, it is the previous client's, whose id the new user would
 -- read in their own login's entry).
--- The server log's copy of an audit entry (src/auth/audit_server_log.c)
+-- The server log's copy of an audit entry (src/auth/audit_server_log.c),
+-- kalam.log_audit permitting: the entry as stored, as JSON (every value
+-- quoted), but for an e-mail address, which stays out of the server log.
 CREATE FUNCTION kalam._log_audit(entry text) RETURNS void
 	AS 'MODULE_PATHNAME', 'kalam_log_audit'
 	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-REVOKE ALL ON FUNCTION kalam._log_audit(text) FROM PUBLIC;
+CREATE FUNCTION kalam._log_audit_entry(entry system.audit_log) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF current_setting('kalam.log_audit')::boolean THEN
+		PERFORM kalam._log_audit(jsonb_set(to_jsonb(entry), '{details}',
+										   coalesce(entry.details - 'email', 'null'))::text);
+	END IF;
+END $$;
+REVOKE ALL ON FUNCTION kalam._log_audit(text), kalam._log_audit_entry(system.audit_log) FROM PUBLIC;
 
--- (kalam.log_audit: the server log gets the entry too, and keeps it should
--- the transaction roll back)
+-- An audit log entry, in the server log too (kalam._log_audit_entry()),
+-- where a rollback does not take it back
 CREATE FUNCTION kalam._audit(action text, target_user_id kalam.user_id, target_name text,
 							 details jsonb DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	entry system.audit_log;
 BEGIN
 	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
 								  target_name, client_addr, details)
 	VALUES ($1, CASE WHEN $1 <> 'login.success' THEN kalam.current_user_id() END,
-			kalam._caller_role_name(), $2, $3, host(inet_client_addr()), $4);
-	IF current_setting('kalam.log_audit')::boolean THEN
-		PERFORM kalam._log_audit(format('%s target_user_id=%s target_name=%s actor_user_id=%s '
-										'actor_role=%s client_addr=%s details=%s',
-										$1, $2, quote_literal($3), kalam.current_user_id(),
-										kalam._caller_role_name(), host(inet_client_addr()), $4));
-	END IF;
+			kalam._caller_role_name(), $2, $3, host(inet_client_addr()), $4)
+	RETURNING * INTO entry;
+	PERFORM kalam._log_audit_entry(entry);
 END $$;
 
 -- The user a manager may act on: it exists, and its role is not above the
@@ -374,6 +383,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	locked timestamptz;
 	timeout text := current_setting('lock_timeout');
+	entry system.audit_log;
 BEGIN
 	IF reason = 'wrong_password' THEN
 		-- The user's row is not waited for (its holder may be a login of
@@ -402,7 +412,9 @@ BEGIN
 								  target_name, client_addr, details)
 	VALUES ('login.failure', actor_user_id, actor_role, user_id, username, client_addr,
 			jsonb_strip_nulls(jsonb_build_object('reason', reason, 'via', via,
-												 'locked_until', locked)));
+												 'locked_until', locked)))
+	RETURNING * INTO entry;
+	PERFORM kalam._log_audit_entry(entry);
 END $$;
 REVOKE ALL ON FUNCTION kalam._apply_login_failure(text, kalam.user_id, text, text, kalam.user_id, text, text, integer, interval) FROM PUBLIC;
 
@@ -532,8 +544,9 @@ BEGIN
 	END IF;
 	EXECUTE format('CREATE SCHEMA %I', name);
 	EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', name);
-	INSERT INTO system.namespaces (namespace_id, options, created_by)
-	VALUES (name, options, kalam.current_user_id());
+	INSERT INTO system.namespaces (namespace_id, schema_name, options, created_by)
+	VALUES (name, (SELECT oid FROM pg_namespace WHERE nspname = name::text), options,
+			kalam.current_user_id());
 	PERFORM kalam._audit('namespace.create', NULL, name::text);
 	RETURN name;
 END $$;

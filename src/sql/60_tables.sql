@@ -313,14 +313,29 @@ CREATE EVENT TRIGGER kalam_owner_makes_triggers ON ddl_command_end
 CREATE FUNCTION kalam._forget_dropped_objects() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	lost record;
 BEGIN
+	-- a registered table's owner or time column dropped with something it
+	-- depends on (DROP FUNCTION ... CASCADE of a generated column's)
+	SELECT t.relation, d.address_names[3] AS col INTO lost
+	FROM pg_event_trigger_dropped_objects() d
+	JOIN system.tables t ON t.relation::oid = d.objid
+	WHERE d.object_type = 'table column'
+	  AND d.address_names[3] IN (t.owner_column, t.options->>'time_column')
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'column "%" of registered table % cannot be dropped', lost.col, lost.relation
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = 'It is the table''s owner column, or its stream''s time column.',
+				  HINT = 'Unregister the table first (kalam.unregister_table).';
+	END IF;
 	DELETE FROM system.tables
 	WHERE relation::oid IN (SELECT objid FROM pg_event_trigger_dropped_objects()
 							WHERE object_type = 'table');
-	-- (by name: a namespace whose schema was renamed away keeps its tables)
 	DELETE FROM system.namespaces n
-	WHERE n.namespace_id::text IN (SELECT object_name FROM pg_event_trigger_dropped_objects()
-								   WHERE object_type = 'schema')
+	WHERE n.schema_name::oid IN (SELECT objid FROM pg_event_trigger_dropped_objects()
+								 WHERE object_type = 'schema')
 	  AND NOT EXISTS (SELECT 1 FROM system.tables t WHERE t.namespace_id = n.namespace_id);
 END $$;
 CREATE EVENT TRIGGER kalam_forget_dropped_objects ON sql_drop
@@ -359,7 +374,10 @@ CREATE EVENT TRIGGER kalam_refuse_inheritance ON ddl_command_end
 -- follows its schema renamed.  What would leave the row describing what
 -- is not there is refused: a move to a schema that is no namespace, a
 -- name not in canonical form, the owner or time column dropped (or no
--- longer of its type).
+-- longer of its type), another column made the first kalam.user_id one
+-- (the owner the access method and live queries go by).  PostgreSQL
+-- renames a table with ALTER INDEX, VIEW, MATERIALIZED VIEW and FOREIGN
+-- TABLE as well.
 CREATE FUNCTION kalam._column_of_type_is(relation regclass, col name, typ regtype) RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $$
@@ -382,41 +400,43 @@ CREATE FUNCTION kalam._follow_alters() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	schema_oid oid;
-	old_ns kalam.namespace_id;
+	ns_row system.namespaces;
+	new_name name;
 	new_ns kalam.namespace_id;
 	t record;
 	ns kalam.namespace_id;
 	tname kalam.table_name;
 	col name;
+	owner_col name;
 BEGIN
-	-- a namespace's schema renamed: the namespace left without its schema
-	FOR schema_oid IN SELECT c.objid FROM pg_event_trigger_ddl_commands() c
-					  WHERE c.classid = 'pg_namespace'::regclass LOOP
-		SELECT n.namespace_id INTO old_ns FROM system.namespaces n
-		WHERE NOT EXISTS (SELECT 1 FROM pg_namespace s WHERE s.nspname = n.namespace_id::text)
-		LIMIT 1;
-		CONTINUE WHEN old_ns IS NULL;
+	-- a namespace's schema renamed (the namespace knows its schema's OID)
+	FOR ns_row IN SELECT n.* FROM system.namespaces n
+				  WHERE n.schema_name::oid IN (SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+											   WHERE c.classid = 'pg_namespace'::regclass) LOOP
+		new_name := (SELECT nspname FROM pg_namespace WHERE oid = ns_row.schema_name);
+		CONTINUE WHEN new_name = ns_row.namespace_id::text;
 		BEGIN
-			new_ns := (SELECT nspname FROM pg_namespace WHERE oid = schema_oid)::kalam.namespace_id;
+			new_ns := new_name::kalam.namespace_id;
 		EXCEPTION WHEN others THEN
 			new_ns := NULL;
 		END;
-		IF new_ns IS NULL OR new_ns::text <> (SELECT nspname FROM pg_namespace WHERE oid = schema_oid) THEN
-			RAISE EXCEPTION 'namespace "%" cannot be renamed to "%"', old_ns,
-				(SELECT nspname FROM pg_namespace WHERE oid = schema_oid)
+		IF new_ns IS NULL OR new_ns::text <> new_name THEN
+			RAISE EXCEPTION 'namespace "%" cannot be renamed to "%"', ns_row.namespace_id, new_name
 				USING ERRCODE = 'invalid_name',
 					  DETAIL = 'A namespace name is in canonical (lower-case) form.';
 		END IF;
 		PERFORM kalam._refuse_reserved_namespace(new_ns);
-		INSERT INTO system.namespaces (namespace_id, options, created_at, created_by)
-		SELECT new_ns, n.options, n.created_at, n.created_by FROM system.namespaces n
-		WHERE n.namespace_id = old_ns;
+		INSERT INTO system.namespaces (namespace_id, schema_name, options, created_at, created_by)
+		VALUES (new_ns, ns_row.schema_name, ns_row.options, ns_row.created_at, ns_row.created_by);
 		UPDATE system.tables SET namespace_id = new_ns, table_id = kalam.table_id(new_ns, table_name),
 			updated_at = now()
-		WHERE namespace_id = old_ns;
-		DELETE FROM system.namespaces WHERE namespace_id = old_ns;
-		PERFORM kalam._audit('namespace.rename', NULL, new_ns::text, jsonb_build_object('from', old_ns));
+		WHERE namespace_id = ns_row.namespace_id;
+		DELETE FROM system.namespaces WHERE namespace_id = ns_row.namespace_id;
+		-- writers' live payloads name the table by its id
+		PERFORM kalam._live_table_renamed(tb.relation)
+		FROM system.tables tb WHERE tb.namespace_id = new_ns;
+		PERFORM kalam._audit('namespace.rename', NULL, new_ns::text,
+							 jsonb_build_object('from', ns_row.namespace_id));
 	END LOOP;
 
 	FOR t IN SELECT tb.table_id, tb.namespace_id, tb.table_name, tb.table_type, tb.relation,
@@ -441,16 +461,25 @@ BEGIN
 				table_id = kalam.table_id(ns, tname), updated_at = now()
 			WHERE relation = t.relation;
 		END IF;
-		IF t.owner_column IS NOT NULL AND
-		   NOT kalam._column_of_type_is(t.relation, t.owner_column, 'kalam.user_id') THEN
-			col := kalam._renamed_column(t.relation, 'kalam.user_id');
-			IF col IS NULL THEN
-				RAISE EXCEPTION 'the owner column "%" of registered table % cannot be dropped or changed',
-					t.owner_column, t.relation
-					USING ERRCODE = 'dependent_objects_still_exist',
-						  HINT = 'Unregister the table first (kalam.unregister_table).';
+		IF t.owner_column IS NOT NULL THEN
+			owner_col := t.owner_column;
+			IF NOT kalam._column_of_type_is(t.relation, owner_col, 'kalam.user_id') THEN
+				owner_col := kalam._renamed_column(t.relation, 'kalam.user_id');
+				IF owner_col IS NULL THEN
+					RAISE EXCEPTION 'the owner column "%" of registered table % cannot be dropped or changed',
+						t.owner_column, t.relation
+						USING ERRCODE = 'dependent_objects_still_exist',
+							  HINT = 'Unregister the table first (kalam.unregister_table).';
+				END IF;
+				UPDATE system.tables SET owner_column = owner_col, updated_at = now()
+				WHERE relation = t.relation;
 			END IF;
-			UPDATE system.tables SET owner_column = col, updated_at = now() WHERE relation = t.relation;
+			IF kalam._owner_column(t.relation) IS DISTINCT FROM owner_col THEN
+				RAISE EXCEPTION 'the owner column "%" of registered table % must stay its first kalam.user_id column',
+					owner_col, t.relation
+					USING ERRCODE = 'invalid_table_definition',
+						  DETAIL = 'The access method and live queries take the first kalam.user_id column for the owner.';
+			END IF;
 		END IF;
 		IF t.table_type = 'stream' AND
 		   NOT kalam._column_of_type_is(t.relation, t.options->>'time_column', 'timestamptz') THEN
@@ -469,7 +498,8 @@ BEGIN
 	END LOOP;
 END $$;
 CREATE EVENT TRIGGER kalam_follow_alters ON ddl_command_end
-	WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA')
+	WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER INDEX', 'ALTER VIEW',
+				 'ALTER MATERIALIZED VIEW', 'ALTER FOREIGN TABLE')
 	EXECUTE FUNCTION kalam._follow_alters();
 
 REVOKE ALL ON FUNCTION kalam._follow_alters() FROM PUBLIC;

@@ -25,6 +25,13 @@ CREATE FUNCTION kalam._live_query_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'kalam_live_query_trigger'
 	LANGUAGE C;
 
+-- A registered table's id changed without an invalidation of its own (its
+-- schema renamed: see kalam._follow_alters())
+CREATE FUNCTION kalam._live_table_renamed(regclass) RETURNS void
+	AS 'MODULE_PATHNAME', 'kalam_live_table_renamed'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION kalam._live_table_renamed(regclass) FROM PUBLIC;
+
 CREATE FUNCTION kalam._live_routes_rebuild() RETURNS bigint
 	AS 'MODULE_PATHNAME', 'kalam_live_routes_rebuild'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(112);
+SELECT plan(116);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -368,7 +368,22 @@ SELECT throws_ok($$ALTER TABLE relocated.beats DROP COLUMN sent_at$$, '2BP01', N
 				 'and cannot be dropped');
 SELECT throws_ok($$ALTER TABLE relocated.beats ALTER COLUMN sent_at TYPE timestamp$$, '2BP01', NULL,
 				 'nor made another type');
-SELECT lives_ok($$SELECT kalam.unregister_table('relocated.talks')$$, 'a renamed table is unregistered');
+ALTER INDEX relocated.talks RENAME TO chatter;
+SELECT is((SELECT table_id::text FROM system.tables WHERE relation = 'relocated.chatter'::regclass),
+		  'relocated.chatter', 'a table renamed through ALTER INDEX too');
+ALTER TABLE relocated.chatter ADD COLUMN tag text;
+SELECT lives_ok($$ALTER TABLE relocated.chatter ALTER COLUMN tag TYPE kalam.user_id USING NULL$$,
+				'a later column made kalam.user_id is fine ...');
+ALTER TABLE relocated.chatter DROP COLUMN tag;
+CREATE TABLE relocated.early (tag text, owner kalam.user_id, body text) USING kalamdb WITH (type = 'user');
+SELECT throws_ok($$ALTER TABLE relocated.early ALTER COLUMN tag TYPE kalam.user_id USING NULL$$, '42P16', NULL,
+				 'but no column before the owner may become the first kalam.user_id one');
+CREATE FUNCTION relocated.stamp(int) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$SELECT 'epoch'::timestamptz + $1 * interval '1 s'$$;
+CREATE TABLE relocated.ticks (owner kalam.user_id, n int, at timestamptz GENERATED ALWAYS AS (relocated.stamp(n)) STORED)
+	USING kalamdb WITH (type = 'stream', ttl = '1 hour');
+SELECT throws_ok($$DROP FUNCTION relocated.stamp(int) CASCADE$$, '2BP01', NULL,
+				 'a stream''s time column is not dropped with what it depends on either');
+SELECT lives_ok($$SELECT kalam.unregister_table('relocated.chatter')$$, 'a renamed table is unregistered');
 DROP SCHEMA relocated CASCADE;
 SELECT kalam.drop_namespace('moves');
 SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'stream', ttl => '-1 hour')$$, '22023', NULL,

@@ -53,9 +53,11 @@ $s->query(q{BEGIN; SELECT kalam.authenticate('bob', 'bob-secret-123') IS NOT NUL
 $s->query(qq{SELECT kalam.logout(); BEGIN; SELECT kalam.execute_as('$bob'); ROLLBACK});
 $s->quit;
 my $log = slurp_file($node->logfile, $offset);
-like($log, qr/LOG:  kalamdb audit: login\.success target_user_id=$bob target_name='bob' .*"via": "authenticate"/,
+like($log, qr/LOG:  kalamdb audit: (?=[^\n]*"action": "login\.success")(?=[^\n]*"target_user_id": "$bob")(?=[^\n]*"via": "authenticate")/,
 	'a login rolled back is in the server log');
-like($log, qr/LOG:  kalamdb audit: execute_as target_user_id=$bob /, 'so is an execute_as rolled back');
+like($log, qr/LOG:  kalamdb audit: (?=[^\n]*"action": "execute_as")(?=[^\n]*"target_user_id": "$bob")/,
+	'so is an execute_as rolled back');
+like($log, qr/LOG:  kalamdb audit: (?=[^\n]*"action": "login\.failure")/, 'and a failed login, written by the recorder');
 like($log, qr/password authentication failed/, 'the failed login is logged');
 unlike($log, qr/wrong-pass-1234|bob-secret-123|taken-name-pass-77|no-such-user-pass-88/,
 	'without its statement, or any password');
