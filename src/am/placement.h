@@ -84,9 +84,9 @@ extern void placement_point_at_own_page(Relation rel, const char *owner, int own
  * a page no VACUUM ran on since placement_begin() is still the owner's;
  * otherwise a look at the page tells (an own page whose first row is the
  * owner's; a shared page holding one of the owner's rows, or the open
- * admission page, where the owner may be new).  A claimed or
- * held target is the owner's in any case.  buffer: the target, pinned.
- * False: place the row again.
+ * admission page, where the owner may be new).  A claimed or held target
+ * is the owner's in any case.  buffer: the target, pinned.  False: place
+ * the row again.
  */
 extern bool placement_recheck(Relation rel, const char *owner, int owner_len,
 							  const Placement *p, Buffer buffer);

@@ -10,8 +10,8 @@
  * retry_count seconds) and then 'failed' with the error and its context
  * in exception_trace; an error no retry would get past (a data exception,
  * an invalid schema name, a syntax or access rule violation: the
- * parameters, or what they name) fails the job at once.  A job cancelled while it runs stops at its next
- * step and stays 'cancelled'.  An error in one job never stops the
+ * parameters, or what they name) fails the job at once.  A job cancelled
+ * while it runs stops at its next step and stays 'cancelled'.  An error in one job never stops the
  * worker: the job's transaction is rolled back and the failure recorded
  * in a new one.
  *
@@ -323,12 +323,12 @@ run_per_item(Job *job, List *items, const char *activity, const char *sql,
 	return false;
 }
 
+static bool items_failed = false;	/* the running job's error is its items' */
+
 /*
  * A job some of whose items failed fails, with what it did and the last
  * failure in its message (retried, it takes up what is left)
  */
-static bool items_failed = false;	/* the job's error is its items' */
-
 static void
 fail_if_items_failed(JobOutcome *out, const ItemFailures *failed, const char *items)
 {

@@ -48,10 +48,6 @@ BEGIN
 	RETURN level;
 END $$;
 
--- The actor is the session's effective user, but for a successful login:
--- the user the session had before is not who logs in (on a pooled
--- connection, it is the previous client's, whose id the new user would
--- read in their own login's entry).
 -- The server log's copy of an audit entry (src/auth/audit_server_log.c),
 -- kalam.log_audit permitting: the entry as stored, as JSON (every value
 -- quoted), but for an e-mail address, which stays out of the server log.
@@ -70,7 +66,11 @@ END $$;
 REVOKE ALL ON FUNCTION kalam._log_audit(text), kalam._log_audit_entry(system.audit_log) FROM PUBLIC;
 
 -- An audit log entry, in the server log too (kalam._log_audit_entry()),
--- where a rollback does not take it back
+-- where a rollback does not take it back.
+-- The actor is the session's effective user, but for a successful login:
+-- the user the session had before is not who logs in (on a pooled
+-- connection, it is the previous client's, whose id the new user would
+-- read in their own login's entry).
 CREATE FUNCTION kalam._audit(action text, target_user_id kalam.user_id, target_name text,
 							 details jsonb DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

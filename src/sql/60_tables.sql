@@ -39,6 +39,19 @@ SET search_path = pg_catalog, pg_temp AS $$
 	SELECT kalam._first_column_of_type(relation, 'timestamptz')
 $$;
 
+-- A registered table's name as a kalam.table_name: it must be in
+-- canonical (lower-case) form, as the table_id spells it.
+CREATE FUNCTION kalam._canonical_table_name(relname name) RETURNS kalam.table_name
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF relname::kalam.table_name::text <> relname::text THEN
+		RAISE EXCEPTION 'table name "%" is not in canonical (lower-case) form', relname
+			USING ERRCODE = 'invalid_name';
+	END IF;
+	RETURN relname::kalam.table_name;
+END $$;
+
 -- USER tables: each row belongs to the user in the owner column.  The
 -- owner defaults to the effective user; a user sees, changes, deletes and
 -- inserts only their own rows; with no effective user, nothing.
@@ -99,11 +112,7 @@ BEGIN
 			USING ERRCODE = 'invalid_schema_name',
 				  HINT = 'Create tables in a namespace made with kalam.create_namespace().';
 	END IF;
-	tname := rel.relname::kalam.table_name;
-	IF tname::text <> rel.relname::text THEN
-		RAISE EXCEPTION 'table name "%" is not in canonical (lower-case) form', rel.relname
-			USING ERRCODE = 'invalid_name';
-	END IF;
+	tname := kalam._canonical_table_name(rel.relname);
 	id := kalam.table_id(ns, tname);
 
 	IF table_type = 'system' THEN
@@ -452,11 +461,7 @@ BEGIN
 					USING ERRCODE = 'invalid_schema_name',
 						  HINT = 'Move it to a namespace made with kalam.create_namespace(), or unregister it first.';
 			END IF;
-			tname := t.relname::kalam.table_name;
-			IF tname::text <> t.relname::text THEN
-				RAISE EXCEPTION 'table name "%" is not in canonical (lower-case) form', t.relname
-					USING ERRCODE = 'invalid_name';
-			END IF;
+			tname := kalam._canonical_table_name(t.relname);
 			UPDATE system.tables SET namespace_id = ns, table_name = tname,
 				table_id = kalam.table_id(ns, tname), updated_at = now()
 			WHERE relation = t.relation;
