@@ -63,8 +63,6 @@ VALUES ('root', 'root', 'system', 'internal');
 
 CREATE TABLE system.namespaces (
 	namespace_id	kalam.namespace_id PRIMARY KEY,
-	-- the schema, by OID (a rename keeps it; pg_dump writes it by name)
-	schema_name		regnamespace NOT NULL,
 	options			jsonb,
 	created_at		timestamptz NOT NULL DEFAULT now(),
 	created_by		kalam.user_id

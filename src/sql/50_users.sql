@@ -50,7 +50,8 @@ END $$;
 
 -- The server log's copy of an audit entry (src/auth/audit_server_log.c),
 -- kalam.log_audit permitting: the entry as stored, as JSON (every value
--- quoted), but for an e-mail address, which stays out of the server log.
+-- quoted), but for an e-mail address and an unknown user's name in a
+-- failed login, which stay out of the server log.
 CREATE FUNCTION kalam._log_audit(entry text) RETURNS void
 	AS 'MODULE_PATHNAME', 'kalam_log_audit'
 	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
@@ -59,6 +60,10 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF current_setting('kalam.log_audit')::boolean THEN
+		-- (a failed login's name of no user may be a password typed there)
+		IF entry.action = 'login.failure' AND entry.target_user_id IS NULL THEN
+			entry.target_name := NULL;
+		END IF;
 		PERFORM kalam._log_audit(jsonb_set(to_jsonb(entry), '{details}',
 										   coalesce(entry.details - 'email', 'null'))::text);
 	END IF;
@@ -544,9 +549,8 @@ BEGIN
 	END IF;
 	EXECUTE format('CREATE SCHEMA %I', name);
 	EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', name);
-	INSERT INTO system.namespaces (namespace_id, schema_name, options, created_by)
-	VALUES (name, (SELECT oid FROM pg_namespace WHERE nspname = name::text), options,
-			kalam.current_user_id());
+	INSERT INTO system.namespaces (namespace_id, options, created_by)
+	VALUES (name, options, kalam.current_user_id());
 	PERFORM kalam._audit('namespace.create', NULL, name::text);
 	RETURN name;
 END $$;

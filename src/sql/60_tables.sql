@@ -99,6 +99,13 @@ BEGIN
 	-- takes SHARE UPDATE EXCLUSIVE), and the check below sees any made
 	-- before, whatever the transaction's snapshot
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', relation);
+	-- its columns would follow ALTER TYPE ... CASCADE, which no ALTER TABLE
+	-- trigger sees
+	IF rel.reloftype <> 0 THEN
+		RAISE EXCEPTION 'table % is a typed table (OF %)', relation, rel.reloftype::regtype
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'ALTER TABLE ... NOT OF first.';
+	END IF;
 	IF rel.relkind = 'p' OR kalam._in_inheritance_tree(relation) THEN
 		RAISE EXCEPTION 'table % is partitioned, a partition, or in an inheritance tree', relation
 			USING ERRCODE = 'feature_not_supported',
@@ -327,11 +334,15 @@ DECLARE
 BEGIN
 	-- a registered table's owner or time column dropped with something it
 	-- depends on (DROP FUNCTION ... CASCADE of a generated column's)
-	SELECT t.relation, d.address_names[3] AS col INTO lost
+	SELECT format('%I.%I', d.address_names[1], d.address_names[2]) AS relation,
+		   d.address_names[3] AS col INTO lost
 	FROM pg_event_trigger_dropped_objects() d
 	JOIN system.tables t ON t.relation::oid = d.objid
 	WHERE d.object_type = 'table column'
 	  AND d.address_names[3] IN (t.owner_column, t.options->>'time_column')
+	  -- (not with the table itself)
+	  AND NOT EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() whole
+					  WHERE whole.objid = d.objid AND whole.object_type = 'table')
 	LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'column "%" of registered table % cannot be dropped', lost.col, lost.relation
@@ -343,8 +354,8 @@ BEGIN
 	WHERE relation::oid IN (SELECT objid FROM pg_event_trigger_dropped_objects()
 							WHERE object_type = 'table');
 	DELETE FROM system.namespaces n
-	WHERE n.schema_name::oid IN (SELECT objid FROM pg_event_trigger_dropped_objects()
-								 WHERE object_type = 'schema')
+	WHERE n.namespace_id::text IN (SELECT object_name FROM pg_event_trigger_dropped_objects()
+								   WHERE object_type = 'schema')
 	  AND NOT EXISTS (SELECT 1 FROM system.tables t WHERE t.namespace_id = n.namespace_id);
 END $$;
 CREATE EVENT TRIGGER kalam_forget_dropped_objects ON sql_drop
@@ -405,10 +416,29 @@ SET search_path = pg_catalog, pg_temp AS $$
 	LIMIT 1
 $$;
 
+-- Which schemas are namespaces, by OID, as an ALTER SCHEMA starts: at its
+-- end, a namespace's schema is known by its OID under its new name.  (No
+-- OID is kept in system.namespaces: neither pg_dump nor pg_upgrade keeps a
+-- schema's.)
+CREATE FUNCTION kalam._note_namespace_schemas() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM set_config('kalamdb.namespace_schemas',
+					   coalesce((SELECT jsonb_object_agg(s.oid::text, n.namespace_id::text)
+								 FROM system.namespaces n
+								 JOIN pg_namespace s ON s.nspname = n.namespace_id::text), '{}')::text,
+					   true);
+END $$;
+CREATE EVENT TRIGGER kalam_note_namespace_schemas ON ddl_command_start
+	WHEN TAG IN ('ALTER SCHEMA')
+	EXECUTE FUNCTION kalam._note_namespace_schemas();
+
 CREATE FUNCTION kalam._follow_alters() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+	schema_oid oid;
 	ns_row system.namespaces;
 	new_name name;
 	new_ns kalam.namespace_id;
@@ -418,11 +448,15 @@ DECLARE
 	col name;
 	owner_col name;
 BEGIN
-	-- a namespace's schema renamed (the namespace knows its schema's OID)
-	FOR ns_row IN SELECT n.* FROM system.namespaces n
-				  WHERE n.schema_name::oid IN (SELECT c.objid FROM pg_event_trigger_ddl_commands() c
-											   WHERE c.classid = 'pg_namespace'::regclass) LOOP
-		new_name := (SELECT nspname FROM pg_namespace WHERE oid = ns_row.schema_name);
+	-- a namespace's schema renamed (kalam._note_namespace_schemas() saw it
+	-- under its old name)
+	FOR schema_oid IN SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+					  WHERE c.classid = 'pg_namespace'::regclass LOOP
+		SELECT n.* INTO ns_row FROM system.namespaces n
+		WHERE n.namespace_id::text = current_setting('kalamdb.namespace_schemas', true)::jsonb
+									 ->> schema_oid::text;
+		CONTINUE WHEN NOT FOUND;
+		new_name := (SELECT nspname FROM pg_namespace WHERE oid = schema_oid);
 		CONTINUE WHEN new_name = ns_row.namespace_id::text;
 		BEGIN
 			new_ns := new_name::kalam.namespace_id;
@@ -435,8 +469,8 @@ BEGIN
 					  DETAIL = 'A namespace name is in canonical (lower-case) form.';
 		END IF;
 		PERFORM kalam._refuse_reserved_namespace(new_ns);
-		INSERT INTO system.namespaces (namespace_id, schema_name, options, created_at, created_by)
-		VALUES (new_ns, ns_row.schema_name, ns_row.options, ns_row.created_at, ns_row.created_by);
+		INSERT INTO system.namespaces (namespace_id, options, created_at, created_by)
+		VALUES (new_ns, ns_row.options, ns_row.created_at, ns_row.created_by);
 		UPDATE system.tables SET namespace_id = new_ns, table_id = kalam.table_id(new_ns, table_name),
 			updated_at = now()
 		WHERE namespace_id = ns_row.namespace_id;
@@ -449,11 +483,16 @@ BEGIN
 	END LOOP;
 
 	FOR t IN SELECT tb.table_id, tb.namespace_id, tb.table_name, tb.table_type, tb.relation,
-					tb.owner_column, tb.options, c.relname, s.nspname
+					tb.owner_column, tb.options, c.relname, c.reloftype, s.nspname
 			 FROM system.tables tb JOIN pg_class c ON c.oid = tb.relation
 			 JOIN pg_namespace s ON s.oid = c.relnamespace
 			 WHERE tb.relation::oid IN (SELECT objid FROM pg_event_trigger_ddl_commands()
 										WHERE classid = 'pg_class'::regclass) LOOP
+		IF t.reloftype <> 0 THEN
+			RAISE EXCEPTION 'registered table % cannot become a typed table', t.relation
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'Its columns would follow ALTER TYPE ... CASCADE, past its registration.';
+		END IF;
 		IF t.nspname <> t.namespace_id::text OR t.relname <> t.table_name::text THEN
 			SELECT n.namespace_id INTO ns FROM system.namespaces n WHERE n.namespace_id::text = t.nspname;
 			IF ns IS NULL THEN
@@ -507,7 +546,7 @@ CREATE EVENT TRIGGER kalam_follow_alters ON ddl_command_end
 				 'ALTER MATERIALIZED VIEW', 'ALTER FOREIGN TABLE')
 	EXECUTE FUNCTION kalam._follow_alters();
 
-REVOKE ALL ON FUNCTION kalam._follow_alters() FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam._follow_alters(), kalam._note_namespace_schemas() FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.register_table(regclass, kalam.table_type, kalam.table_access, interval, kalam.storage_id) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.unregister_table(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam._forget_dropped_objects() FROM PUBLIC;

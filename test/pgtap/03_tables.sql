@@ -4,7 +4,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(116);
+SELECT plan(120);
 
 \ir include/helpers.sql
 SELECT pg_temp.recreate_roles('{kalam_tbl_app,kalam_tbl_owner}');
@@ -383,8 +383,24 @@ CREATE TABLE relocated.ticks (owner kalam.user_id, n int, at timestamptz GENERAT
 	USING kalamdb WITH (type = 'stream', ttl = '1 hour');
 SELECT throws_ok($$DROP FUNCTION relocated.stamp(int) CASCADE$$, '2BP01', NULL,
 				 'a stream''s time column is not dropped with what it depends on either');
+CREATE TYPE relocated.shape AS (owner kalam.user_id, body text);
+CREATE TABLE relocated.typed OF relocated.shape USING kalamdb;
+SELECT throws_ok($$SELECT kalam.register_table('relocated.typed', 'user')$$, '0A000', NULL,
+				 'a typed table is not registered (ALTER TYPE ... CASCADE would change its columns unseen)');
+CREATE TYPE relocated.chatter_shape AS (author kalam.user_id, body text);
+SELECT throws_ok($$ALTER TABLE relocated.chatter OF relocated.chatter_shape$$, '0A000', NULL,
+				 'nor does a registered table become one');
+CREATE SCHEMA stamps;
+CREATE FUNCTION stamps.ts(bigint) RETURNS timestamptz IMMUTABLE LANGUAGE sql AS 'SELECT to_timestamp($1)';
+SELECT kalam.create_namespace('gone');
+CREATE TABLE gone.ev (owner kalam.user_id, epoch bigint, at timestamptz GENERATED ALWAYS AS (stamps.ts(epoch)) STORED)
+	USING kalamdb WITH (type = 'stream', ttl = '1 hour');
+SELECT lives_ok($$DROP SCHEMA stamps, gone CASCADE$$,
+				'a table dropped whole drops its time column with it, whichever comes first');
 SELECT lives_ok($$SELECT kalam.unregister_table('relocated.chatter')$$, 'a renamed table is unregistered');
 DROP SCHEMA relocated CASCADE;
+SELECT is((SELECT count(*) FROM system.namespaces WHERE namespace_id IN ('gone', 'relocated')), 0::bigint,
+		  'the namespaces dropped are gone from the catalog');
 SELECT kalam.drop_namespace('moves');
 SELECT throws_ok($$SELECT kalam.register_table('app.notes', 'stream', ttl => '-1 hour')$$, '22023', NULL,
 				 'a negative TTL is refused as such');
