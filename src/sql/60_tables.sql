@@ -332,6 +332,10 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	lost record;
 BEGIN
+	IF EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects()
+			   WHERE object_type IN ('table', 'table column', 'schema')) THEN
+		PERFORM kalam._require_current_catalog();
+	END IF;
 	-- a registered table's owner or time column dropped with something it
 	-- depends on (DROP FUNCTION ... CASCADE of a generated column's)
 	SELECT format('%I.%I', d.address_names[1], d.address_names[2]) AS relation,
@@ -416,14 +420,34 @@ SET search_path = pg_catalog, pg_temp AS $$
 	LIMIT 1
 $$;
 
+-- A REPEATABLE READ transaction does not see registrations and namespaces
+-- committed after its snapshot: the event triggers below, which would miss
+-- them, fail it with 40001 then (src/tables/catalog_snapshot.c).
+CREATE FUNCTION kalam._catalog_changed_since_snapshot() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_catalog_changed_since_snapshot'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION kalam._require_current_catalog() RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF kalam._catalog_changed_since_snapshot() THEN
+		RAISE EXCEPTION 'could not serialize access due to a concurrent change of kalam''s catalog'
+			USING ERRCODE = 'serialization_failure',
+				  DETAIL = 'A table was registered, or a namespace made, after this transaction''s snapshot.',
+				  HINT = 'Retry the transaction.';
+	END IF;
+END $$;
+REVOKE ALL ON FUNCTION kalam._catalog_changed_since_snapshot(), kalam._require_current_catalog() FROM PUBLIC;
+
 -- Which schemas are namespaces, by OID, as an ALTER SCHEMA starts: at its
 -- end, a namespace's schema is known by its OID under its new name.  (No
 -- OID is kept in system.namespaces: neither pg_dump nor pg_upgrade keeps a
 -- schema's.)
 CREATE FUNCTION kalam._note_namespace_schemas() RETURNS event_trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+	PERFORM kalam._require_current_catalog();
 	PERFORM set_config('kalamdb.namespace_schemas',
 					   coalesce((SELECT jsonb_object_agg(s.oid::text, n.namespace_id::text)
 								 FROM system.namespaces n
@@ -448,6 +472,7 @@ DECLARE
 	col name;
 	owner_col name;
 BEGIN
+	PERFORM kalam._require_current_catalog();
 	-- a namespace's schema renamed (kalam._note_namespace_schemas() saw it
 	-- under its old name)
 	FOR schema_oid IN SELECT c.objid FROM pg_event_trigger_ddl_commands() c
