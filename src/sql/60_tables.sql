@@ -99,6 +99,10 @@ BEGIN
 	-- takes SHARE UPDATE EXCLUSIVE), and the check below sees any made
 	-- before, whatever the transaction's snapshot
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', relation);
+	-- what this transaction's snapshot shows of the table is what is
+	-- recorded: not older than what the lock waited for
+	PERFORM kalam._require_unchanged_since_snapshot('definitions', ARRAY[relation::oid]);
+	PERFORM kalam._require_unchanged_since_snapshot('registrations', ARRAY[relation::oid]);
 	-- its columns would follow ALTER TYPE ... CASCADE, which no ALTER TABLE
 	-- trigger sees
 	IF rel.reloftype <> 0 THEN
@@ -332,9 +336,11 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	lost record;
 BEGIN
-	IF EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects()
-			   WHERE object_type IN ('table', 'table column', 'schema')) THEN
-		PERFORM kalam._require_current_catalog();
+	PERFORM kalam._require_unchanged_since_snapshot('registrations',
+		ARRAY(SELECT d.objid FROM pg_event_trigger_dropped_objects() d
+			  WHERE d.object_type IN ('table', 'table column')));
+	IF EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() WHERE object_type = 'schema') THEN
+		PERFORM kalam._require_unchanged_since_snapshot('namespaces', '{}');
 	END IF;
 	-- a registered table's owner or time column dropped with something it
 	-- depends on (DROP FUNCTION ... CASCADE of a generated column's)
@@ -420,24 +426,43 @@ SET search_path = pg_catalog, pg_temp AS $$
 	LIMIT 1
 $$;
 
--- A REPEATABLE READ transaction does not see registrations and namespaces
--- committed after its snapshot: the event triggers below, which would miss
--- them, fail it with 40001 then (src/tables/catalog_snapshot.c).
-CREATE FUNCTION kalam._catalog_changed_since_snapshot() RETURNS boolean
-	AS 'MODULE_PATHNAME', 'kalam_catalog_changed_since_snapshot'
+-- A REPEATABLE READ transaction does not see what committed after its
+-- snapshot: register_table and the event triggers below, which would miss
+-- it, fail it with 40001 then (src/tables/catalog_snapshot.c), looking
+-- only at the rows they rely on.
+CREATE FUNCTION kalam._changed_since_snapshot(query text, objects oid[]) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_changed_since_snapshot'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION kalam._require_current_catalog() RETURNS void
+CREATE FUNCTION kalam._require_unchanged_since_snapshot(what text, objects oid[]) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	query text := CASE what
+		WHEN 'registrations' THEN
+			'SELECT string_agg(t::text, '','' ORDER BY t.relation::oid) FROM system.tables t '
+			'WHERE t.relation::oid = ANY ($1)'
+		WHEN 'namespaces' THEN
+			'SELECT string_agg(n::text, '','' ORDER BY n.namespace_id) FROM system.namespaces n'
+		WHEN 'definitions' THEN
+			'SELECT string_agg(concat_ws('':'', c.oid, c.relname, c.relnamespace, c.relkind, c.relam, '
+			'c.reloftype, c.relowner, (SELECT string_agg(concat_ws('' '', a.attnum, a.attname, a.atttypid, '
+			'a.attisdropped), '','' ORDER BY a.attnum) FROM pg_attribute a '
+			'WHERE a.attrelid = c.oid AND a.attnum > 0)), '';'' ORDER BY c.oid) '
+			'FROM pg_class c WHERE c.oid = ANY ($1)'
+		END;
 BEGIN
-	IF kalam._catalog_changed_since_snapshot() THEN
-		RAISE EXCEPTION 'could not serialize access due to a concurrent change of kalam''s catalog'
+	IF kalam._changed_since_snapshot(query, objects) THEN
+		RAISE EXCEPTION 'could not serialize access due to a concurrent change of %',
+			CASE what WHEN 'registrations' THEN 'a table''s registration'
+					  WHEN 'namespaces' THEN 'kalam''s namespaces'
+					  ELSE 'the table''s definition' END
 			USING ERRCODE = 'serialization_failure',
-				  DETAIL = 'A table was registered, or a namespace made, after this transaction''s snapshot.',
+				  DETAIL = 'It committed after this transaction''s snapshot, which does not show it.',
 				  HINT = 'Retry the transaction.';
 	END IF;
 END $$;
-REVOKE ALL ON FUNCTION kalam._catalog_changed_since_snapshot(), kalam._require_current_catalog() FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam._changed_since_snapshot(text, oid[]),
+	kalam._require_unchanged_since_snapshot(text, oid[]) FROM PUBLIC;
 
 -- Which schemas are namespaces, by OID, as an ALTER SCHEMA starts: at its
 -- end, a namespace's schema is known by its OID under its new name.  (No
@@ -447,7 +472,7 @@ CREATE FUNCTION kalam._note_namespace_schemas() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	PERFORM kalam._require_current_catalog();
+	PERFORM kalam._require_unchanged_since_snapshot('namespaces', '{}');
 	PERFORM set_config('kalamdb.namespace_schemas',
 					   coalesce((SELECT jsonb_object_agg(s.oid::text, n.namespace_id::text)
 								 FROM system.namespaces n
@@ -472,7 +497,9 @@ DECLARE
 	col name;
 	owner_col name;
 BEGIN
-	PERFORM kalam._require_current_catalog();
+	PERFORM kalam._require_unchanged_since_snapshot('registrations',
+		ARRAY(SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+			  WHERE c.classid = 'pg_class'::regclass));
 	-- a namespace's schema renamed (kalam._note_namespace_schemas() saw it
 	-- under its old name)
 	FOR schema_oid IN SELECT c.objid FROM pg_event_trigger_ddl_commands() c
