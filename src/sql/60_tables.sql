@@ -103,6 +103,7 @@ BEGIN
 	-- recorded: not older than what the lock waited for
 	PERFORM kalam._require_unchanged_since_snapshot('definitions', ARRAY[relation::oid]);
 	PERFORM kalam._require_unchanged_since_snapshot('registrations', ARRAY[relation::oid]);
+	PERFORM kalam._require_unchanged_since_snapshot('schemas', ARRAY[relation::oid]);
 	-- its columns would follow ALTER TYPE ... CASCADE, which no ALTER TABLE
 	-- trigger sees
 	IF rel.reloftype <> 0 THEN
@@ -339,9 +340,9 @@ BEGIN
 	PERFORM kalam._require_unchanged_since_snapshot('registrations',
 		ARRAY(SELECT d.objid FROM pg_event_trigger_dropped_objects() d
 			  WHERE d.object_type IN ('table', 'table column')));
-	IF EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() WHERE object_type = 'schema') THEN
-		PERFORM kalam._require_unchanged_since_snapshot('namespaces', '{}');
-	END IF;
+	PERFORM kalam._require_unchanged_since_snapshot('namespaces', '{}',
+		ARRAY(SELECT d.object_name FROM pg_event_trigger_dropped_objects() d
+			  WHERE d.object_type = 'schema'));
 	-- a registered table's owner or time column dropped with something it
 	-- depends on (DROP FUNCTION ... CASCADE of a generated column's)
 	SELECT format('%I.%I', d.address_names[1], d.address_names[2]) AS relation,
@@ -429,40 +430,80 @@ $$;
 -- A REPEATABLE READ transaction does not see what committed after its
 -- snapshot: register_table and the event triggers below, which would miss
 -- it, fail it with 40001 then (src/tables/catalog_snapshot.c), looking
--- only at the rows they rely on.
-CREATE FUNCTION kalam._changed_since_snapshot(query text, objects oid[]) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'kalam_changed_since_snapshot'
-	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION kalam._require_unchanged_since_snapshot(what text, objects oid[]) RETURNS void
-LANGUAGE plpgsql VOLATILE
+-- only at the rows they rely on.  The queries, by what they read ($1: the
+-- relations' OIDs, $2: namespace names):
+CREATE FUNCTION kalam._snapshot_query(what text) RETURNS text
+LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	query text := CASE what
+	SELECT CASE what
+		-- the relations' registrations
 		WHEN 'registrations' THEN
 			'SELECT string_agg(t::text, '','' ORDER BY t.relation::oid) FROM system.tables t '
 			'WHERE t.relation::oid = ANY ($1)'
+		-- the registrations in the namespaces named
+		WHEN 'namespace tables' THEN
+			'SELECT string_agg(t::text, '','' ORDER BY t.relation::oid) FROM system.tables t '
+			'WHERE t.namespace_id::text = ANY ($2)'
+		-- the namespaces named
 		WHEN 'namespaces' THEN
-			'SELECT string_agg(n::text, '','' ORDER BY n.namespace_id) FROM system.namespaces n'
+			'SELECT string_agg(n::text, '','' ORDER BY n.namespace_id) FROM system.namespaces n '
+			'WHERE n.namespace_id::text = ANY ($2)'
+		-- the relations' schemas, and the namespaces they are
+		WHEN 'schemas' THEN
+			'SELECT string_agg(concat_ws('':'', c.oid, s.nspname, n.namespace_id), '','' ORDER BY c.oid) '
+			'FROM pg_class c LEFT JOIN pg_namespace s ON s.oid = c.relnamespace '
+			'LEFT JOIN system.namespaces n ON n.namespace_id::text = s.nspname WHERE c.oid = ANY ($1)'
+		-- what register_table reads of the relations: the relation, its
+		-- columns, policies, triggers, indexes and inheritance parents
 		WHEN 'definitions' THEN
 			'SELECT string_agg(concat_ws('':'', c.oid, c.relname, c.relnamespace, c.relkind, c.relam, '
-			'c.reloftype, c.relowner, (SELECT string_agg(concat_ws('' '', a.attnum, a.attname, a.atttypid, '
-			'a.attisdropped), '','' ORDER BY a.attnum) FROM pg_attribute a '
-			'WHERE a.attrelid = c.oid AND a.attnum > 0)), '';'' ORDER BY c.oid) '
+			'c.reloftype, c.relowner, '
+			'(SELECT string_agg(concat_ws('' '', a.attnum, a.attname, a.atttypid, a.attisdropped, '
+			'a.attnotnull), '','' ORDER BY a.attnum) FROM pg_attribute a '
+			'WHERE a.attrelid = c.oid AND a.attnum > 0), '
+			'(SELECT string_agg(concat_ws('' '', p.polname, p.polpermissive, p.polcmd), '','' '
+			'ORDER BY p.polname) FROM pg_policy p WHERE p.polrelid = c.oid), '
+			'(SELECT string_agg(concat_ws('' '', g.tgname, g.tgfoid, g.tgenabled), '','' '
+			'ORDER BY g.tgname) FROM pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal), '
+			'(SELECT string_agg(concat_ws('' '', i.indexrelid, i.indkey), '','' ORDER BY i.indexrelid) '
+			'FROM pg_index i WHERE i.indrelid = c.oid), '
+			'(SELECT string_agg(h.inhparent::text, '','' ORDER BY h.inhparent) FROM pg_inherits h '
+			'WHERE h.inhrelid = c.oid)), '';'' ORDER BY c.oid) '
 			'FROM pg_class c WHERE c.oid = ANY ($1)'
-		END;
+		END
+$$;
+CREATE FUNCTION kalam._changed_since_snapshot(query text, objects oid[], names text[]) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_changed_since_snapshot'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION kalam._value_as_of_now(query text, objects oid[], names text[]) RETURNS text
+	AS 'MODULE_PATHNAME', 'kalam_value_as_of_now'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION kalam._serialization_failure(what text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF kalam._changed_since_snapshot(query, objects) THEN
-		RAISE EXCEPTION 'could not serialize access due to a concurrent change of %',
-			CASE what WHEN 'registrations' THEN 'a table''s registration'
-					  WHEN 'namespaces' THEN 'kalam''s namespaces'
-					  ELSE 'the table''s definition' END
-			USING ERRCODE = 'serialization_failure',
-				  DETAIL = 'It committed after this transaction''s snapshot, which does not show it.',
-				  HINT = 'Retry the transaction.';
+	RAISE EXCEPTION 'could not serialize access due to a concurrent change of %',
+		CASE what WHEN 'registrations' THEN 'a table''s registration'
+				  WHEN 'namespace tables' THEN 'a table''s registration'
+				  WHEN 'namespaces' THEN 'kalam''s namespaces'
+				  WHEN 'schemas' THEN 'the table''s schema'
+				  ELSE 'the table''s definition' END
+		USING ERRCODE = 'serialization_failure',
+			  DETAIL = 'It committed after this transaction''s snapshot, which does not show it.',
+			  HINT = 'Retry the transaction.';
+END $$;
+CREATE FUNCTION kalam._require_unchanged_since_snapshot(what text, objects oid[],
+													   names text[] DEFAULT '{}') RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF kalam._changed_since_snapshot(kalam._snapshot_query(what), objects, names) THEN
+		PERFORM kalam._serialization_failure(what);
 	END IF;
 END $$;
-REVOKE ALL ON FUNCTION kalam._changed_since_snapshot(text, oid[]),
-	kalam._require_unchanged_since_snapshot(text, oid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kalam._changed_since_snapshot(text, oid[], text[]),
+	kalam._value_as_of_now(text, oid[], text[]),
+	kalam._require_unchanged_since_snapshot(text, oid[], text[]) FROM PUBLIC;
 
 -- Which schemas are namespaces, by OID, as an ALTER SCHEMA starts: at its
 -- end, a namespace's schema is known by its OID under its new name.  (No
@@ -472,11 +513,12 @@ CREATE FUNCTION kalam._note_namespace_schemas() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	PERFORM kalam._require_unchanged_since_snapshot('namespaces', '{}');
+	-- as of now, whatever the transaction's snapshot shows
 	PERFORM set_config('kalamdb.namespace_schemas',
-					   coalesce((SELECT jsonb_object_agg(s.oid::text, n.namespace_id::text)
-								 FROM system.namespaces n
-								 JOIN pg_namespace s ON s.nspname = n.namespace_id::text), '{}')::text,
+					   kalam._value_as_of_now(
+						   'SELECT coalesce(jsonb_object_agg(s.oid::text, n.namespace_id::text), ''{}'') '
+						   'FROM system.namespaces n JOIN pg_namespace s ON s.nspname = n.namespace_id::text',
+						   '{}', '{}'),
 					   true);
 END $$;
 CREATE EVENT TRIGGER kalam_note_namespace_schemas ON ddl_command_start
@@ -488,6 +530,8 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	schema_oid oid;
+	tables oid[];
+	old_name text;
 	ns_row system.namespaces;
 	new_name name;
 	new_ns kalam.namespace_id;
@@ -497,17 +541,24 @@ DECLARE
 	col name;
 	owner_col name;
 BEGIN
-	PERFORM kalam._require_unchanged_since_snapshot('registrations',
-		ARRAY(SELECT c.objid FROM pg_event_trigger_ddl_commands() c
-			  WHERE c.classid = 'pg_class'::regclass));
+	tables := ARRAY(SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+					WHERE c.classid = 'pg_class'::regclass);
+	PERFORM kalam._require_unchanged_since_snapshot('registrations', tables);
+	-- (the registrations this snapshot shows of them are the current ones)
+	PERFORM kalam._require_unchanged_since_snapshot('schemas',
+		ARRAY(SELECT tb.relation::oid FROM system.tables tb WHERE tb.relation::oid = ANY (tables)));
 	-- a namespace's schema renamed (kalam._note_namespace_schemas() saw it
 	-- under its old name)
 	FOR schema_oid IN SELECT c.objid FROM pg_event_trigger_ddl_commands() c
 					  WHERE c.classid = 'pg_namespace'::regclass LOOP
-		SELECT n.* INTO ns_row FROM system.namespaces n
-		WHERE n.namespace_id::text = current_setting('kalamdb.namespace_schemas', true)::jsonb
-									 ->> schema_oid::text;
-		CONTINUE WHEN NOT FOUND;
+		old_name := current_setting('kalamdb.namespace_schemas', true)::jsonb ->> schema_oid::text;
+		CONTINUE WHEN old_name IS NULL;
+		PERFORM kalam._require_unchanged_since_snapshot('namespace tables', '{}', ARRAY[old_name]);
+		SELECT n.* INTO ns_row FROM system.namespaces n WHERE n.namespace_id::text = old_name;
+		IF NOT FOUND THEN
+			-- made after this transaction's snapshot
+			PERFORM kalam._serialization_failure('namespaces');
+		END IF;
 		new_name := (SELECT nspname FROM pg_namespace WHERE oid = schema_oid);
 		CONTINUE WHEN new_name = ns_row.namespace_id::text;
 		BEGIN
@@ -537,9 +588,12 @@ BEGIN
 	FOR t IN SELECT tb.table_id, tb.namespace_id, tb.table_name, tb.table_type, tb.relation,
 					tb.owner_column, tb.options, c.relname, c.reloftype, s.nspname
 			 FROM system.tables tb JOIN pg_class c ON c.oid = tb.relation
-			 JOIN pg_namespace s ON s.oid = c.relnamespace
-			 WHERE tb.relation::oid IN (SELECT objid FROM pg_event_trigger_ddl_commands()
-										WHERE classid = 'pg_class'::regclass) LOOP
+			 LEFT JOIN pg_namespace s ON s.oid = c.relnamespace
+			 WHERE tb.relation::oid = ANY (tables) LOOP
+		IF t.nspname IS NULL THEN
+			-- moved to a schema made after this transaction's snapshot
+			PERFORM kalam._serialization_failure('schemas');
+		END IF;
 		IF t.reloftype <> 0 THEN
 			RAISE EXCEPTION 'registered table % cannot become a typed table', t.relation
 				USING ERRCODE = 'feature_not_supported',

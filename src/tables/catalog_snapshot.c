@@ -26,16 +26,16 @@
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 
-/* The query's one value (NULL: an empty string) as of snapshot */
+/* The query's one value ($1 oid[], $2 text[]; NULL: an empty string) as of snapshot */
 static char *
-result_as_of(const char *query, Datum objects, Snapshot snapshot)
+result_as_of(const char *query, Datum *args, Snapshot snapshot)
 {
-	Oid			argtypes[1] = {OIDARRAYOID};
+	Oid			argtypes[2] = {OIDARRAYOID, TEXTARRAYOID};
 	char	   *result;
 
 	/* read-only: SPI reads with the snapshot pushed here */
 	PushActiveSnapshot(snapshot);
-	if (SPI_execute_with_args(query, 1, argtypes, &objects, NULL, true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute_with_args(query, 2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not read the catalog rows to compare");
 	result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -43,30 +43,59 @@ result_as_of(const char *query, Datum objects, Snapshot snapshot)
 	return result ? result : "";
 }
 
+static void
+get_args(FunctionCallInfo fcinfo, char **query, Datum *args)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		elog(ERROR, "kalam's snapshot comparisons take no NULL");
+	*query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	args[0] = PG_GETARG_DATUM(1);
+	args[1] = PG_GETARG_DATUM(2);
+}
+
 /*
- * kalam._changed_since_snapshot(query text, objects oid[]) returns
- * boolean: whether query (one row of one value, $1 the objects) gives
- * another value as of now than as of the transaction's snapshot; always
- * false in READ COMMITTED, where each command reads anew.
+ * kalam._changed_since_snapshot(query text, objects oid[], names text[])
+ * returns boolean: whether query (one row of one value; $1 the objects, $2
+ * the names) gives another value as of now than as of the transaction's
+ * snapshot; always false in READ COMMITTED, where each command reads anew.
  */
 PG_FUNCTION_INFO_V1(kalam_changed_since_snapshot);
 Datum
 kalam_changed_since_snapshot(PG_FUNCTION_ARGS)
 {
 	char	   *query;
-	Datum		objects;
+	Datum		args[2];
 	bool		changed;
 
 	if (!IsolationUsesXactSnapshot())
 		PG_RETURN_BOOL(false);
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		elog(ERROR, "kalam._changed_since_snapshot() takes no NULL");
-	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	objects = PG_GETARG_DATUM(1);
+	get_args(fcinfo, &query, args);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	changed = strcmp(result_as_of(query, objects, GetTransactionSnapshot()),
-					 result_as_of(query, objects, GetLatestSnapshot())) != 0;
+	changed = strcmp(result_as_of(query, args, GetTransactionSnapshot()),
+					 result_as_of(query, args, GetLatestSnapshot())) != 0;
 	SPI_finish();
 	PG_RETURN_BOOL(changed);
+}
+
+/*
+ * kalam._value_as_of_now(query text, objects oid[], names text[]) returns
+ * text: the query's value as of now, whatever the transaction's snapshot
+ */
+PG_FUNCTION_INFO_V1(kalam_value_as_of_now);
+Datum
+kalam_value_as_of_now(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *query;
+	Datum		args[2];
+	char	   *value;
+
+	get_args(fcinfo, &query, args);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* (SPI_finish() frees what was read) */
+	value = MemoryContextStrdup(caller, result_as_of(query, args, GetLatestSnapshot()));
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(value));
 }
