@@ -103,7 +103,8 @@ BEGIN
 	-- recorded: not older than what the lock waited for
 	PERFORM kalam._require_unchanged_since_snapshot('definitions', ARRAY[relation::oid]);
 	PERFORM kalam._require_unchanged_since_snapshot('registrations', ARRAY[relation::oid]);
-	PERFORM kalam._require_unchanged_since_snapshot('schemas', ARRAY[relation::oid]);
+	PERFORM kalam._require_unchanged_since_snapshot('namespaces', '{}',
+		ARRAY[(pg_identify_object_as_address('pg_class'::regclass, relation, 0)).object_names[1]]);
 	-- its columns would follow ALTER TYPE ... CASCADE, which no ALTER TABLE
 	-- trigger sees
 	IF rel.reloftype <> 0 THEN
@@ -336,13 +337,15 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	lost record;
+	dropped_schemas text[];
 BEGIN
 	PERFORM kalam._require_unchanged_since_snapshot('registrations',
 		ARRAY(SELECT d.objid FROM pg_event_trigger_dropped_objects() d
 			  WHERE d.object_type IN ('table', 'table column')));
-	PERFORM kalam._require_unchanged_since_snapshot('namespaces', '{}',
-		ARRAY(SELECT d.object_name FROM pg_event_trigger_dropped_objects() d
-			  WHERE d.object_type = 'schema'));
+	dropped_schemas := ARRAY(SELECT d.object_name FROM pg_event_trigger_dropped_objects() d
+							 WHERE d.object_type = 'schema');
+	PERFORM kalam._require_unchanged_since_snapshot('namespaces', '{}', dropped_schemas);
+	PERFORM kalam._require_unchanged_since_snapshot('namespace tables', '{}', dropped_schemas);
 	-- a registered table's owner or time column dropped with something it
 	-- depends on (DROP FUNCTION ... CASCADE of a generated column's)
 	SELECT format('%I.%I', d.address_names[1], d.address_names[2]) AS relation,
@@ -431,7 +434,11 @@ $$;
 -- snapshot: register_table and the event triggers below, which would miss
 -- it, fail it with 40001 then (src/tables/catalog_snapshot.c), looking
 -- only at the rows they rely on.  The queries, by what they read ($1: the
--- relations' OIDs, $2: namespace names):
+-- relations' OIDs, $2: namespace names).  Names of schemas and relations
+-- as they are now come from pg_identify_object_as_address() (the catalog
+-- caches): a REPEATABLE READ snapshot can show both an older version of a
+-- catalog row and this transaction's own newer one, where another
+-- transaction changed the row in between.
 CREATE FUNCTION kalam._snapshot_query(what text) RETURNS text
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp AS $$
@@ -448,11 +455,6 @@ SET search_path = pg_catalog, pg_temp AS $$
 		WHEN 'namespaces' THEN
 			'SELECT string_agg(n::text, '','' ORDER BY n.namespace_id) FROM system.namespaces n '
 			'WHERE n.namespace_id::text = ANY ($2)'
-		-- the relations' schemas, and the namespaces they are
-		WHEN 'schemas' THEN
-			'SELECT string_agg(concat_ws('':'', c.oid, s.nspname, n.namespace_id), '','' ORDER BY c.oid) '
-			'FROM pg_class c LEFT JOIN pg_namespace s ON s.oid = c.relnamespace '
-			'LEFT JOIN system.namespaces n ON n.namespace_id::text = s.nspname WHERE c.oid = ANY ($1)'
 		-- what register_table reads of the relations: the relation, its
 		-- columns, policies, triggers, indexes and inheritance parents
 		WHEN 'definitions' THEN
@@ -486,7 +488,6 @@ BEGIN
 		CASE what WHEN 'registrations' THEN 'a table''s registration'
 				  WHEN 'namespace tables' THEN 'a table''s registration'
 				  WHEN 'namespaces' THEN 'kalam''s namespaces'
-				  WHEN 'schemas' THEN 'the table''s schema'
 				  ELSE 'the table''s definition' END
 		USING ERRCODE = 'serialization_failure',
 			  DETAIL = 'It committed after this transaction''s snapshot, which does not show it.',
@@ -545,22 +546,25 @@ BEGIN
 					WHERE c.classid = 'pg_class'::regclass);
 	PERFORM kalam._require_unchanged_since_snapshot('registrations', tables);
 	-- (the registrations this snapshot shows of them are the current ones)
-	PERFORM kalam._require_unchanged_since_snapshot('schemas',
-		ARRAY(SELECT tb.relation::oid FROM system.tables tb WHERE tb.relation::oid = ANY (tables)));
+	-- the namespaces of their schemas as they are now (object addresses are
+	-- read through the catalog caches: a REPEATABLE READ snapshot can show
+	-- an older version of a row this transaction changed after another)
+	PERFORM kalam._require_unchanged_since_snapshot('namespaces', '{}',
+		ARRAY(SELECT (pg_identify_object_as_address('pg_class'::regclass, tb.relation, 0)).object_names[1]
+			  FROM system.tables tb WHERE tb.relation::oid = ANY (tables)));
 	-- a namespace's schema renamed (kalam._note_namespace_schemas() saw it
 	-- under its old name)
 	FOR schema_oid IN SELECT c.objid FROM pg_event_trigger_ddl_commands() c
 					  WHERE c.classid = 'pg_namespace'::regclass LOOP
 		old_name := current_setting('kalamdb.namespace_schemas', true)::jsonb ->> schema_oid::text;
-		CONTINUE WHEN old_name IS NULL;
+		new_name := (pg_identify_object_as_address('pg_namespace'::regclass, schema_oid, 0)).object_names[1];
+		CONTINUE WHEN old_name IS NULL OR new_name = old_name;
 		PERFORM kalam._require_unchanged_since_snapshot('namespace tables', '{}', ARRAY[old_name]);
 		SELECT n.* INTO ns_row FROM system.namespaces n WHERE n.namespace_id::text = old_name;
 		IF NOT FOUND THEN
 			-- made after this transaction's snapshot
 			PERFORM kalam._serialization_failure('namespaces');
 		END IF;
-		new_name := (SELECT nspname FROM pg_namespace WHERE oid = schema_oid);
-		CONTINUE WHEN new_name = ns_row.namespace_id::text;
 		BEGIN
 			new_ns := new_name::kalam.namespace_id;
 		EXCEPTION WHEN others THEN
@@ -586,15 +590,13 @@ BEGIN
 	END LOOP;
 
 	FOR t IN SELECT tb.table_id, tb.namespace_id, tb.table_name, tb.table_type, tb.relation,
-					tb.owner_column, tb.options, c.relname, c.reloftype, s.nspname
-			 FROM system.tables tb JOIN pg_class c ON c.oid = tb.relation
-			 LEFT JOIN pg_namespace s ON s.oid = c.relnamespace
+					tb.owner_column, tb.options, a.object_names[2] AS relname,
+					a.object_names[1] AS nspname,
+					EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tb.relation AND c.reloftype <> 0) AS typed
+			 FROM system.tables tb,
+				  LATERAL pg_identify_object_as_address('pg_class'::regclass, tb.relation, 0) a
 			 WHERE tb.relation::oid = ANY (tables) LOOP
-		IF t.nspname IS NULL THEN
-			-- moved to a schema made after this transaction's snapshot
-			PERFORM kalam._serialization_failure('schemas');
-		END IF;
-		IF t.reloftype <> 0 THEN
+		IF t.typed THEN
 			RAISE EXCEPTION 'registered table % cannot become a typed table', t.relation
 				USING ERRCODE = 'feature_not_supported',
 					  DETAIL = 'Its columns would follow ALTER TYPE ... CASCADE, past its registration.';
