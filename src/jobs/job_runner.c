@@ -11,9 +11,9 @@
  * in exception_trace; an error no retry would get past (a data exception,
  * an invalid schema name, a syntax or access rule violation: the
  * parameters, or what they name) fails the job at once.  A job cancelled
- * while it runs stops at its next step and stays 'cancelled'.  An error in one job never stops the
- * worker: the job's transaction is rolled back and the failure recorded
- * in a new one.
+ * while it runs stops at its next step and stays 'cancelled'.  An error
+ * in one job never stops the worker: the job's transaction is rolled back
+ * and the failure recorded in a new one.
  *
  * The work itself is SQL (the kalam._job_* functions of the install
  * script); this file drives it, one transaction per step: user cleanup

@@ -497,7 +497,6 @@ parse_live_select(const char *query)
 	return select;
 }
 
-/* The projected column names: all for "*", else the plain columns listed. */
 /*
  * Each column once: every write builds the payload of the columns listed
  * (a list of 2000 failed every write to the table, "number of columns
@@ -516,6 +515,7 @@ add_projected_column(List *columns, const char *name)
 	return lappend(columns, makeString(pstrdup(name)));
 }
 
+/* The projected column names: all for "*", else the plain columns listed. */
 static List *
 projected_columns(SelectStmt *select, Relation rel)
 {

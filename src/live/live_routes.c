@@ -299,53 +299,63 @@ count_deliveries(Oid dbid, List *deliveries)
 	LWLockRelease(live_shared->lock);
 }
 
+static inline bool
+same_route(const PendingRoute *a, const PendingRoute *b)
+{
+	return a->relid == b->relid && a->owner_len == b->owner_len &&
+		memcmp(a->owner, b->owner, a->owner_len) == 0;
+}
+
 /*
  * Before a transaction that subscribed commits: is there room for the
- * routes it adds, counting those it frees?  A subscription that could not be routed would be
- * listed, and get nothing.  (Others committing at the same moment may
- * still take the room: then a warning, as before.)
+ * routes it adds, counting those it frees?  A subscription that could not
+ * be routed would be listed, and get nothing.  (Others committing at the
+ * same moment may still take the room: then a warning, as before.)
  */
 static void
 refuse_unroutable_subscriptions(void)
 {
+	PendingRoute **routes_changed = palloc(list_length(pending_routes) * sizeof(PendingRoute *));
+	int		   *net = palloc0(list_length(pending_routes) * sizeof(int));
+	int			n = 0;
 	long		needed = 0;
 	long		freed = 0;
 	long		used;
 	ListCell   *lc;
 
-	LWLockAcquire(live_shared->lock, LW_SHARED);
-	used = hash_get_num_entries(routes);
+	/* each route once, with its net change */
 	foreach(lc, pending_routes)
 	{
 		PendingRoute *r = (PendingRoute *) lfirst(lc);
+		int			i = 0;
+
+		while (i < n && !same_route(routes_changed[i], r))
+			i++;
+		if (i == n)
+			routes_changed[n++] = r;
+		net[i] += r->delta;
+	}
+
+	LWLockAcquire(live_shared->lock, LW_SHARED);
+	used = hash_get_num_entries(routes);
+	for (int i = 0; i < n; i++)
+	{
+		PendingRoute *r = routes_changed[i];
 		RouteKey	key;
 		RouteEntry *entry;
-		int			net = 0;
-		bool		first = true;
-		ListCell   *other;
 
-		/* each route once, by the net change of its first mention */
-		foreach(other, pending_routes)
-		{
-			PendingRoute *o = (PendingRoute *) lfirst(other);
-
-			if (o->relid != r->relid || o->owner_len != r->owner_len ||
-				memcmp(o->owner, r->owner, r->owner_len) != 0)
-				continue;
-			if (o != r && foreach_current_index(other) < foreach_current_index(lc))
-				first = false;
-			net += o->delta;
-		}
-		if (!first || net == 0)
+		if (net[i] == 0)
 			continue;
 		make_route_key(&key, MyDatabaseId, r->relid, r->owner, r->owner_len);
 		entry = hash_search(routes, &key, HASH_FIND, NULL);
-		if (net > 0 && entry == NULL)
+		if (net[i] > 0 && entry == NULL)
 			needed++;
-		else if (net < 0 && entry != NULL && entry->subscriptions + net <= 0)
+		else if (net[i] < 0 && entry != NULL && entry->subscriptions + net[i] <= 0)
 			freed++;
 	}
 	LWLockRelease(live_shared->lock);
+	pfree(routes_changed);
+	pfree(net);
 	if (needed > 0 && used - freed + needed > kalam_max_live_queries)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),

@@ -825,7 +825,6 @@ route(Relation rel, const char *owner, int owner_len,
 	routes_under_way--;
 }
 
-
 /*
  * A USER or STREAM table's owner column, looked up once per statement (in
  * the trigger's fn_extra): the first kalam.user_id column, as registering

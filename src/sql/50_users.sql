@@ -71,25 +71,35 @@ END $$;
 REVOKE ALL ON FUNCTION kalam._log_audit(text), kalam._log_audit_entry(system.audit_log) FROM PUBLIC;
 
 -- An audit log entry, in the server log too (kalam._log_audit_entry()),
--- where a rollback does not take it back.
--- The actor is the session's effective user, but for a successful login:
--- the user the session had before is not who logs in (on a pooled
--- connection, it is the previous client's, whose id the new user would
--- read in their own login's entry).
-CREATE FUNCTION kalam._audit(action text, target_user_id kalam.user_id, target_name text,
-							 details jsonb DEFAULT NULL) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- where a rollback does not take it back: every entry is written here
+CREATE FUNCTION kalam._write_audit(action text, actor_user_id kalam.user_id, actor_role text,
+								   target_user_id kalam.user_id, target_name text,
+								   client_addr text, details jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	entry system.audit_log;
 BEGIN
 	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
 								  target_name, client_addr, details)
-	VALUES ($1, CASE WHEN $1 <> 'login.success' THEN kalam.current_user_id() END,
-			kalam._caller_role_name(), $2, $3, host(inet_client_addr()), $4)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)
 	RETURNING * INTO entry;
 	PERFORM kalam._log_audit_entry(entry);
 END $$;
+REVOKE ALL ON FUNCTION kalam._write_audit(text, kalam.user_id, text, kalam.user_id, text, text, jsonb)
+	FROM PUBLIC;
+
+-- An entry of the session's.  The actor is the session's effective user,
+-- but for a successful login: the user the session had before is not who
+-- logs in (on a pooled connection, it is the previous client's, whose id
+-- the new user would read in their own login's entry).
+CREATE FUNCTION kalam._audit(action text, target_user_id kalam.user_id, target_name text,
+							 details jsonb DEFAULT NULL) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT kalam._write_audit($1, CASE WHEN $1 <> 'login.success' THEN kalam.current_user_id() END,
+							  kalam._caller_role_name(), $2, $3, host(inet_client_addr()), $4)
+$$;
 
 -- The user a manager may act on: it exists, and its role is not above the
 -- caller's.
@@ -388,7 +398,6 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	locked timestamptz;
 	timeout text := current_setting('lock_timeout');
-	entry system.audit_log;
 BEGIN
 	IF reason = 'wrong_password' THEN
 		-- The user's row is not waited for (its holder may be a login of
@@ -401,25 +410,21 @@ BEGIN
 		PERFORM FROM system.users u WHERE u.user_id = _apply_login_failure.user_id FOR NO KEY UPDATE NOWAIT;
 		-- a lock that has run out no longer counts: the failures start over
 		UPDATE system.users u
-		SET failed_login_attempts = CASE WHEN u.locked_until <= now() THEN 0
-										 ELSE u.failed_login_attempts END + 1,
-			locked_until = CASE WHEN max_failures > 0 AND
-									 CASE WHEN u.locked_until <= now() THEN 0
-										  ELSE u.failed_login_attempts END + 1 >= max_failures
-								THEN now() + lockout
+		SET failed_login_attempts = f.failures,
+			locked_until = CASE WHEN max_failures > 0 AND f.failures >= max_failures THEN now() + lockout
 								WHEN u.locked_until <= now() THEN NULL
 								ELSE u.locked_until END
+		FROM (SELECT CASE WHEN v.locked_until <= now() THEN 0
+						  ELSE v.failed_login_attempts END + 1 AS failures
+			  FROM system.users v WHERE v.user_id = _apply_login_failure.user_id) f
 		WHERE u.user_id = _apply_login_failure.user_id
 		RETURNING u.locked_until INTO locked;
 		PERFORM set_config('lock_timeout', timeout, true);
 	END IF;
-	INSERT INTO system.audit_log (action, actor_user_id, actor_role, target_user_id,
-								  target_name, client_addr, details)
-	VALUES ('login.failure', actor_user_id, actor_role, user_id, username, client_addr,
-			jsonb_strip_nulls(jsonb_build_object('reason', reason, 'via', via,
-												 'locked_until', locked)))
-	RETURNING * INTO entry;
-	PERFORM kalam._log_audit_entry(entry);
+	PERFORM kalam._write_audit('login.failure', actor_user_id, actor_role, user_id, username,
+							   client_addr,
+							   jsonb_strip_nulls(jsonb_build_object('reason', reason, 'via', via,
+																	'locked_until', locked)));
 END $$;
 REVOKE ALL ON FUNCTION kalam._apply_login_failure(text, kalam.user_id, text, text, kalam.user_id, text, text, integer, interval) FROM PUBLIC;
 

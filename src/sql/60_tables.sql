@@ -52,6 +52,82 @@ BEGIN
 	RETURN relname::kalam.table_name;
 END $$;
 
+-- A REPEATABLE READ transaction does not see what committed after its
+-- snapshot: register_table and the event triggers below, which would miss
+-- it, fail it with 40001 then (src/tables/catalog_snapshot.c), looking
+-- only at the rows they rely on.  The queries, by what they read ($1: the
+-- relations' OIDs, $2: namespace names).  Names of schemas and relations
+-- as they are now come from pg_identify_object_as_address() (the catalog
+-- caches): a REPEATABLE READ snapshot can show both an older version of a
+-- catalog row and this transaction's own newer one, where another
+-- transaction changed the row in between.
+CREATE FUNCTION kalam._snapshot_query(what text) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE what
+		-- the relations' registrations
+		WHEN 'registrations' THEN
+			'SELECT string_agg(t::text, '','' ORDER BY t.relation::oid) FROM system.tables t '
+			'WHERE t.relation::oid = ANY ($1)'
+		-- the registrations in the namespaces named
+		WHEN 'namespace tables' THEN
+			'SELECT string_agg(t::text, '','' ORDER BY t.relation::oid) FROM system.tables t '
+			'WHERE t.namespace_id::text = ANY ($2)'
+		-- the namespaces named
+		WHEN 'namespaces' THEN
+			'SELECT string_agg(n::text, '','' ORDER BY n.namespace_id) FROM system.namespaces n '
+			'WHERE n.namespace_id::text = ANY ($2)'
+		-- what register_table reads of the relations: the relation, its
+		-- columns, policies, triggers, indexes and inheritance parents
+		WHEN 'definitions' THEN
+			'SELECT string_agg(concat_ws('':'', c.oid, c.relname, c.relnamespace, c.relkind, c.relam, '
+			'c.reloftype, c.relowner, '
+			'(SELECT string_agg(concat_ws('' '', a.attnum, a.attname, a.atttypid, a.attisdropped, '
+			'a.attnotnull), '','' ORDER BY a.attnum) FROM pg_attribute a '
+			'WHERE a.attrelid = c.oid AND a.attnum > 0), '
+			'(SELECT string_agg(concat_ws('' '', p.polname, p.polpermissive, p.polcmd), '','' '
+			'ORDER BY p.polname) FROM pg_policy p WHERE p.polrelid = c.oid), '
+			'(SELECT string_agg(concat_ws('' '', g.tgname, g.tgfoid, g.tgenabled), '','' '
+			'ORDER BY g.tgname) FROM pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal), '
+			'(SELECT string_agg(concat_ws('' '', i.indexrelid, i.indkey), '','' ORDER BY i.indexrelid) '
+			'FROM pg_index i WHERE i.indrelid = c.oid), '
+			'(SELECT string_agg(h.inhparent::text, '','' ORDER BY h.inhparent) FROM pg_inherits h '
+			'WHERE h.inhrelid = c.oid)), '';'' ORDER BY c.oid) '
+			'FROM pg_class c WHERE c.oid = ANY ($1)'
+		END
+$$;
+CREATE FUNCTION kalam._changed_since_snapshot(query text, objects oid[], names text[]) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'kalam_changed_since_snapshot'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION kalam._value_as_of_now(query text, objects oid[], names text[]) RETURNS text
+	AS 'MODULE_PATHNAME', 'kalam_value_as_of_now'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION kalam._serialization_failure(what text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RAISE EXCEPTION 'could not serialize access due to a concurrent change of %',
+		CASE what WHEN 'registrations' THEN 'a table''s registration'
+				  WHEN 'namespace tables' THEN 'a table''s registration'
+				  WHEN 'namespaces' THEN 'kalam''s namespaces'
+				  ELSE 'the table''s definition' END
+		USING ERRCODE = 'serialization_failure',
+			  DETAIL = 'It committed after this transaction''s snapshot, which does not show it.',
+			  HINT = 'Retry the transaction.';
+END $$;
+CREATE FUNCTION kalam._require_unchanged_since_snapshot(what text, objects oid[],
+													   names text[] DEFAULT '{}') RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF kalam._changed_since_snapshot(kalam._snapshot_query(what), objects, names) THEN
+		PERFORM kalam._serialization_failure(what);
+	END IF;
+END $$;
+REVOKE ALL ON FUNCTION kalam._changed_since_snapshot(text, oid[], text[]),
+	kalam._value_as_of_now(text, oid[], text[]),
+	kalam._require_unchanged_since_snapshot(text, oid[], text[]) FROM PUBLIC;
+
 -- USER tables: each row belongs to the user in the owner column.  The
 -- owner defaults to the effective user; a user sees, changes, deletes and
 -- inserts only their own rows; with no effective user, nothing.
@@ -430,81 +506,30 @@ SET search_path = pg_catalog, pg_temp AS $$
 	LIMIT 1
 $$;
 
--- A REPEATABLE READ transaction does not see what committed after its
--- snapshot: register_table and the event triggers below, which would miss
--- it, fail it with 40001 then (src/tables/catalog_snapshot.c), looking
--- only at the rows they rely on.  The queries, by what they read ($1: the
--- relations' OIDs, $2: namespace names).  Names of schemas and relations
--- as they are now come from pg_identify_object_as_address() (the catalog
--- caches): a REPEATABLE READ snapshot can show both an older version of a
--- catalog row and this transaction's own newer one, where another
--- transaction changed the row in between.
-CREATE FUNCTION kalam._snapshot_query(what text) RETURNS text
-LANGUAGE sql IMMUTABLE
+-- A registered table's column the registration names (its owner or time
+-- column, what: which), as it is now: renamed by this command, followed;
+-- dropped or of another type, refused
+CREATE FUNCTION kalam._followed_column(relation regclass, col name, typ regtype, what text)
+RETURNS name
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp AS $$
-	SELECT CASE what
-		-- the relations' registrations
-		WHEN 'registrations' THEN
-			'SELECT string_agg(t::text, '','' ORDER BY t.relation::oid) FROM system.tables t '
-			'WHERE t.relation::oid = ANY ($1)'
-		-- the registrations in the namespaces named
-		WHEN 'namespace tables' THEN
-			'SELECT string_agg(t::text, '','' ORDER BY t.relation::oid) FROM system.tables t '
-			'WHERE t.namespace_id::text = ANY ($2)'
-		-- the namespaces named
-		WHEN 'namespaces' THEN
-			'SELECT string_agg(n::text, '','' ORDER BY n.namespace_id) FROM system.namespaces n '
-			'WHERE n.namespace_id::text = ANY ($2)'
-		-- what register_table reads of the relations: the relation, its
-		-- columns, policies, triggers, indexes and inheritance parents
-		WHEN 'definitions' THEN
-			'SELECT string_agg(concat_ws('':'', c.oid, c.relname, c.relnamespace, c.relkind, c.relam, '
-			'c.reloftype, c.relowner, '
-			'(SELECT string_agg(concat_ws('' '', a.attnum, a.attname, a.atttypid, a.attisdropped, '
-			'a.attnotnull), '','' ORDER BY a.attnum) FROM pg_attribute a '
-			'WHERE a.attrelid = c.oid AND a.attnum > 0), '
-			'(SELECT string_agg(concat_ws('' '', p.polname, p.polpermissive, p.polcmd), '','' '
-			'ORDER BY p.polname) FROM pg_policy p WHERE p.polrelid = c.oid), '
-			'(SELECT string_agg(concat_ws('' '', g.tgname, g.tgfoid, g.tgenabled), '','' '
-			'ORDER BY g.tgname) FROM pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal), '
-			'(SELECT string_agg(concat_ws('' '', i.indexrelid, i.indkey), '','' ORDER BY i.indexrelid) '
-			'FROM pg_index i WHERE i.indrelid = c.oid), '
-			'(SELECT string_agg(h.inhparent::text, '','' ORDER BY h.inhparent) FROM pg_inherits h '
-			'WHERE h.inhrelid = c.oid)), '';'' ORDER BY c.oid) '
-			'FROM pg_class c WHERE c.oid = ANY ($1)'
-		END
-$$;
-CREATE FUNCTION kalam._changed_since_snapshot(query text, objects oid[], names text[]) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'kalam_changed_since_snapshot'
-	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION kalam._value_as_of_now(query text, objects oid[], names text[]) RETURNS text
-	AS 'MODULE_PATHNAME', 'kalam_value_as_of_now'
-	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION kalam._serialization_failure(what text) RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	renamed name;
 BEGIN
-	RAISE EXCEPTION 'could not serialize access due to a concurrent change of %',
-		CASE what WHEN 'registrations' THEN 'a table''s registration'
-				  WHEN 'namespace tables' THEN 'a table''s registration'
-				  WHEN 'namespaces' THEN 'kalam''s namespaces'
-				  ELSE 'the table''s definition' END
-		USING ERRCODE = 'serialization_failure',
-			  DETAIL = 'It committed after this transaction''s snapshot, which does not show it.',
-			  HINT = 'Retry the transaction.';
-END $$;
-CREATE FUNCTION kalam._require_unchanged_since_snapshot(what text, objects oid[],
-													   names text[] DEFAULT '{}') RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-	IF kalam._changed_since_snapshot(kalam._snapshot_query(what), objects, names) THEN
-		PERFORM kalam._serialization_failure(what);
+	IF kalam._column_of_type_is(relation, col, typ) THEN
+		RETURN col;
 	END IF;
+	renamed := kalam._renamed_column(relation, typ);
+	IF renamed IS NULL THEN
+		RAISE EXCEPTION 'the % column "%" of % % cannot be dropped or changed', what, col,
+			CASE what WHEN 'time' THEN 'stream table' ELSE 'registered table' END, relation
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = CASE what WHEN 'time' THEN 'The stream''s TTL is measured by it.'
+									 ELSE 'Row-level security and placement go by it.' END,
+				  HINT = 'Unregister the table first (kalam.unregister_table).';
+	END IF;
+	RETURN renamed;
 END $$;
-REVOKE ALL ON FUNCTION kalam._changed_since_snapshot(text, oid[], text[]),
-	kalam._value_as_of_now(text, oid[], text[]),
-	kalam._require_unchanged_since_snapshot(text, oid[], text[]) FROM PUBLIC;
 
 -- Which schemas are namespaces, by OID, as an ALTER SCHEMA starts: at its
 -- end, a namespace's schema is known by its OID under its new name.  (No
@@ -614,15 +639,8 @@ BEGIN
 			WHERE relation = t.relation;
 		END IF;
 		IF t.owner_column IS NOT NULL THEN
-			owner_col := t.owner_column;
-			IF NOT kalam._column_of_type_is(t.relation, owner_col, 'kalam.user_id') THEN
-				owner_col := kalam._renamed_column(t.relation, 'kalam.user_id');
-				IF owner_col IS NULL THEN
-					RAISE EXCEPTION 'the owner column "%" of registered table % cannot be dropped or changed',
-						t.owner_column, t.relation
-						USING ERRCODE = 'dependent_objects_still_exist',
-							  HINT = 'Unregister the table first (kalam.unregister_table).';
-				END IF;
+			owner_col := kalam._followed_column(t.relation, t.owner_column, 'kalam.user_id', 'owner');
+			IF owner_col <> t.owner_column THEN
 				UPDATE system.tables SET owner_column = owner_col, updated_at = now()
 				WHERE relation = t.relation;
 			END IF;
@@ -633,19 +651,13 @@ BEGIN
 						  DETAIL = 'The access method and live queries take the first kalam.user_id column for the owner.';
 			END IF;
 		END IF;
-		IF t.table_type = 'stream' AND
-		   NOT kalam._column_of_type_is(t.relation, t.options->>'time_column', 'timestamptz') THEN
-			col := kalam._renamed_column(t.relation, 'timestamptz');
-			IF col IS NULL THEN
-				RAISE EXCEPTION 'the time column "%" of stream table % cannot be dropped or changed',
-					t.options->>'time_column', t.relation
-					USING ERRCODE = 'dependent_objects_still_exist',
-						  DETAIL = 'The stream''s TTL is measured by it.',
-						  HINT = 'Unregister the table first (kalam.unregister_table).';
+		IF t.table_type = 'stream' THEN
+			col := kalam._followed_column(t.relation, t.options->>'time_column', 'timestamptz', 'time');
+			IF col <> t.options->>'time_column' THEN
+				UPDATE system.tables SET options = jsonb_set(options, '{time_column}', to_jsonb(col::text)),
+					updated_at = now()
+				WHERE relation = t.relation;
 			END IF;
-			UPDATE system.tables SET options = jsonb_set(options, '{time_column}', to_jsonb(col::text)),
-				updated_at = now()
-			WHERE relation = t.relation;
 		END IF;
 	END LOOP;
 END $$;

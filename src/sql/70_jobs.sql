@@ -140,7 +140,6 @@ DECLARE
 	t system.tables;
 	n bigint;
 	total bigint := 0;
-	entry system.audit_log;
 BEGIN
 	PERFORM 1 FROM system.users
 	WHERE user_id = uid AND deleted_at IS NOT NULL AND deleted_at < now() - grace
@@ -166,10 +165,8 @@ BEGIN
 	END LOOP;
 	DELETE FROM system.live_queries WHERE user_id = uid;
 	DELETE FROM system.users WHERE user_id = uid;
-	INSERT INTO system.audit_log (action, actor_role, target_user_id, details)
-	VALUES ('user.purge', 'kalamdb worker', uid, jsonb_build_object('rows', total))
-	RETURNING * INTO entry;
-	PERFORM kalam._log_audit_entry(entry);
+	PERFORM kalam._write_audit('user.purge', NULL, 'kalamdb worker', uid, NULL, NULL,
+							   jsonb_build_object('rows', total));
 	RETURN total;
 END $$;
 
