@@ -15,7 +15,7 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 
 # Debian packages the build and the tests need.
 kalam_install_deps() {
-	local pkgs="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap libcrypt-dev libipc-run-perl make gcc gdb"
+	local pkgs="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl libcrypt-dev libipc-run-perl make gcc gdb"
 	local missing=""
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
