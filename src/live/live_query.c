@@ -23,6 +23,7 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_proc_d.h"
@@ -52,6 +53,7 @@
 #include "utils/rel.h"
 #include "utils/jsonb.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "auth/effective_user.h"
 #include "keys/key_kind.h"
@@ -585,12 +587,30 @@ kalam_live_connection_id(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(connection_id()));
 }
 
+void
+live_act_as_catalog_owner(Oid *save_user, int *save_sec)
+{
+	Oid			catalog = get_relname_relid("live_queries", get_namespace_oid("system", false));
+	HeapTuple	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(catalog));
+	Oid			catalog_owner;
+
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for system.live_queries");
+	catalog_owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
+	ReleaseSysCache(classtup);
+	GetUserIdAndSecContext(save_user, save_sec);
+	SetUserIdAndSecContext(catalog_owner,
+						   *save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+}
+
 /*
  * Remove this session's subscriptions, but for keep_user's (NULL: all),
- * through the SECURITY DEFINER kalam._live_forget_own_session() (which can
- * only ever remove this session's own); release their routes, at once or
- * at commit.  In a read-only transaction, which cannot remove them, stop
- * listening to them only (they go when the session ends).
+ * through kalam._live_forget_own_session(), called as the catalog's owner
+ * (no one else may call it: it would let a session drop its rows without
+ * releasing their routes); release their routes, at once or at commit.
+ * In a read-only transaction, which cannot remove them, stop listening to
+ * them only (they go when the session ends): their channels, which any
+ * role could LISTEN to, stay out of reach of the session's next user.
  */
 static void
 forget_session_subscriptions(bool at_exit, const char *keep_user)
@@ -599,7 +619,10 @@ forget_session_subscriptions(bool at_exit, const char *keep_user)
 	Oid			types[1] = {TEXTOID};
 	char		nulls[1] = {keep_user ? ' ' : 'n'};
 	bool		read_only = XactReadOnly && !at_exit;
+	Oid			save_user;
+	int			save_sec;
 
+	live_act_as_catalog_owner(&save_user, &save_sec);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(read_only ?
@@ -628,6 +651,7 @@ forget_session_subscriptions(bool at_exit, const char *keep_user)
 		}
 	}
 	SPI_finish();
+	SetUserIdAndSecContext(save_user, save_sec);
 }
 
 static void

@@ -43,4 +43,12 @@ extern const char *live_foreign_read_policy(Relation rel);
  */
 extern void live_effective_user_changed(void);
 
+/*
+ * Act as the owner of system.live_queries (the extension's owner), in a
+ * restricted security context, for what reads or removes subscriptions
+ * the caller may not see; the caller's user and context are saved in
+ * *save_user and *save_sec for SetUserIdAndSecContext() to restore
+ */
+extern void live_act_as_catalog_owner(Oid *save_user, int *save_sec);
+
 #endif							/* KALAM_LIVE_QUERY_H */

@@ -57,7 +57,6 @@
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "catalog/pg_class.h"
 
 #include "keys/key_kind.h"
 #include "am/rel_cache.h"
@@ -288,23 +287,12 @@ load_subscriptions(Relation rel, const char *owner, int owner_len, MemoryContext
 {
 	Oid			save_user;
 	int			save_sec;
-	Oid			catalog = get_relname_relid("live_queries", get_namespace_oid("system", false));
-	Oid			catalog_owner;
 	List	   *subs = NIL;
 	Datum		args[2];
 	Oid			types[2] = {OIDOID, TEXTOID};
-	HeapTuple	classtup;
 	Oid			kalamdb = get_extension_oid("kalamdb", false);
 
-	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(catalog));
-	if (!HeapTupleIsValid(classtup))
-		elog(ERROR, "cache lookup failed for system.live_queries");
-	catalog_owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
-	ReleaseSysCache(classtup);
-
-	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(catalog_owner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	live_act_as_catalog_owner(&save_user, &save_sec);
 	PushActiveSnapshot(GetLatestSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -130,10 +130,11 @@ CREATE FUNCTION kalam._live_connection_id() RETURNS text
 
 -- Remove this session's subscriptions (at its end, or when its effective
 -- user changes), but for keep_user's (NULL: all); returns their routes
--- for the caller to release.
+-- for the caller to release.  Called only by the extension's C code, as
+-- the catalog's owner.
 CREATE FUNCTION kalam._live_forget_own_session(keep_user text DEFAULT NULL)
 RETURNS TABLE (relation oid, owner text, channel text)
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 	WITH gone AS (
 		DELETE FROM system.live_queries q
@@ -146,9 +147,10 @@ $$;
 
 -- The channels of this session's subscriptions, but for keep_user's: for
 -- a read-only transaction, which cannot remove them, to stop listening.
+-- As secret as the channels: called only by the C code, as above.
 CREATE FUNCTION kalam._live_own_session_channels(keep_user text DEFAULT NULL)
 RETURNS TABLE (channel text)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $$
 	SELECT q.channel FROM system.live_queries q
 	WHERE kalam.connection_of(q.live_id) = kalam._live_connection_id()
@@ -162,4 +164,3 @@ CREATE FUNCTION kalam._live_end_session_subscriptions() RETURNS void
 
 REVOKE ALL ON FUNCTION kalam._live_subscriptions(oid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam._live_forget_own_session(text), kalam._live_own_session_channels(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION kalam._live_forget_own_session(text), kalam._live_own_session_channels(text) TO PUBLIC;

@@ -420,6 +420,16 @@ is($node->safe_psql('postgres', $alice_subs), $alice_before, 'a login and a subs
 $pooled->query_safe('BEGIN READ ONLY; RESET ALL; COMMIT');
 $node->safe_psql('postgres', qq{INSERT INTO chat.messages VALUES ('$id{alice}', 54, 'after a read-only reset')});
 is(scalar(@{ received($pooled) }), 0, 'RESET ALL in a read-only transaction stops the deliveries');
+# and the session's next user (here a role without privileges on the
+# catalog) cannot learn the channels still listed, to LISTEN again, nor
+# drop the rows without releasing their routes
+$pooled->query_safe('SET ROLE reader');
+foreach my $f ('_live_own_session_channels', '_live_forget_own_session')
+{
+	is($pooled->query_safe("SELECT has_function_privilege('kalam.$f(text)', 'EXECUTE')"), 'f',
+		"the next user of the connection may not call kalam.$f()");
+}
+$pooled->query_safe('RESET ROLE');
 $pooled->quit;
 
 # notifications follow kalamdb's access rules: a table with a row-level
