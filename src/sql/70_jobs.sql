@@ -132,6 +132,16 @@ CREATE FUNCTION kalam._lock_for_job(relation oid) RETURNS boolean
 -- NULL (skipped) unless the user is still expired, as the job that listed
 -- it counts it (restored, and perhaps dropped again, since; given a role
 -- above max_role since).
+-- Whether registered table t (not tables inheriting from it) holds rows
+-- of user uid, read as the table's owner.
+CREATE FUNCTION kalam._holds_rows_of(t system.tables, uid kalam.user_id) RETURNS boolean
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+	SELECT kalam._execute_as_owner(t.relation,
+		format('SELECT 1 FROM ONLY %s WHERE %I = $1::kalam.user_id LIMIT 1', t.relation, t.owner_column),
+		uid::text) > 0
+$$;
+
 CREATE FUNCTION kalam._job_purge_user(uid kalam.user_id, grace interval, max_role kalam.role)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -152,15 +162,20 @@ BEGIN
 	-- table only, not tables that inherit from it).  Only a table holding
 	-- the user's rows is deleted from: a table whose DELETE fails (its
 	-- owner's trigger) keeps only its own users from being purged.
+	-- Rows left after the DELETE (a trigger that skipped them, a session
+	-- still acting as the user that committed more meanwhile) keep the
+	-- user: purged, the rows would belong to no one a job could match.
 	FOR t IN SELECT * FROM system.tables WHERE table_type IN ('user', 'stream') ORDER BY table_id LOOP
 		CONTINUE WHEN NOT kalam._lock_for_job(t.relation);
-		CONTINUE WHEN kalam._execute_as_owner(t.relation,
-			format('SELECT 1 FROM ONLY %s WHERE %I = $1::kalam.user_id LIMIT 1', t.relation,
-				   t.owner_column),
-			uid::text) = 0;
+		CONTINUE WHEN NOT kalam._holds_rows_of(t, uid);
 		n := kalam._execute_as_owner(t.relation,
 			format('DELETE FROM ONLY %s WHERE %I = $1::kalam.user_id', t.relation, t.owner_column),
 			uid::text);
+		IF kalam._holds_rows_of(t, uid) THEN
+			RAISE EXCEPTION 'rows of user % remain in % after their deletion', uid, t.relation
+				USING ERRCODE = 'triggered_data_change_violation',
+					  HINT = 'A trigger of the table skips deletions, or a session still acting as the user inserts more.';
+		END IF;
 		total := total + n;
 	END LOOP;
 	DELETE FROM system.live_queries WHERE user_id = uid;
@@ -194,6 +209,12 @@ BEGIN
 	IF NOT kalam._lock_for_job(t.relation) THEN
 		RETURN NULL;
 	END IF;
+	-- a TTL reaching before the first representable time: nothing is older
+	BEGIN
+		PERFORM now() - t.ttl;
+	EXCEPTION WHEN datetime_field_overflow THEN
+		RETURN 0;
+	END;
 	RETURN kalam._execute_as_owner(t.relation,
 		format('DELETE FROM ONLY %1$s WHERE ctid IN (SELECT ctid FROM ONLY %1$s '
 			   'WHERE %2$I < now() - $1::interval FOR UPDATE SKIP LOCKED)', t.relation,
@@ -243,7 +264,7 @@ END $$;
 
 REVOKE ALL ON FUNCTION kalam._wake_worker(), kalam._job_expired_users(interval, integer, kalam.role),
 	kalam._execute_as_owner(regclass, text, text), kalam._lock_for_job(oid),
-	kalam._job_purge_user(kalam.user_id, interval, kalam.role), kalam._job_cleanup_jobs(interval, interval),
+	kalam._holds_rows_of(system.tables, kalam.user_id), kalam._job_purge_user(kalam.user_id, interval, kalam.role), kalam._job_cleanup_jobs(interval, interval),
 	kalam._job_evict_stream(system.tables), kalam._job_compact_tables(text),
 	kalam._job_compact(oid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kalam.submit_job(kalam.job_type, jsonb, text, integer),

@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(66);
+SELECT plan(70);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -285,6 +285,30 @@ SELECT is(kalam._job_purge_user(:'late', '30 days', 'system'), NULL, 'a user dro
 UPDATE system.users SET deleted_at = now() - interval '40 days', role = 'system' WHERE user_id = :'late';
 SELECT is(kalam._job_purge_user(:'late', '30 days', 'dba'), NULL, 'nor one above the job''s max_role');
 SELECT is(kalam._job_purge_user(:'late', '30 days', 'system'), 0::bigint, 'but one expired is');
+-- a user whose rows a table's trigger quietly keeps (RETURN NULL) is not
+-- purged: the rows would be left to no one
+CREATE TABLE jobs_test.kept (owner kalam.user_id, what text) USING kalamdb;
+SELECT kalam.register_table('jobs_test.kept', 'user');
+CREATE FUNCTION jobs_test.keep_rows() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END $$;
+CREATE TRIGGER keep_rows BEFORE DELETE ON jobs_test.kept FOR EACH ROW EXECUTE FUNCTION jobs_test.keep_rows();
+SELECT kalam.create_user('kept_rows', 'kept-rows-secret-1') AS kept \gset
+INSERT INTO jobs_test.kept VALUES (:'kept', 'mine');
+SELECT kalam.drop_user('kept_rows');
+UPDATE system.users SET deleted_at = now() - interval '40 days' WHERE user_id = :'kept';
+SELECT throws_ok(format('SELECT kalam._job_purge_user(%L, ''30 days'', ''system'')', :'kept'), '27000',
+				 format('rows of user %s remain in jobs_test.kept after their deletion', :'kept'),
+				 'a user whose rows a trigger keeps is not purged');
+SELECT is((SELECT count(*) FROM system.users WHERE user_id = :'kept'), 1::bigint, 'the user stays');
+DROP TABLE jobs_test.kept;
+DROP FUNCTION jobs_test.keep_rows();
+SELECT is(kalam._job_purge_user(:'kept', '30 days', 'system'), 0::bigint, 'and goes once the rows can go');
+-- a TTL reaching before the first representable time evicts nothing
+CREATE TABLE jobs_test.forever (owner kalam.user_id, at timestamptz) USING kalamdb;
+SELECT kalam.register_table('jobs_test.forever', 'stream', ttl => '10000 years');
+INSERT INTO jobs_test.forever VALUES (:'active', now() - interval '1 day'), (:'active', now());
+SELECT is(kalam._job_evict_stream(t), 0::bigint, 'a TTL of 10000 years evicts nothing, and does not fail')
+FROM system.tables t WHERE relation = 'jobs_test.forever'::regclass;
+DROP TABLE jobs_test.forever;
 
 -- a job runs a table owner's code (here a trigger) as that owner, in a
 -- security-restricted operation: the worker's superuser rights do not make
