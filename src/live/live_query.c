@@ -799,6 +799,12 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 	relid = RangeVarGetRelid(rv, AccessShareLock, false);
 	rel = table_open(relid, NoLock);
 
+	/* (the name was looked up as the extension's owner: the schema too) */
+	if (pg_namespace_aclcheck(RelationGetNamespace(rel), caller, ACL_USAGE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for schema %s",
+						get_namespace_name(RelationGetNamespace(rel)))));
 	if (pg_class_aclcheck(relid, caller, ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -858,7 +864,12 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 		int			needed = strcmp(access_level, "private") == 0 ? 1 : 2;
 		char	   *level;
 
-		SPI_execute("SELECT kalam._caller_level()::text", true, 1);
+		/*
+		 * The user's role, as delivery checks it (not the database role's
+		 * superuser rights, which reading the table would go by): a
+		 * subscription belongs to the user
+		 */
+		SPI_execute("SELECT kalam._role_level(kalam.current_user_role())::text", true, 1);
 		level = SPI_processed > 0 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
 		if (level == NULL || atoi(level) < needed)
 			ereport(ERROR,

@@ -47,6 +47,7 @@
 #include "optimizer/optimizer.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -400,6 +401,16 @@ invalidate_subscriptions(Datum arg, Oid relid)
 }
 
 /*
+ * A role's membership or attributes changed, or a schema's privileges: the
+ * privilege checks of every cached subscription list may say otherwise now
+ */
+static void
+invalidate_subscriptions_on_roles(Datum arg, int cacheid, uint32 hashvalue)
+{
+	invalidate_subscriptions(arg, InvalidOid);
+}
+
+/*
  * kalam._live_table_renamed(regclass): a registered table's table_id
  * changed without a relcache invalidation of its own (its schema renamed):
  * writers load its subscriptions again, with the new id for their
@@ -433,6 +444,10 @@ subscriptions(Relation rel, const char *owner, int owner_len, uint64 version)
 		sub_cache = hash_create("kalamdb live query subscriptions", 64, &info,
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(invalidate_subscriptions, (Datum) 0);
+		/* a subscriber's rights may come from a role it is granted, or from the schema */
+		CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, invalidate_subscriptions_on_roles, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, invalidate_subscriptions_on_roles, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, invalidate_subscriptions_on_roles, (Datum) 0);
 	}
 	memset(&key, 0, sizeof(key));
 	key.relid = RelationGetRelid(rel);
@@ -650,6 +665,28 @@ surely_too_large(const LiveSub *sub, TupleTableSlot *slot)
 	return bytes > 4 * NOTIFY_PAYLOAD_LIMIT;
 }
 
+/*
+ * NOTIFY on a subscription's channel.  The channel is the subscriber's
+ * secret (whoever knows it may LISTEN, or send it messages): trace_notify,
+ * which any role may turn on, would print it to the writer.
+ */
+static void
+notify_subscriber(const char *channel, const char *payload)
+{
+	bool		trace = Trace_notify;
+
+	Trace_notify = false;
+	PG_TRY();
+	{
+		Async_Notify(channel, payload);
+	}
+	PG_FINALLY();
+	{
+		Trace_notify = trace;
+	}
+	PG_END_TRY();
+}
+
 static void
 deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTableSlot *old)
 {
@@ -692,7 +729,7 @@ deliver(Relation rel, LiveSub *sub, const char *op, TupleTableSlot *row, TupleTa
 															  PointerGetDatum(&changed->tts_tid))));
 		appendStringInfoChar(&buf, '}');
 	}
-	Async_Notify(sub->channel, buf.data);
+	notify_subscriber(sub->channel, buf.data);
 	live_count_delivery_at_commit(sub->live_id);
 }
 
@@ -720,7 +757,7 @@ deliver_truncate(Relation rel)
 		initStringInfo(&buf);
 		append_header(&buf, sub, ++notifications_sent, "truncate");
 		appendStringInfoChar(&buf, '}');
-		Async_Notify(sub->channel, buf.data);
+		notify_subscriber(sub->channel, buf.data);
 		live_count_delivery_at_commit(sub->live_id);
 	}
 	MemoryContextDelete(cxt);
@@ -832,6 +869,49 @@ owner_column(FunctionCallInfo fcinfo, Relation rel)
 	return *attno;
 }
 
+/*
+ * A payload reads the same whoever writes: the writer's output settings
+ * (a float's digits, a bytea's, an interval's or a range's format, a
+ * timestamptz's offset, money's symbol) give way to these while rows are
+ * routed
+ */
+static const struct
+{
+	const char *name;
+	const char *value;
+}			payload_settings[] =
+{
+	{"extra_float_digits", "1"},
+	{"bytea_output", "hex"},
+	{"IntervalStyle", "postgres"},
+	{"DateStyle", "ISO, MDY"},
+	{"TimeZone", "UTC"},
+	{"lc_monetary", "C"},
+};
+
+/*
+ * Apply payload_settings where the session's differ; returns the GUC nest
+ * level for AtEOXact_GUC() to undo them at, or -1 if none was changed
+ */
+static int
+use_payload_settings(void)
+{
+	int			nest_level = -1;
+
+	for (int i = 0; i < lengthof(payload_settings); i++)
+	{
+		const char *now = GetConfigOption(payload_settings[i].name, false, false);
+
+		if (now != NULL && strcmp(now, payload_settings[i].value) == 0)
+			continue;
+		if (nest_level < 0)
+			nest_level = NewGUCNestLevel();
+		(void) set_config_option(payload_settings[i].name, payload_settings[i].value,
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+	return nest_level;
+}
+
 PG_FUNCTION_INFO_V1(kalam_live_query_trigger);
 Datum
 kalam_live_query_trigger(PG_FUNCTION_ARGS)
@@ -847,6 +927,7 @@ kalam_live_query_trigger(PG_FUNCTION_ARGS)
 	int			old_len;
 	TupleTableSlot *newslot;
 	TupleTableSlot *oldslot;
+	int			settings_level;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		(!TRIGGER_FIRED_FOR_ROW(td->tg_event) && !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)))
@@ -886,6 +967,8 @@ kalam_live_query_trigger(PG_FUNCTION_ARGS)
 	if (live_foreign_read_policy(rel) != NULL)
 		return PointerGetDatum(NULL);
 
+	/* (undone by the transaction's abort, should routing fail) */
+	settings_level = use_payload_settings();
 	newslot = slot_of(rel, newtuple);
 	oldslot = slot_of(rel, oldtuple);
 	if (newtuple && oldtuple &&
@@ -904,5 +987,7 @@ kalam_live_query_trigger(PG_FUNCTION_ARGS)
 		ExecDropSingleTupleTableSlot(newslot);
 	if (oldslot)
 		ExecDropSingleTupleTableSlot(oldslot);
+	if (settings_level >= 0)
+		AtEOXact_GUC(true, settings_level);
 	return PointerGetDatum(NULL);
 }

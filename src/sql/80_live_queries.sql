@@ -103,7 +103,7 @@ SELECT kalam._start_worker();
 -- the extension owner (it returns the secret channels: not for PUBLIC).
 -- Subscriptions of users dropped since, whose role no longer reaches a
 -- shared table's access level, or whose database role may no longer read
--- the table, are skipped.
+-- the table (or use its schema), are skipped.
 CREATE FUNCTION kalam._live_subscriptions(relation oid, owner text)
 RETURNS TABLE (live_id text, channel text, table_id text, where_plan text, columns text)
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -121,6 +121,8 @@ SET search_path = pg_catalog, pg_temp AS $$
 		   OR kalam._role_level(u.role) >= CASE t.access_level WHEN 'private' THEN 1 ELSE 2 END)
 	  -- the subscriber's database role may still read the table (REVOKE)
 	  AND has_table_privilege((q.options->'plan'->>'role')::oid, t.relation::oid, 'SELECT')
+	  AND has_schema_privilege((q.options->'plan'->>'role')::oid,
+							   (SELECT c.relnamespace FROM pg_class c WHERE c.oid = t.relation), 'USAGE')
 $$;
 
 -- This session's connection id (pid and start time), as in its live ids.

@@ -492,6 +492,80 @@ like($same->[2] // '', qr/"seq": 3, "table": "chat.messages", "op": "insert", "r
 	'numbered in their transaction');
 $counter->quit;
 
+# a writer is not told the channels it delivers to, even with trace_notify
+# on (whoever knows one may LISTEN to it, or forge its messages)
+$node->safe_psql('postgres', q{
+	CREATE TABLE chat.metrics (id int PRIMARY KEY, v float8, at timestamptz, b bytea, d interval);
+	SELECT kalam.register_table('chat.metrics', 'shared');
+});
+my $metrics = subscriber('alice', 'alice-secret-1', q{SELECT * FROM chat.metrics});
+my $metrics_channel = $node->safe_psql('postgres',
+	q{SELECT channel FROM system.live_queries WHERE query LIKE '%chat.metrics%'});
+my $metrics_row = q{0.12345678901234568, '2026-01-01 00:00:00+00', '\x41', '1 day 2 hours'};
+my ($trace_rc, $trace_out, $trace_err) = $node->psql('postgres', qq{
+	SET trace_notify = on; SET client_min_messages = debug1;
+	BEGIN; NOTIFY kalam_traced; INSERT INTO chat.metrics VALUES (1, $metrics_row); COMMIT});
+like($trace_err, qr/Async_Notify\(kalam_traced\)/, 'trace_notify traces the writer\'s own notifications');
+unlike($trace_err, qr/\Q$metrics_channel\E/, 'but does not show the subscriber\'s channel');
+# and a payload reads the same whoever writes it
+$node->safe_psql('postgres', qq{
+	SET extra_float_digits = -15; SET TimeZone = 'Asia/Kolkata'; SET bytea_output = 'escape';
+	SET IntervalStyle = 'sql_standard'; SET DateStyle = 'SQL, DMY';
+	INSERT INTO chat.metrics VALUES (2, $metrics_row)});
+my @metrics_rows = map { /"row": (\{[^}]*\})/ ? $1 : '' } @{ received($metrics) };
+is(scalar(@metrics_rows), 2, 'both writes are delivered');
+is($metrics_rows[1] =~ s/"id":2/"id":1/r, $metrics_rows[0],
+	'with the same values, whatever the writer\'s output settings');
+like($metrics_rows[1], qr/"v":0\.12345678901234568,"at":"2026-01-01T00:00:00\+00:00","b":"\\\\x41","d":"1 day 02:00:00"/,
+	'floats in full, times in UTC, bytea in hex, intervals in the postgres style')
+  or diag($metrics_rows[1]);
+
+# rights that come from a role the subscriber's role is granted, or from
+# the schema: revoked, nothing more arrives, even from a writer that had
+# the subscriptions loaded; without USAGE on the schema, no subscribing
+$node->safe_psql('postgres', q{
+	SELECT kalam.create_namespace('vault');
+	REVOKE USAGE ON SCHEMA vault FROM PUBLIC;
+	CREATE TABLE vault.notes (id int PRIMARY KEY);
+	SELECT kalam.register_table('vault.notes', 'shared');
+	CREATE ROLE metrics_readers;
+	CREATE ROLE metrics_member IN ROLE metrics_readers;
+	GRANT USAGE ON SCHEMA vault TO metrics_readers;
+	GRANT SELECT ON vault.notes TO metrics_readers;
+});
+my $member = $node->background_psql('postgres', on_error_stop => 0);
+$member->query_safe('SET ROLE metrics_member');
+$member->query_safe(q{SELECT kalam.login('alice', 'alice-secret-1')});
+$member->query_safe(q{SELECT live_id FROM kalam.subscribe('SELECT id FROM vault.notes')});
+my $warm = $node->background_psql('postgres');
+$warm->query_safe(q{INSERT INTO vault.notes VALUES (10)});
+is(scalar(@{ received($member) }), 1, 'a subscriber reading the table through a granted role receives');
+$node->safe_psql('postgres', 'REVOKE metrics_readers FROM metrics_member');
+$warm->query_safe(q{INSERT INTO vault.notes VALUES (11)});
+is(scalar(@{ received($member) }), 0, 'once that role is revoked from it, nothing more arrives');
+$node->safe_psql('postgres', 'GRANT metrics_readers TO metrics_member');
+$warm->query_safe(q{INSERT INTO vault.notes VALUES (12)});
+is(scalar(@{ received($member) }), 1, 'granted again, it receives');
+$node->safe_psql('postgres', 'REVOKE USAGE ON SCHEMA vault FROM metrics_readers');
+$warm->query_safe(q{INSERT INTO vault.notes VALUES (13)});
+is(scalar(@{ received($member) }), 0, 'without USAGE on the table\'s schema, nothing arrives');
+$member->{stderr} = '';
+$member->query(q{SELECT kalam.subscribe('SELECT id FROM vault.notes')});
+like($member->{stderr}, qr/permission denied for schema vault/, 'nor can it subscribe');
+$warm->quit;
+$member->quit;
+$metrics->quit;
+
+# a superuser's session acting as a user may read a private shared table,
+# but not watch it: its changes go to users whose role reaches the table's
+# access level
+my $superuser_as_user = $node->background_psql('postgres', on_error_stop => 0);
+$superuser_as_user->query_safe(q{SELECT kalam.login('alice', 'alice-secret-1')});
+$superuser_as_user->query(q{SELECT kalam.subscribe('SELECT * FROM chat.staff')});
+like($superuser_as_user->{stderr}, qr/permission denied to watch private table chat\.staff/,
+	'a superuser session acting as a user cannot watch a private table');
+$superuser_as_user->quit;
+
 # a user dropped while one of their subscriptions is being ended (an
 # unsubscribe in a transaction still open): the route the subscription
 # shares with everyone's of a shared table is taken down once, not twice,
