@@ -41,6 +41,7 @@ FROM (VALUES
 	('kalam.row_id', '0'),
 	('kalam.row_id', '007'),
 	('kalam.row_id', '9223372036854775807'),
+	('kalam.row_id', '0000000000000000000000000001'),
 	('kalam.user_row_id', 'alice:42'),
 	('kalam.user_row_id', 'a-b:0')
 ) AS v(t, v);

@@ -407,7 +407,11 @@ parse_user_row_id(KeyKind kind, const char *input, int len)
 		if (*p < '0' || *p > '9')
 			reject_char(kind, input, len, (int) (p - input), "decimal digits after \":\"");
 		if (row > (PG_INT64_MAX - (*p - '0')) / 10)
-			key_reject(kind, input, len, "The row id is out of range.");
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value \"%s\" is out of range for type %s",
+							key_quote_for_message(input, len), key_kinds[kind].type_name),
+					 errdetail("The row id is at most %lld.", (long long) PG_INT64_MAX)));
 		row = row * 10 + (*p - '0');
 	}
 

@@ -17,6 +17,7 @@
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
@@ -35,7 +36,24 @@ typedef struct RowIdGenerator
 	slock_t		mutex;
 	int64		last_ms;		/* milliseconds since the row id epoch */
 	int32		sequence;		/* last sequence number used in last_ms */
+	int64		clock_ms;		/* the latest clock reading seen */
 } RowIdGenerator;
+
+/*
+ * How far ahead of the clock ids may run: more than 4096 in a millisecond
+ * take the next millisecond's, up to this far; beyond, they wait for the
+ * clock.  Shared memory forgets the last id at a restart: the generator
+ * starts this far ahead of the clock again, past every id handed out
+ * before (unless the clock went back meanwhile).
+ */
+#define ROW_ID_MAX_LEAD_MS	100
+
+/* milliseconds since the row id epoch, now */
+static int64
+row_id_clock_ms(void)
+{
+	return (GetCurrentTimestamp() - ROW_ID_EPOCH_USECS) / 1000;
+}
 
 static RowIdGenerator *row_id_generator = NULL;
 
@@ -55,7 +73,8 @@ row_id_shmem_init(void)
 	if (!found)
 	{
 		SpinLockInit(&row_id_generator->mutex);
-		row_id_generator->last_ms = -1;
+		row_id_generator->clock_ms = row_id_clock_ms();
+		row_id_generator->last_ms = row_id_generator->clock_ms + ROW_ID_MAX_LEAD_MS + 1;
 		row_id_generator->sequence = 0;
 	}
 }
@@ -70,6 +89,12 @@ row_id_parse(const char *input, int len)
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type %s: \"\"", ROW_ID_TYPE_NAME),
 				 errdetail("The value must not be empty.")));
+	/* leading zeros do not count, as in a user row id's row id or an int8 */
+	while (len > 1 && input[0] == '0')
+	{
+		input++;
+		len--;
+	}
 	if (len > ROW_ID_MAX_DIGITS)
 		ereport(ERROR,
 				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
@@ -88,9 +113,9 @@ row_id_parse(const char *input, int len)
 					 errdetail("A row id is a non-negative decimal number.")));
 		if (value > (ROW_ID_MAX - digit) / 10)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type %s: \"%s\"",
-							ROW_ID_TYPE_NAME, key_quote_for_message(input, len)),
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value \"%s\" is out of range for type %s",
+							key_quote_for_message(input, len), ROW_ID_TYPE_NAME),
 					 errdetail("The value is out of range for a row id (0 to %lld).",
 							   (long long) ROW_ID_MAX)));
 		value = value * 10 + digit;
@@ -127,14 +152,14 @@ kalam_row_id_recv(PG_FUNCTION_ARGS)
 
 	if (buf->len - buf->cursor != sizeof(int64))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary input for type %s", ROW_ID_TYPE_NAME),
 				 errdetail("The binary form of a row id has 8 bytes, not %d.",
 						   buf->len - buf->cursor)));
 	value = pq_getmsgint64(buf);
 	if (value < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary input for type %s: %lld",
 						ROW_ID_TYPE_NAME, (long long) value),
 				 errdetail("A row id is not negative.")));
@@ -235,26 +260,47 @@ kalam_new_row_id(PG_FUNCTION_ARGS)
 
 	kalam_require_preload("kalam.new_row_id()");
 
-	now_ms = (GetCurrentTimestamp() - ROW_ID_EPOCH_USECS) / 1000;
-	if (now_ms < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("the system clock is before 2024-01-01, the row id epoch")));
+	for (;;)
+	{
+		bool		wait = false;
 
-	SpinLockAcquire(&row_id_generator->mutex);
-	if (now_ms > row_id_generator->last_ms)
-	{
-		row_id_generator->last_ms = now_ms;
-		row_id_generator->sequence = 0;
+		now_ms = row_id_clock_ms();
+		if (now_ms < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("the system clock is before 2024-01-01, the row id epoch")));
+
+		SpinLockAcquire(&row_id_generator->mutex);
+		if (now_ms > row_id_generator->last_ms)
+		{
+			row_id_generator->last_ms = now_ms;
+			row_id_generator->sequence = 0;
+		}
+		else if (row_id_generator->sequence + 1 < (1 << ROW_ID_SEQUENCE_BITS))
+			row_id_generator->sequence++;
+		else if (row_id_generator->last_ms + 1 - now_ms <= ROW_ID_MAX_LEAD_MS ||
+				 now_ms < row_id_generator->clock_ms)
+		{
+			/*
+			 * The next millisecond's ids; also, however far ahead, when the
+			 * clock went back (waiting for it could take hours): order is
+			 * kept, ids run ahead of the clock
+			 */
+			row_id_generator->last_ms++;
+			row_id_generator->sequence = 0;
+		}
+		else
+			wait = true;
+		row_id_generator->clock_ms = Max(row_id_generator->clock_ms, now_ms);
+		ms = row_id_generator->last_ms;
+		sequence = row_id_generator->sequence;
+		SpinLockRelease(&row_id_generator->mutex);
+		if (!wait)
+			break;
+		/* 4 million ids a second, a tenth of a second ahead: let the clock catch up */
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(100);
 	}
-	else if (++row_id_generator->sequence >= (1 << ROW_ID_SEQUENCE_BITS))
-	{
-		row_id_generator->last_ms++;
-		row_id_generator->sequence = 0;
-	}
-	ms = row_id_generator->last_ms;
-	sequence = row_id_generator->sequence;
-	SpinLockRelease(&row_id_generator->mutex);
 
 	if (ms >= (INT64CONST(1) << (63 - ROW_ID_TIME_SHIFT)))
 		ereport(ERROR,
