@@ -45,6 +45,7 @@
 #include "nodes/nodeFuncs.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
@@ -872,8 +873,9 @@ owner_column(FunctionCallInfo fcinfo, Relation rel)
 /*
  * A payload reads the same whoever writes: the writer's output settings
  * (a float's digits, a bytea's, an interval's or a range's format, a
- * timestamptz's offset, money's symbol) give way to these while rows are
- * routed
+ * timestamptz's offset) give way to these while rows are routed.  (Not
+ * lc_monetary, which money's output goes by: setting it costs a third of
+ * a delivery, for a type that is rare.)
  */
 static const struct
 {
@@ -886,7 +888,6 @@ static const struct
 	{"IntervalStyle", "postgres"},
 	{"DateStyle", "ISO, MDY"},
 	{"TimeZone", "UTC"},
-	{"lc_monetary", "C"},
 };
 
 /*
@@ -901,8 +902,13 @@ use_payload_settings(void)
 	for (int i = 0; i < lengthof(payload_settings); i++)
 	{
 		const char *now = GetConfigOption(payload_settings[i].name, false, false);
+		long		offset;
 
 		if (now != NULL && strcmp(now, payload_settings[i].value) == 0)
+			continue;
+		/* a zone always at +00:00 (Etc/UTC, GMT) formats as UTC does */
+		if (strcmp(payload_settings[i].name, "TimeZone") == 0 &&
+			pg_get_timezone_offset(session_timezone, &offset) && offset == 0)
 			continue;
 		if (nest_level < 0)
 			nest_level = NewGUCNestLevel();
