@@ -279,12 +279,14 @@ kalam_new_row_id(PG_FUNCTION_ARGS)
 		else if (row_id_generator->sequence + 1 < (1 << ROW_ID_SEQUENCE_BITS))
 			row_id_generator->sequence++;
 		else if (row_id_generator->last_ms + 1 - now_ms <= ROW_ID_MAX_LEAD_MS ||
-				 now_ms < row_id_generator->clock_ms)
+				 now_ms + ROW_ID_MAX_LEAD_MS < row_id_generator->clock_ms)
 		{
 			/*
 			 * The next millisecond's ids; also, however far ahead, when the
-			 * clock went back (waiting for it could take hours): order is
-			 * kept, ids run ahead of the clock
+			 * clock went back by more than the lead (waiting for it could
+			 * take hours): order is kept, ids run ahead of the clock.  (A
+			 * reading a moment old, of a backend that waited for the lock,
+			 * only makes the lead look longer.)
 			 */
 			row_id_generator->last_ms++;
 			row_id_generator->sequence = 0;

@@ -587,6 +587,7 @@ kalam_live_connection_id(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(connection_id()));
 }
 
+/* See live_query.h */
 void
 live_act_as_catalog_owner(Oid *save_user, int *save_sec)
 {

@@ -874,8 +874,8 @@ owner_column(FunctionCallInfo fcinfo, Relation rel)
  * A payload reads the same whoever writes: the writer's output settings
  * (a float's digits, a bytea's, an interval's or a range's format, a
  * timestamptz's offset) give way to these while rows are routed.  (Not
- * lc_monetary, which money's output goes by: setting it costs a third of
- * a delivery, for a type that is rare.)
+ * lc_monetary, which money's output goes by: setting a locale for each
+ * row is costly, and money is rare.)
  */
 static const struct
 {
