@@ -12,6 +12,8 @@
 #       times too, as a dump has them): COPY then inserts in batches
 #       (multi_insert), where (c) and (g) go row by row because of the
 #       row id's volatile default
+#   (c''') ("r") the same COPY of every column with the rows grouped by
+#       owner: what pg_restore loads from a dump of a kalamdb table
 #   (d) (b), then delete a third of the rows, VACUUM, insert as many again
 #   (e) owners with 5 rows each, round-robin
 # For each: pages per owner (and the minimum its rows need), owners per
@@ -101,8 +103,8 @@ load() {
 			# server-side time: a COPY is short, client start-up would blur it
 			sql "SELECT round(timed(\$\$COPY $t (owner, body) FROM '$KALAM_TMP/data/$load.copy'\$\$))"
 			return ;;
-		f)
-			sql "SELECT round(timed(\$\$COPY $t FROM '$KALAM_TMP/data/f.copy'\$\$))"
+		f | r)
+			sql "SELECT round(timed(\$\$COPY $t FROM '$KALAM_TMP/data/$load.copy'\$\$))"
 			return ;;
 		e) roundrobin_insert "$t" "$SMALL_OWNERS" 5 ;;
 	esac
@@ -150,21 +152,23 @@ sql "INSERT INTO copy_source SELECT ('u' || (i % $OWNERS + 1))::kalam.user_id, r
 sql "COPY copy_source TO '$KALAM_TMP/data/c.copy'"
 sql "COPY (SELECT * FROM copy_source ORDER BY owner) TO '$KALAM_TMP/data/g.copy'"
 sql "COPY (SELECT owner, kalam.new_row_id(), body, now() FROM copy_source) TO '$KALAM_TMP/data/f.copy'"
+sql "COPY (SELECT owner, kalam.new_row_id(), body, now() FROM copy_source ORDER BY owner) TO '$KALAM_TMP/data/r.copy'"
 
 declare -A MS MIXED
-for load in a b c g f e; do
+for load in a b c g f r e; do
 	case $load in
 		a) log "(a) $OWNERS owners x $ROWS rows, round-robin, one session (pgbench -M prepared, 1 client)" ;;
 		b) log "(b) pgbench -M prepared, 8 clients, random owners" ;;
 		c) log "(c) COPY of (a)'s rows in (a)'s order" ;;
 		g) log "(c') COPY of the same rows grouped by owner, as a dump of a kalamdb table has them" ;;
 		f) log "(c'') COPY of (a)'s rows in (a)'s order with every column given: batches (multi_insert)" ;;
+		r) log "(c''') COPY of every column grouped by owner, as pg_restore loads a dump of a kalamdb table" ;;
 		e) log "(e) $SMALL_OWNERS owners x 5 rows, round-robin, one session" ;;
 	esac
 	rows=$((OWNERS * ROWS)); [ $load = e ] && rows=$((SMALL_OWNERS * 5))
 	# throughput: fresh tables, $ROUNDS rounds (more for the short COPYs),
 	# layouts in rotating order
-	rounds=$ROUNDS; case $load in c | g | f) rounds=$((ROUNDS * 3)) ;; esac
+	rounds=$ROUNDS; case $load in c | g | f | r) rounds=$((ROUNDS * 3)) ;; esac
 	set -- $LAYOUTS
 	for round in $(seq "$rounds"); do
 		for l in "$@"; do
@@ -211,6 +215,7 @@ sort -t'|' -k1,1 -s "$RESULTS" -o "$RESULTS"
 echo
 echo "bench/locality: rows of ~150 bytes; (a) $OWNERS owners x $ROWS rows round-robin, (b) pgbench 8 clients random owners,"
 echo "(c) COPY in (a)'s order, (g) = (c') COPY grouped by owner, (f) = (c'') COPY of every column (batches),"
+echo "(r) = (c''') COPY of every column grouped by owner (a dump's order, pg_restore's load),"
 echo "(d) (b) + delete 1/3 + VACUUM + insert 1/3 (kalamdb_compacted: then kalam.compact(), $COMPACT_ROWS rows moved"
 echo "    in $COMPACT_MS ms; its inserts/s are kalamdb's),"
 echo "(e) $SMALL_OWNERS owners x 5 rows round-robin; inserts/s: median of $ROUNDS loads into fresh tables"
@@ -233,7 +238,7 @@ echo "$MIXED_RUNS runs of ${MIXED_SECONDS}s inserting into a heap and a kalamdb 
 echo "picking one: heap latency / kalamdb latency, median (range) over the runs):"
 printf '%-4s %22s %12s %16s %24s %24s\n' load "buffers: heap/kalamdb" "size ratio" "inserts ratio" "per round: median (range)" \
 	"same runs: median (range)"
-for load in a b c g f d e; do
+for load in a b c g f r d e; do
 	h=$(grep "^$load|heap|" "$RESULTS")
 	k=$(grep "^$load|kalamdb|" "$RESULTS")
 	hb=$(echo "$h" | cut -d'|' -f11); kb=$(echo "$k" | cut -d'|' -f11)
