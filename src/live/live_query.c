@@ -48,6 +48,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -77,7 +78,37 @@ static bool exit_callback_registered = false;
 static bool effective_user_touched = false;
 static bool user_callback_registered = false;
 
+/*
+ * A channel is its subscriber's secret: whoever knows it may LISTEN to it.
+ * PostgreSQL prints the channel of an UNLISTEN when asked and again at
+ * commit if trace_notify is on, which any role may set, so a client taking
+ * over a pooled connection could learn the previous user's channels as
+ * the session stops listening to them.  Set when this transaction did so
+ * (its channels were made by a subscribe, which registered the transaction
+ * callback that looks at this).
+ */
+static bool channels_unlistened = false;
+
 static void forget_session_subscriptions(bool at_exit, const char *keep_user);
+
+/* UNLISTEN a subscription's channel without tracing it (see above) */
+static void
+unlisten_quietly(const char *channel)
+{
+	bool		trace = Trace_notify;
+
+	Trace_notify = false;
+	PG_TRY();
+	{
+		Async_Unlisten(channel);
+	}
+	PG_FINALLY();
+	{
+		Trace_notify = trace;
+	}
+	PG_END_TRY();
+	channels_unlistened = true;
+}
 
 void
 live_effective_user_changed(void)
@@ -88,17 +119,30 @@ live_effective_user_changed(void)
 static void
 end_subscriptions_of_other_users(XactEvent event, void *arg)
 {
-	if ((event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) ||
-		!effective_user_touched)
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
+	{
+		if (event == XACT_EVENT_ABORT)
+			channels_unlistened = false;
 		return;
-	effective_user_touched = false;
+	}
 	/* DROP EXTENSION took the subscriptions with it */
-	if (!OidIsValid(get_extension_oid("kalamdb", true)))
-		return;
-	/* no statement is running: its queries need a snapshot of their own */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	forget_session_subscriptions(false, effective_user_after_commit());
-	PopActiveSnapshot();
+	if (effective_user_touched && OidIsValid(get_extension_oid("kalamdb", true)))
+	{
+		/* no statement is running: its queries need a snapshot of their own */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		forget_session_subscriptions(false, effective_user_after_commit());
+		PopActiveSnapshot();
+	}
+	effective_user_touched = false;
+
+	/*
+	 * The commit traces the channels unlistened in the transaction: not
+	 * with trace_notify off until it ends (no statement can set it again)
+	 */
+	if (channels_unlistened)
+		(void) set_config_option("trace_notify", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+	channels_unlistened = false;
 }
 
 static void
@@ -639,7 +683,7 @@ forget_session_subscriptions(bool at_exit, const char *keep_user)
 
 		if (read_only)
 		{
-			Async_Unlisten(channel);
+			unlisten_quietly(channel);
 			continue;
 		}
 		live_route_of_spi_row(i, &relid, &owner);
@@ -648,7 +692,7 @@ forget_session_subscriptions(bool at_exit, const char *keep_user)
 		else
 		{
 			live_route_change_at_commit(relid, owner, (int) strlen(owner), -1);
-			Async_Unlisten(channel);
+			unlisten_quietly(channel);
 		}
 	}
 	SPI_finish();
@@ -745,6 +789,13 @@ check_subscription_limit(void)
 				 errhint("End some with kalam.unsubscribe().")));
 }
 
+static void
+require_schema_usage(Oid namespace, Oid role)
+{
+	if (pg_namespace_aclcheck(namespace, role, ACL_USAGE) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_SCHEMA, get_namespace_name(namespace));
+}
+
 /*
  * kalam.subscribe(query text, options jsonb) returns (live_id, channel)
  */
@@ -797,15 +848,17 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 
 	select = parse_live_select(query);
 	rv = (RangeVar *) linitial(select->fromClause);
+
+	/*
+	 * The name is looked up as the extension's owner: the caller must be
+	 * allowed to use the schema before, or the lookup would tell which of
+	 * its tables exist, and the table's schema after (an unqualified name)
+	 */
+	if (rv->schemaname != NULL)
+		require_schema_usage(get_namespace_oid(rv->schemaname, false), caller);
 	relid = RangeVarGetRelid(rv, AccessShareLock, false);
 	rel = table_open(relid, NoLock);
-
-	/* (the name was looked up as the extension's owner: the schema too) */
-	if (pg_namespace_aclcheck(RelationGetNamespace(rel), caller, ACL_USAGE) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for schema %s",
-						get_namespace_name(RelationGetNamespace(rel)))));
+	require_schema_usage(RelationGetNamespace(rel), caller);
 	if (pg_class_aclcheck(relid, caller, ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -1012,7 +1065,7 @@ kalam_unsubscribe(PG_FUNCTION_ARGS)
 	channel = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	live_route_change_at_commit(relid, owner, (int) strlen(owner), -1);
 	if (strstr(live_id, connection_id()) != NULL)
-		Async_Unlisten(channel);
+		unlisten_quietly(channel);
 	SPI_finish();			/* owner and channel were used before this */
 	PG_RETURN_VOID();
 }

@@ -430,6 +430,19 @@ foreach my $f ('_live_own_session_channels', '_live_forget_own_session')
 		"the next user of the connection may not call kalam.$f()");
 }
 $pooled->query_safe('RESET ROLE');
+# nor learn them from the trace of the UNLISTENs a later change of user
+# makes (trace_notify, which any role may set)
+$pooled->{stderr} = '';
+$pooled->query(q{SET trace_notify = on; SET client_min_messages = debug1; NOTIFY kalam_traced; BEGIN READ ONLY; SELECT kalam.logout(); COMMIT});
+# (what psql prints of the commit's messages may come with the next query)
+$pooled->query('SELECT 1');
+my $traced = $pooled->{stderr};
+$pooled->query('RESET client_min_messages');
+$pooled->{stderr} = '';
+like($traced, qr/Async_Notify\(kalam_traced\)/, 'trace_notify traces the session\'s own NOTIFY');
+unlike($traced, qr/kalam_[0-9a-f]{32}/, 'but not the channels it stops listening to, when asked or at commit');
+is($pooled->query_safe('SHOW trace_notify'), 'on', 'and trace_notify is the session\'s again after the commit');
+$pooled->query_safe('RESET trace_notify');
 $pooled->quit;
 
 # notifications follow kalamdb's access rules: a table with a row-level
@@ -552,6 +565,10 @@ is(scalar(@{ received($member) }), 0, 'without USAGE on the table\'s schema, not
 $member->{stderr} = '';
 $member->query(q{SELECT kalam.subscribe('SELECT id FROM vault.notes')});
 like($member->{stderr}, qr/permission denied for schema vault/, 'nor can it subscribe');
+$member->{stderr} = '';
+$member->query(q{SELECT kalam.subscribe('SELECT id FROM vault.nosuch')});
+like($member->{stderr}, qr/permission denied for schema vault/,
+	'and subscribing tells nothing of which tables the schema holds');
 $warm->quit;
 $member->quit;
 $metrics->quit;
