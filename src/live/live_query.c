@@ -20,6 +20,7 @@
 
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -707,6 +708,8 @@ remove_session_subscriptions(int code, Datum arg)
 	PG_TRY();
 	{
 		StartTransactionCommand();
+		/* the session's default_transaction_read_only is for its own work */
+		XactReadOnly = RecoveryInProgress();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		/* DROP EXTENSION in another session took the subscriptions with it */
 		if (OidIsValid(get_extension_oid("kalamdb", true)))

@@ -583,6 +583,17 @@ like($superuser_as_user->{stderr}, qr/permission denied to watch private table c
 	'a superuser session acting as a user cannot watch a private table');
 $superuser_as_user->quit;
 
+# a session whose transactions are read-only by default still removes its
+# subscriptions when it ends
+my $read_only = subscriber('alice', 'alice-secret-1', q{SELECT id FROM chat.news});
+my $read_only_pid = $read_only->query_safe('SELECT pg_backend_pid()');
+my $subs_before_end = $node->safe_psql('postgres', 'SELECT count(*) FROM system.live_queries');
+$read_only->query_safe('SET default_transaction_read_only = on');
+$read_only->quit;
+$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $read_only_pid");
+is($node->safe_psql('postgres', 'SELECT count(*) FROM system.live_queries'), $subs_before_end - 1,
+	'a session read-only by default removes its subscription when it ends');
+
 # a user dropped while one of their subscriptions is being ended (an
 # unsubscribe in a transaction still open): the route the subscription
 # shares with everyone's of a shared table is taken down once, not twice,
