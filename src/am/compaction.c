@@ -56,6 +56,7 @@
 #include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -524,6 +525,8 @@ compacted_xact_callback(XactEvent event, void *arg)
 						 errmsg("cannot PREPARE a transaction that ran kalam.compact()")));
 			break;
 		case XACT_EVENT_PRE_COMMIT:
+			if (compacted != NIL)
+				owner_map_note_compaction(GetTopFullTransactionId());
 			foreach(lc, compacted)
 			{
 				/* held in EXCLUSIVE mode; a relation dropped since is gone */
@@ -539,6 +542,19 @@ compacted_xact_callback(XactEvent event, void *arg)
 				 */
 				(void) ConditionalLockRelation(rel, AccessExclusiveLock);
 				TransferPredicateLocksToHeapRelation(rel);
+
+				/*
+				 * A publication of all tables, or of the table's schema,
+				 * takes no lock on it: one made while the rows moved is seen
+				 * only now
+				 */
+				AcceptInvalidationMessages();
+				if (kalam_relation_is_published(rel))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("kalam.compact() does not move rows of \"%s\", which was published meanwhile",
+									RelationGetRelationName(rel)),
+							 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
 				relation_close(rel, NoLock);
 			}
 			break;
@@ -553,6 +569,37 @@ compacted_xact_callback(XactEvent event, void *arg)
 		default:
 			break;
 	}
+}
+
+/*
+ * A SERIALIZABLE transaction whose snapshot was taken before a compaction
+ * committed, and which reads the table only afterwards, reads the old
+ * versions, whose tuple locks a write of the moved copies would not meet:
+ * it locks the whole relation instead, as a sequential scan does.  Which
+ * compaction moved which table is not kept: any that may not be visible
+ * to the snapshot (one at or after its xmin) will do, a lock coarser than
+ * needed for the few such transactions.
+ */
+void
+compaction_lock_for_old_snapshot(Relation rel, Snapshot snapshot)
+{
+	FullTransactionId last;
+	FullTransactionId next;
+	uint32		epoch;
+
+	if (!IsolationIsSerializable() || snapshot == NULL || !IsMVCCSnapshot(snapshot))
+		return;
+	last = owner_map_last_compaction();
+	if (!FullTransactionIdIsValid(last) ||
+		TransactionIdPrecedes(XidFromFullTransactionId(last), snapshot->xmin))
+		return;
+	/* (or older by more than 2^31: the snapshot's xmin in its own epoch) */
+	next = ReadNextFullTransactionId();
+	epoch = EpochFromFullTransactionId(next);
+	if (snapshot->xmin > XidFromFullTransactionId(next) && epoch > 0)
+		epoch--;
+	if (FullTransactionIdFollowsOrEquals(last, FullTransactionIdFromEpochAndXid(epoch, snapshot->xmin)))
+		PredicateLockRelation(rel, snapshot);
 }
 
 /* Rows of rel moved: its predicate locks are moved to it again at commit */

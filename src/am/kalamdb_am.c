@@ -829,6 +829,37 @@ kalamdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 static Relation building[MAX_NESTED_BUILDS];
 static int	nbuilding = 0;
 
+/*
+ * Reads are heap's; a SERIALIZABLE one whose snapshot is older than a
+ * compaction locks the whole relation first (see compaction.c).  Heap's
+ * sequential and sample scans lock it anyway; index, bitmap and TID reads
+ * lock the row versions they read.
+ */
+static TableScanDesc
+kalamdb_scan_begin(Relation rel, Snapshot snapshot, int nkeys, struct ScanKeyData *key,
+				   ParallelTableScanDesc pscan, uint32 flags)
+{
+	compaction_lock_for_old_snapshot(rel, snapshot);
+	return heap_methods->scan_begin(rel, snapshot, nkeys, key, pscan, flags);
+}
+
+static bool
+kalamdb_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid,
+						  Snapshot snapshot, TupleTableSlot *slot,
+						  bool *call_again, bool *all_dead)
+{
+	compaction_lock_for_old_snapshot(scan->rel, snapshot);
+	return heap_methods->index_fetch_tuple(scan, tid, snapshot, slot, call_again, all_dead);
+}
+
+static bool
+kalamdb_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
+								TupleTableSlot *slot)
+{
+	compaction_lock_for_old_snapshot(rel, snapshot);
+	return heap_methods->tuple_fetch_row_version(rel, tid, snapshot, slot);
+}
+
 static void
 present_heap_routine(Datum arg, Oid relid)
 {
@@ -1049,6 +1080,9 @@ kalam_kalamdb_am_handler(PG_FUNCTION_ARGS)
 	{
 		heap_methods = GetHeapamTableAmRoutine();
 		kalamdb_methods = *heap_methods;
+		kalamdb_methods.scan_begin = kalamdb_scan_begin;
+		kalamdb_methods.index_fetch_tuple = kalamdb_index_fetch_tuple;
+		kalamdb_methods.tuple_fetch_row_version = kalamdb_tuple_fetch_row_version;
 		kalamdb_methods.tuple_insert = kalamdb_tuple_insert;
 		kalamdb_methods.tuple_insert_speculative = kalamdb_tuple_insert_speculative;
 		kalamdb_methods.multi_insert = kalamdb_multi_insert;

@@ -105,6 +105,8 @@ typedef struct OwnerMapHeader
 	pg_atomic_uint32 vacuuming[VACUUM_SLOTS];	/* relation file number; 0: free */
 	uint32		bit_count[VACUUM_BITS];	/* listed VACUUMs per bit, under mutex */
 	pg_atomic_uint64 vacuuming_bits;	/* VACUUM_BIT of each listed number */
+	pg_atomic_uint64 last_compaction;	/* FullTransactionId: see
+										 * owner_map_note_compaction() */
 } OwnerMapHeader;
 
 /*
@@ -170,6 +172,7 @@ owner_map_shmem_init(void)
 		for (int i = 0; i < VACUUM_SLOTS; i++)
 			pg_atomic_init_u32(&owner_map_header->vacuuming[i], 0);
 		pg_atomic_init_u64(&owner_map_header->vacuuming_bits, 0);
+		pg_atomic_init_u64(&owner_map_header->last_compaction, 0);
 		for (uint32 i = 0; i < owner_map_sets; i++)
 			SpinLockInit(&owner_map[i].head.mutex);
 	}
@@ -185,6 +188,23 @@ uint32
 owner_map_storage_epoch(void)
 {
 	return pg_atomic_read_u32(&owner_map_header->storage_epoch);
+}
+
+void
+owner_map_note_compaction(FullTransactionId xid)
+{
+	uint64		last = pg_atomic_read_u64(&owner_map_header->last_compaction);
+
+	while (last < U64FromFullTransactionId(xid) &&
+		   !pg_atomic_compare_exchange_u64(&owner_map_header->last_compaction, &last,
+										   U64FromFullTransactionId(xid)))
+		;
+}
+
+FullTransactionId
+owner_map_last_compaction(void)
+{
+	return FullTransactionIdFromU64(pg_atomic_read_u64(&owner_map_header->last_compaction));
 }
 
 

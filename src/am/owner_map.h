@@ -9,6 +9,8 @@
 #ifndef KALAM_OWNER_MAP_H
 #define KALAM_OWNER_MAP_H
 
+#include "access/transam.h"
+
 #include "storage/block.h"
 #include "storage/buf.h"
 #include "am/am_compat.h"
@@ -160,6 +162,15 @@ extern uint32 owner_map_storage_epoch(void);
 extern void owner_map_vacuum_begin(const KalamRelStorage *node);
 extern bool owner_map_relation_being_vacuumed(const KalamRelStorage *node);
 extern void owner_map_vacuum_end(const KalamRelStorage *node);
+
+/*
+ * The latest transaction that moved rows with kalam.compact(), noted just
+ * before it commits (the largest, should several run at once; 0: none
+ * since the server started): a SERIALIZABLE reader whose snapshot may not
+ * show its moves locks whole relations (see compaction.c)
+ */
+extern void owner_map_note_compaction(FullTransactionId xid);
+extern FullTransactionId owner_map_last_compaction(void);
 
 /* Forget every relation of a database (dropped, or moved elsewhere). */
 extern void owner_map_forget_database(Oid dbid);
