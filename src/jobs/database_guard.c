@@ -9,13 +9,17 @@
  * worker is always connected.  A ProcessUtility hook asks it to stop, and
  * keeps the launcher from starting it again for a minute, before the
  * command runs.  (PostgreSQL does the same for autovacuum workers.)  Only
- * a role the command would let through (the database's owner or a
- * superuser) gets that far: nobody else can stop the worker this way.
+ * a role the command would let through gets that far (the database's
+ * owner or a superuser; to copy a template database, any role allowed to
+ * create databases): nobody else can stop the worker this way.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
@@ -23,6 +27,7 @@
 #include "storage/spin.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "am/owner_map.h"
@@ -31,16 +36,38 @@
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
+/* Whether the current role may copy database dbid, a template: CREATEDB */
+static bool
+may_copy_template(Oid dbid)
+{
+	HeapTuple	tuple;
+	bool		is_template;
+	bool		createdb;
+
+	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	is_template = ((Form_pg_database) GETSTRUCT(tuple))->datistemplate;
+	ReleaseSysCache(tuple);
+	tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	createdb = ((Form_pg_authid) GETSTRUCT(tuple))->rolcreatedb;
+	ReleaseSysCache(tuple);
+	return is_template && createdb;
+}
+
 static void
-stop_database_worker(Oid dbid)
+stop_database_worker(Oid dbid, bool as_template)
 {
 	DbWorkerSlot *slot;
 	pid_t		pid = 0;
 
 	if (!OidIsValid(dbid) || kalam_workers == NULL)
 		return;
-	/* only for those the command itself allows (the owner, a superuser) */
-	if (!pg_database_ownercheck(dbid, GetUserId()))
+	/* only for those the command itself allows */
+	if (!pg_database_ownercheck(dbid, GetUserId()) &&
+		!(as_template && may_copy_template(dbid)))
 		return;
 	SpinLockAcquire(&kalam_workers->mutex);
 	slot = worker_slot(dbid, false);
@@ -79,6 +106,7 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	Node	   *parsetree = pstmt->utilityStmt;
 	const char *needed = NULL;	/* a database the command needs to itself */
 	const char *moved_or_dropped = NULL;	/* one whose storage goes away */
+	bool		as_template = false;	/* needed to copy it */
 	Oid			dbid;
 
 	if (IsA(parsetree, DropdbStmt))
@@ -105,7 +133,10 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 			DefElem    *option = (DefElem *) lfirst(lc);
 
 			if (strcmp(option->defname, "template") == 0 && option->arg)
+			{
 				needed = defGetString(option);
+				as_template = true;
+			}
 		}
 	}
 
@@ -113,7 +144,7 @@ kalam_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	dbid = (needed || moved_or_dropped) ?
 		get_database_oid(needed ? needed : moved_or_dropped, true) : InvalidOid;
 	if (needed)
-		stop_database_worker(dbid);
+		stop_database_worker(dbid, as_template);
 
 	kalam_next_process_utility(prev_process_utility, pstmt, queryString, readOnlyTree, context,
 							   params, queryEnv, dest, qc);

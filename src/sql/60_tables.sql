@@ -139,6 +139,23 @@ REVOKE ALL ON FUNCTION kalam._changed_since_snapshot(text, oid[], text[]),
 --
 -- STREAM tables: like USER tables, and rows older than ttl (by the table's
 -- first timestamptz column) are removed by the stream eviction job.
+-- The policies and triggers register_table() gives a table (policies
+-- named kalam_*, its three triggers).
+CREATE FUNCTION kalam._drop_registration_objects(relation regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	p name;
+BEGIN
+	FOR p IN SELECT polname FROM pg_policy WHERE polrelid = relation AND polname LIKE 'kalam\_%' LOOP
+		EXECUTE format('DROP POLICY %I ON %s', p, relation);
+	END LOOP;
+	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_queries ON %s', relation);
+	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_truncate ON %s', relation);
+	EXECUTE format('DROP TRIGGER IF EXISTS kalam_owner_truncates ON %s', relation);
+END $$;
+REVOKE ALL ON FUNCTION kalam._drop_registration_objects(regclass) FROM PUBLIC;
+
 CREATE FUNCTION kalam.register_table(relation regclass, table_type kalam.table_type,
 									 access_level kalam.table_access DEFAULT NULL,
 									 ttl interval DEFAULT NULL,
@@ -233,6 +250,10 @@ BEGIN
 		RAISE EXCEPTION 'table % is already registered', relation
 			USING ERRCODE = 'duplicate_object';
 	END IF;
+	-- a table restored without its registration (pg_restore -n, -t or
+	-- --schema-only: system.tables is the extension's data) still has what
+	-- registering gave it: made anew below, as this registration says
+	PERFORM kalam._drop_registration_objects(relation);
 	-- a trigger someone else made (granted TRIGGER before) sees every user's rows
 	IF EXISTS (SELECT 1 FROM pg_trigger tg JOIN pg_proc f ON f.oid = tg.tgfoid
 			   JOIN pg_roles fo ON fo.oid = f.proowner
@@ -325,7 +346,6 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	t system.tables;
-	p name;
 BEGIN
 	IF relation IS NULL THEN
 		RAISE EXCEPTION 'the table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -343,13 +363,8 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'table % is not registered', relation USING ERRCODE = 'undefined_object';
 	END IF;
-	FOR p IN SELECT polname FROM pg_policy WHERE polrelid = relation AND polname LIKE 'kalam\_%' LOOP
-		EXECUTE format('DROP POLICY %I ON %s', p, relation);
-	END LOOP;
+	PERFORM kalam._drop_registration_objects(relation);
 	EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', relation);
-	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_queries ON %s', relation);
-	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_truncate ON %s', relation);
-	EXECUTE format('DROP TRIGGER IF EXISTS kalam_owner_truncates ON %s', relation);
 	-- (a column dropped before its drop was refused leaves no default to drop)
 	IF t.owner_column IS NOT NULL AND EXISTS (
 			SELECT 1 FROM pg_attribute a WHERE a.attrelid = relation AND a.attname = t.owner_column

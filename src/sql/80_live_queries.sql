@@ -72,7 +72,10 @@ BEGIN
 		CONTINUE WHEN secs <= 0;
 		CONTINUE WHEN EXISTS (SELECT 1 FROM system.jobs
 							  WHERE idempotency_key = 'schedule:' || t
-								AND created_at > now() - make_interval(secs => secs));
+								AND created_at > now() - make_interval(secs => secs)
+								-- (one dated later than now, restored from a server
+								-- whose clock was ahead, would hold it up until then)
+								AND created_at <= now());
 		INSERT INTO system.jobs (job_id, job_type, idempotency_key, max_retries)
 		VALUES (kalam.new_job_id(t::kalam.job_type), t::kalam.job_type, 'schedule:' || t, 0)
 		ON CONFLICT (idempotency_key) WHERE status IN ('new', 'queued', 'running', 'retrying')

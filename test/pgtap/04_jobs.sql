@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(70);
+SELECT plan(73);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -302,6 +302,26 @@ SELECT is((SELECT count(*) FROM system.users WHERE user_id = :'kept'), 1::bigint
 DROP TABLE jobs_test.kept;
 DROP FUNCTION jobs_test.keep_rows();
 SELECT is(kalam._job_purge_user(:'kept', '30 days', 'system'), 0::bigint, 'and goes once the rows can go');
+-- a scheduled job dated later than now (restored from a server whose
+-- clock was ahead) does not hold up the schedule until then
+INSERT INTO system.jobs (job_id, job_type, idempotency_key, status, created_at, finished_at) VALUES
+	(kalam.new_job_id('job_cleanup'), 'job_cleanup', 'schedule:job_cleanup', 'completed',
+	 now() + interval '1 day', now() + interval '1 day')
+RETURNING job_id AS tomorrow \gset
+SELECT pg_sleep(1.1);
+SELECT is(kalam._job_schedule('{"job_cleanup": 1}'), 1, 'a scheduled job dated tomorrow does not hold up the schedule');
+DELETE FROM system.jobs WHERE job_id = :'tomorrow';
+-- a table restored without its registration (pg_restore -n: system.tables
+-- is the extension's data) can be registered again: what registering gave
+-- it is made anew
+CREATE TABLE jobs_test.restored (owner kalam.user_id, at timestamptz) USING kalamdb;
+SELECT kalam.register_table('jobs_test.restored', 'stream', ttl => '1 minute');
+DELETE FROM system.tables WHERE relation = 'jobs_test.restored'::regclass;
+SELECT lives_ok($$SELECT kalam.register_table('jobs_test.restored', 'stream', ttl => '1 minute')$$,
+				'a table with the policies and triggers of a lost registration registers again');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'jobs_test.restored'::regclass AND tgname LIKE 'kalam\_%'),
+		  3::bigint, 'with its three triggers once each');
+DROP TABLE jobs_test.restored;
 -- a TTL reaching before the first representable time evicts nothing
 CREATE TABLE jobs_test.forever (owner kalam.user_id, at timestamptz) USING kalamdb;
 SELECT kalam.register_table('jobs_test.forever', 'stream', ttl => '10000 years');

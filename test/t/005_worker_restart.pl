@@ -73,5 +73,17 @@ $node->safe_psql('postgres', 'DROP DATABASE copy_of_other');
 $node->safe_psql('postgres', 'DROP TABLESPACE elsewhere');
 pass('DROP DATABASE of databases with kalamdb');
 
+# a template database: any role allowed to copy it (CREATEDB) gets its
+# worker out of the way, as PostgreSQL does autovacuum
+$node->safe_psql('postgres', q{CREATE DATABASE tpl; CREATE ROLE copier LOGIN CREATEDB});
+$node->safe_psql('tpl', 'CREATE EXTENSION kalamdb');
+$node->safe_psql('postgres', 'ALTER DATABASE tpl IS_TEMPLATE true');
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'kalamdb worker' AND datname = 'tpl'}),
+	'a worker for the template database');
+my ($copy_rc, $copy_out, $copy_err) = $node->psql('postgres', 'CREATE DATABASE copied TEMPLATE tpl',
+	extra_params => [ '-U', 'copier' ]);
+is($copy_rc, 0, 'a role with CREATEDB copies a template database whose worker runs') or diag($copy_err);
+$node->safe_psql('postgres', q{DROP DATABASE copied; ALTER DATABASE tpl IS_TEMPLATE false; DROP DATABASE tpl});
+
 $node->stop;
 done_testing();
