@@ -525,11 +525,34 @@ compacted_xact_callback(XactEvent event, void *arg)
 						 errmsg("cannot PREPARE a transaction that ran kalam.compact()")));
 			break;
 		case XACT_EVENT_PRE_COMMIT:
-			if (compacted != NIL)
-				owner_map_note_compaction(GetTopFullTransactionId());
+			if (compacted == NIL)
+				break;
+
+			/*
+			 * A publication of all tables, or of a table's schema, takes no
+			 * lock on it: one made while the rows moved is seen only now
+			 */
+			AcceptInvalidationMessages();
 			foreach(lc, compacted)
 			{
 				/* held in EXCLUSIVE mode; a relation dropped since is gone */
+				Relation	rel = try_relation_open(((Compacted *) lfirst(lc))->relid, NoLock);
+
+				if (rel == NULL)
+					continue;
+				if (kalam_relation_is_published(rel))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("kalam.compact() does not move rows of \"%s\", which was published meanwhile",
+									RelationGetRelationName(rel)),
+							 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
+				relation_close(rel, NoLock);
+			}
+
+			/* SERIALIZABLE readers from now on fail (compaction_check_old_snapshot()) */
+			owner_map_note_compaction(GetTopFullTransactionId());
+			foreach(lc, compacted)
+			{
 				Relation	rel = try_relation_open(((Compacted *) lfirst(lc))->relid, NoLock);
 
 				if (rel == NULL)
@@ -538,23 +561,10 @@ compacted_xact_callback(XactEvent event, void *arg)
 				/*
 				 * With no reader left, none can lock an old version before
 				 * the commit shows the moves; with readers, waiting for them
-				 * could deadlock, and one reading meanwhile may go unseen.
+				 * could deadlock.  Those reading from now on fail (above).
 				 */
 				(void) ConditionalLockRelation(rel, AccessExclusiveLock);
 				TransferPredicateLocksToHeapRelation(rel);
-
-				/*
-				 * A publication of all tables, or of the table's schema,
-				 * takes no lock on it: one made while the rows moved is seen
-				 * only now
-				 */
-				AcceptInvalidationMessages();
-				if (kalam_relation_is_published(rel))
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("kalam.compact() does not move rows of \"%s\", which was published meanwhile",
-									RelationGetRelationName(rel)),
-							 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
 				relation_close(rel, NoLock);
 			}
 			break;
@@ -573,33 +583,47 @@ compacted_xact_callback(XactEvent event, void *arg)
 
 /*
  * A SERIALIZABLE transaction whose snapshot was taken before a compaction
- * committed, and which reads the table only afterwards, reads the old
- * versions, whose tuple locks a write of the moved copies would not meet:
- * it locks the whole relation instead, as a sequential scan does.  Which
- * compaction moved which table is not kept: any that may not be visible
- * to the snapshot (one at or after its xmin) will do, a lock coarser than
- * needed for the few such transactions.
+ * committed reads the old versions of the rows it moved, afterwards too.
+ * A write of a moved copy by another transaction then goes unseen both
+ * ways: a predicate lock on an old version does not meet it, and the
+ * reader never meets the version the writer made, unless it reads every
+ * version of the relation (a sequential scan).  Such a read fails, as SSI
+ * fails a transaction it cannot place in a serial order.  Which table a
+ * compaction moved is not kept: the read of any kalamdb table fails while
+ * a compaction the snapshot does not show is among the latest 16 (or is
+ * older than those, but not older than the snapshot's xmin).
  */
 void
-compaction_lock_for_old_snapshot(Relation rel, Snapshot snapshot)
+compaction_check_old_snapshot(Relation rel, Snapshot snapshot)
 {
-	FullTransactionId last;
 	FullTransactionId next;
+	FullTransactionId xmin;
+	FullTransactionId xids[OWNER_MAP_RECENT_COMPACTIONS];
+	FullTransactionId forgotten;
 	uint32		epoch;
+	bool		unseen;
+	int			n;
 
 	if (!IsolationIsSerializable() || snapshot == NULL || !IsMVCCSnapshot(snapshot))
 		return;
-	last = owner_map_last_compaction();
-	if (!FullTransactionIdIsValid(last) ||
-		TransactionIdPrecedes(XidFromFullTransactionId(last), snapshot->xmin))
-		return;
-	/* (or older by more than 2^31: the snapshot's xmin in its own epoch) */
+	/* the snapshot's xmin, in the epoch it belongs to */
 	next = ReadNextFullTransactionId();
 	epoch = EpochFromFullTransactionId(next);
 	if (snapshot->xmin > XidFromFullTransactionId(next) && epoch > 0)
 		epoch--;
-	if (FullTransactionIdFollowsOrEquals(last, FullTransactionIdFromEpochAndXid(epoch, snapshot->xmin)))
-		PredicateLockRelation(rel, snapshot);
+	xmin = FullTransactionIdFromEpochAndXid(epoch, snapshot->xmin);
+
+	n = owner_map_recent_compactions(xmin, xids, &forgotten);
+	unseen = FullTransactionIdIsValid(forgotten);
+	for (int i = 0; i < n && !unseen; i++)
+		unseen = XidInMVCCSnapshot(XidFromFullTransactionId(xids[i]), snapshot);
+	if (unseen)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access to \"%s\" due to a concurrent compaction",
+						RelationGetRelationName(rel)),
+				 errdetail("kalam.compact() moved rows of a table after this transaction's snapshot was taken."),
+				 errhint("The transaction might succeed if retried.")));
 }
 
 /* Rows of rel moved: its predicate locks are moved to it again at commit */

@@ -831,15 +831,15 @@ static int	nbuilding = 0;
 
 /*
  * Reads are heap's; a SERIALIZABLE one whose snapshot is older than a
- * compaction locks the whole relation first (see compaction.c).  Heap's
- * sequential and sample scans lock it anyway; index, bitmap and TID reads
- * lock the row versions they read.
+ * compaction fails (see compaction.c), unless it is a sequential scan,
+ * which meets every version of the relation's rows.
  */
 static TableScanDesc
 kalamdb_scan_begin(Relation rel, Snapshot snapshot, int nkeys, struct ScanKeyData *key,
 				   ParallelTableScanDesc pscan, uint32 flags)
 {
-	compaction_lock_for_old_snapshot(rel, snapshot);
+	if (!(flags & SO_TYPE_SEQSCAN))
+		compaction_check_old_snapshot(rel, snapshot);
 	return heap_methods->scan_begin(rel, snapshot, nkeys, key, pscan, flags);
 }
 
@@ -848,7 +848,7 @@ kalamdb_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid,
 						  Snapshot snapshot, TupleTableSlot *slot,
 						  bool *call_again, bool *all_dead)
 {
-	compaction_lock_for_old_snapshot(scan->rel, snapshot);
+	compaction_check_old_snapshot(scan->rel, snapshot);
 	return heap_methods->index_fetch_tuple(scan, tid, snapshot, slot, call_again, all_dead);
 }
 
@@ -856,7 +856,7 @@ static bool
 kalamdb_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 								TupleTableSlot *slot)
 {
-	compaction_lock_for_old_snapshot(rel, snapshot);
+	compaction_check_old_snapshot(rel, snapshot);
 	return heap_methods->tuple_fetch_row_version(rel, tid, snapshot, slot);
 }
 

@@ -28,10 +28,10 @@ extern void kalam_lock_toast_relation(Relation rel, TupleTableSlot *slot);
 extern bool kalam_relation_is_published(Relation rel);
 
 /*
- * Before a SERIALIZABLE read of rel by snapshot: a lock on the whole
- * relation if a compaction may have moved rows since the snapshot was
- * taken (see compaction.c)
+ * Before a SERIALIZABLE read of rel by snapshot that may not meet every
+ * version of its rows: a serialization failure if a compaction moved rows
+ * after the snapshot was taken (see compaction.c)
  */
-extern void compaction_lock_for_old_snapshot(Relation rel, Snapshot snapshot);
+extern void compaction_check_old_snapshot(Relation rel, Snapshot snapshot);
 
 #endif							/* KALAM_KALAMDB_AM_H */

@@ -91,6 +91,7 @@ int			kalam_owner_map_entries = 65536;
 #define VACUUM_BITS 64
 #define VACUUM_BIT(number)	(UINT64CONST(1) << ((number) % VACUUM_BITS))
 
+
 typedef struct OwnerMapHeader
 {
 	pg_atomic_uint32 vacuum_generation;
@@ -105,8 +106,11 @@ typedef struct OwnerMapHeader
 	pg_atomic_uint32 vacuuming[VACUUM_SLOTS];	/* relation file number; 0: free */
 	uint32		bit_count[VACUUM_BITS];	/* listed VACUUMs per bit, under mutex */
 	pg_atomic_uint64 vacuuming_bits;	/* VACUUM_BIT of each listed number */
-	pg_atomic_uint64 last_compaction;	/* FullTransactionId: see
-										 * owner_map_note_compaction() */
+	/* the latest compactions: see owner_map_note_compaction() */
+	pg_atomic_uint64 latest_compaction; /* the largest noted, or 0 */
+	slock_t		compaction_mutex;	/* for the two below */
+	uint64		compactions[OWNER_MAP_RECENT_COMPACTIONS];	/* 0: free */
+	uint64		compaction_forgotten;	/* the largest pushed out, or 0 */
 } OwnerMapHeader;
 
 /*
@@ -172,7 +176,10 @@ owner_map_shmem_init(void)
 		for (int i = 0; i < VACUUM_SLOTS; i++)
 			pg_atomic_init_u32(&owner_map_header->vacuuming[i], 0);
 		pg_atomic_init_u64(&owner_map_header->vacuuming_bits, 0);
-		pg_atomic_init_u64(&owner_map_header->last_compaction, 0);
+		pg_atomic_init_u64(&owner_map_header->latest_compaction, 0);
+		SpinLockInit(&owner_map_header->compaction_mutex);
+		memset(owner_map_header->compactions, 0, sizeof(owner_map_header->compactions));
+		owner_map_header->compaction_forgotten = 0;
 		for (uint32 i = 0; i < owner_map_sets; i++)
 			SpinLockInit(&owner_map[i].head.mutex);
 	}
@@ -193,18 +200,41 @@ owner_map_storage_epoch(void)
 void
 owner_map_note_compaction(FullTransactionId xid)
 {
-	uint64		last = pg_atomic_read_u64(&owner_map_header->last_compaction);
+	OwnerMapHeader *h = owner_map_header;
+	uint64		value = U64FromFullTransactionId(xid);
+	uint64		latest = pg_atomic_read_u64(&h->latest_compaction);
+	int			oldest = 0;
 
-	while (last < U64FromFullTransactionId(xid) &&
-		   !pg_atomic_compare_exchange_u64(&owner_map_header->last_compaction, &last,
-										   U64FromFullTransactionId(xid)))
+	SpinLockAcquire(&h->compaction_mutex);
+	for (int i = 1; i < OWNER_MAP_RECENT_COMPACTIONS; i++)
+		if (h->compactions[i] < h->compactions[oldest])
+			oldest = i;
+	h->compaction_forgotten = Max(h->compaction_forgotten, h->compactions[oldest]);
+	h->compactions[oldest] = value;
+	SpinLockRelease(&h->compaction_mutex);
+	while (latest < value &&
+		   !pg_atomic_compare_exchange_u64(&h->latest_compaction, &latest, value))
 		;
 }
 
-FullTransactionId
-owner_map_last_compaction(void)
+int
+owner_map_recent_compactions(FullTransactionId since, FullTransactionId *xids,
+							 FullTransactionId *forgotten)
 {
-	return FullTransactionIdFromU64(pg_atomic_read_u64(&owner_map_header->last_compaction));
+	OwnerMapHeader *h = owner_map_header;
+	int			n = 0;
+
+	*forgotten = InvalidFullTransactionId;
+	if (pg_atomic_read_u64(&h->latest_compaction) < U64FromFullTransactionId(since))
+		return 0;
+	SpinLockAcquire(&h->compaction_mutex);
+	for (int i = 0; i < OWNER_MAP_RECENT_COMPACTIONS; i++)
+		if (h->compactions[i] != 0 && h->compactions[i] >= U64FromFullTransactionId(since))
+			xids[n++] = FullTransactionIdFromU64(h->compactions[i]);
+	if (h->compaction_forgotten >= U64FromFullTransactionId(since))
+		*forgotten = FullTransactionIdFromU64(h->compaction_forgotten);
+	SpinLockRelease(&h->compaction_mutex);
+	return n;
 }
 
 

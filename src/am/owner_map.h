@@ -164,13 +164,16 @@ extern bool owner_map_relation_being_vacuumed(const KalamRelStorage *node);
 extern void owner_map_vacuum_end(const KalamRelStorage *node);
 
 /*
- * The latest transaction that moved rows with kalam.compact(), noted just
- * before it commits (the largest, should several run at once; 0: none
- * since the server started): a SERIALIZABLE reader whose snapshot may not
- * show its moves locks whole relations (see compaction.c)
+ * Transactions that moved rows with kalam.compact(), each noted just
+ * before it commits; the map keeps the latest 16 (see compaction.c).
+ * owner_map_recent_compactions() puts those of xid since or later in
+ * xids (room for 16) and returns how many; *forgotten: the latest of or
+ * after since that was pushed out, else invalid.
  */
+#define OWNER_MAP_RECENT_COMPACTIONS 16
 extern void owner_map_note_compaction(FullTransactionId xid);
-extern FullTransactionId owner_map_last_compaction(void);
+extern int	owner_map_recent_compactions(FullTransactionId since, FullTransactionId *xids,
+										 FullTransactionId *forgotten);
 
 /* Forget every relation of a database (dropped, or moved elsewhere). */
 extern void owner_map_forget_database(Oid dbid);

@@ -139,20 +139,25 @@ REVOKE ALL ON FUNCTION kalam._changed_since_snapshot(text, oid[], text[]),
 --
 -- STREAM tables: like USER tables, and rows older than ttl (by the table's
 -- first timestamptz column) are removed by the stream eviction job.
--- The policies and triggers register_table() gives a table (policies
--- named kalam_*, its three triggers).
+-- The policies and triggers register_table() gives a table: its
+-- permissive policies of kalamdb's names, and its triggers of kalamdb's
+-- names that run kalamdb's functions (a table's own objects stay).
 CREATE FUNCTION kalam._drop_registration_objects(relation regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	p name;
+	o name;
 BEGIN
-	FOR p IN SELECT polname FROM pg_policy WHERE polrelid = relation AND polname LIKE 'kalam\_%' LOOP
-		EXECUTE format('DROP POLICY %I ON %s', p, relation);
+	FOR o IN SELECT polname FROM pg_policy WHERE polrelid = relation AND polpermissive
+			   AND polname IN ('kalam_owner', 'kalam_read', 'kalam_insert', 'kalam_update', 'kalam_delete') LOOP
+		EXECUTE format('DROP POLICY %I ON %s', o, relation);
 	END LOOP;
-	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_queries ON %s', relation);
-	EXECUTE format('DROP TRIGGER IF EXISTS kalam_live_truncate ON %s', relation);
-	EXECUTE format('DROP TRIGGER IF EXISTS kalam_owner_truncates ON %s', relation);
+	FOR o IN SELECT tgname FROM pg_trigger WHERE tgrelid = relation AND NOT tgisinternal
+			   AND tgname IN ('kalam_live_queries', 'kalam_live_truncate', 'kalam_owner_truncates')
+			   AND tgfoid IN ('kalam._live_query_trigger()'::regprocedure,
+							  'kalam._owner_truncates()'::regprocedure) LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', o, relation);
+	END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION kalam._drop_registration_objects(regclass) FROM PUBLIC;
 

@@ -3,7 +3,7 @@
 
 SET client_min_messages = warning;
 SET kalam.bcrypt_cost = 4;
-SELECT plan(73);
+SELECT plan(74);
 
 -- wait_for_job(id, statuses): wait (up to 30 s) until the job reaches one
 -- of the statuses; returns the status it has then.
@@ -317,8 +317,11 @@ DELETE FROM system.jobs WHERE job_id = :'tomorrow';
 CREATE TABLE jobs_test.restored (owner kalam.user_id, at timestamptz) USING kalamdb;
 SELECT kalam.register_table('jobs_test.restored', 'stream', ttl => '1 minute');
 DELETE FROM system.tables WHERE relation = 'jobs_test.restored'::regclass;
+CREATE POLICY kalam_keep_mine ON jobs_test.restored AS RESTRICTIVE USING (at IS NOT NULL);
 SELECT lives_ok($$SELECT kalam.register_table('jobs_test.restored', 'stream', ttl => '1 minute')$$,
 				'a table with the policies and triggers of a lost registration registers again');
+SELECT is((SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy WHERE polrelid = 'jobs_test.restored'::regclass),
+		  'kalam_keep_mine,kalam_owner', 'keeping a restrictive policy of its own, whatever its name');
 SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'jobs_test.restored'::regclass AND tgname LIKE 'kalam\_%'),
 		  3::bigint, 'with its three triggers once each');
 DROP TABLE jobs_test.restored;
