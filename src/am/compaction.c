@@ -52,6 +52,7 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/predicate.h"
+#include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
@@ -584,39 +585,63 @@ compacted_xact_callback(XactEvent event, void *arg)
 /*
  * A SERIALIZABLE transaction whose snapshot was taken before a compaction
  * committed reads the old versions of the rows it moved, afterwards too.
- * A write of a moved copy by another transaction then goes unseen both
- * ways: a predicate lock on an old version does not meet it, and the
- * reader never meets the version the writer made, unless it reads every
- * version of the relation (a sequential scan).  Such a read fails, as SSI
- * fails a transaction it cannot place in a serial order.  Which table a
- * compaction moved is not kept: the read of any kalamdb table fails while
- * a compaction the snapshot does not show is among the latest 16 (or is
- * older than those, but not older than the snapshot's xmin).
+ * A write of a moved copy by another transaction can then go unseen both
+ * ways: a predicate lock on an old version does not meet it, and what the
+ * reader meets of the writer's work (a deleted copy, or none at all through
+ * an index whose entries of the new version it does not visit) names the
+ * compaction, not the writer.  Such a read fails, as SSI fails a
+ * transaction it cannot place in a serial order.  Which table a compaction
+ * moved is not kept: the read of any kalamdb table of the database fails
+ * while one of its latest 128 compactions is unseen by the snapshot (or one
+ * pushed out of those while some snapshot could still miss it is not older
+ * than the snapshot's xmin).  A READ ONLY DEFERRABLE transaction, whose
+ * snapshot is a safe one, reads on.  The answer is kept for the
+ * transaction's snapshot until another compaction is noted: the check
+ * comes with every tuple a scan returns.
  */
 void
 compaction_check_old_snapshot(Relation rel, Snapshot snapshot)
 {
-	FullTransactionId next;
-	FullTransactionId xmin;
-	FullTransactionId xids[OWNER_MAP_RECENT_COMPACTIONS];
-	FullTransactionId forgotten;
-	uint32		epoch;
+	static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
+	static TransactionId checked_xmin;
+	static TransactionId checked_xmax;
+	static FullTransactionId checked_latest;
+	static bool checked_unseen;
+	FullTransactionId latest;
 	bool		unseen;
-	int			n;
 
-	if (!IsolationIsSerializable() || snapshot == NULL || !IsMVCCSnapshot(snapshot))
+	if (!IsolationIsSerializable() || snapshot == NULL || !IsMVCCSnapshot(snapshot) ||
+		(XactReadOnly && XactDeferrable))
 		return;
-	/* the snapshot's xmin, in the epoch it belongs to */
-	next = ReadNextFullTransactionId();
-	epoch = EpochFromFullTransactionId(next);
-	if (snapshot->xmin > XidFromFullTransactionId(next) && epoch > 0)
-		epoch--;
-	xmin = FullTransactionIdFromEpochAndXid(epoch, snapshot->xmin);
+	latest = owner_map_latest_compaction();
+	if (!FullTransactionIdIsValid(latest) ||
+		TransactionIdPrecedes(XidFromFullTransactionId(latest), snapshot->xmin))
+		return;
+	if (MyProc->lxid == checked_lxid && snapshot->xmin == checked_xmin &&
+		snapshot->xmax == checked_xmax && FullTransactionIdEquals(latest, checked_latest))
+		unseen = checked_unseen;
+	else
+	{
+		FullTransactionId next = ReadNextFullTransactionId();
+		uint32		epoch = EpochFromFullTransactionId(next);
+		FullTransactionId xids[OWNER_MAP_RECENT_COMPACTIONS];
+		FullTransactionId forgotten;
+		int			n;
 
-	n = owner_map_recent_compactions(xmin, xids, &forgotten);
-	unseen = FullTransactionIdIsValid(forgotten);
-	for (int i = 0; i < n && !unseen; i++)
-		unseen = XidInMVCCSnapshot(XidFromFullTransactionId(xids[i]), snapshot);
+		/* the snapshot's xmin, in the epoch it belongs to */
+		if (snapshot->xmin > XidFromFullTransactionId(next) && epoch > 0)
+			epoch--;
+		n = owner_map_recent_compactions(FullTransactionIdFromEpochAndXid(epoch, snapshot->xmin),
+										 xids, &forgotten);
+		unseen = FullTransactionIdIsValid(forgotten);
+		for (int i = 0; i < n && !unseen; i++)
+			unseen = XidInMVCCSnapshot(XidFromFullTransactionId(xids[i]), snapshot);
+		checked_lxid = MyProc->lxid;
+		checked_xmin = snapshot->xmin;
+		checked_xmax = snapshot->xmax;
+		checked_latest = latest;
+		checked_unseen = unseen;
+	}
 	if (unseen)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),

@@ -831,16 +831,38 @@ static int	nbuilding = 0;
 
 /*
  * Reads are heap's; a SERIALIZABLE one whose snapshot is older than a
- * compaction fails (see compaction.c), unless it is a sequential scan,
- * which meets every version of the relation's rows.
+ * compaction fails (see compaction.c), checked with each tuple asked for
+ * (a cursor may go on reading after a compaction committed).
  */
-static TableScanDesc
-kalamdb_scan_begin(Relation rel, Snapshot snapshot, int nkeys, struct ScanKeyData *key,
-				   ParallelTableScanDesc pscan, uint32 flags)
+static bool
+kalamdb_scan_getnextslot(TableScanDesc scan, ScanDirection direction, TupleTableSlot *slot)
 {
-	if (!(flags & SO_TYPE_SEQSCAN))
-		compaction_check_old_snapshot(rel, snapshot);
-	return heap_methods->scan_begin(rel, snapshot, nkeys, key, pscan, flags);
+	compaction_check_old_snapshot(scan->rs_rd, scan->rs_snapshot);
+	return heap_methods->scan_getnextslot(scan, direction, slot);
+}
+
+static bool
+kalamdb_scan_getnextslot_tidrange(TableScanDesc scan, ScanDirection direction,
+								  TupleTableSlot *slot)
+{
+	compaction_check_old_snapshot(scan->rs_rd, scan->rs_snapshot);
+	return heap_methods->scan_getnextslot_tidrange(scan, direction, slot);
+}
+
+static bool
+kalamdb_scan_bitmap_next_tuple(TableScanDesc scan, struct TBMIterateResult *tbmres,
+							   TupleTableSlot *slot)
+{
+	compaction_check_old_snapshot(scan->rs_rd, scan->rs_snapshot);
+	return heap_methods->scan_bitmap_next_tuple(scan, tbmres, slot);
+}
+
+static bool
+kalamdb_scan_sample_next_tuple(TableScanDesc scan, struct SampleScanState *scanstate,
+							   TupleTableSlot *slot)
+{
+	compaction_check_old_snapshot(scan->rs_rd, scan->rs_snapshot);
+	return heap_methods->scan_sample_next_tuple(scan, scanstate, slot);
 }
 
 static bool
@@ -1080,7 +1102,10 @@ kalam_kalamdb_am_handler(PG_FUNCTION_ARGS)
 	{
 		heap_methods = GetHeapamTableAmRoutine();
 		kalamdb_methods = *heap_methods;
-		kalamdb_methods.scan_begin = kalamdb_scan_begin;
+		kalamdb_methods.scan_getnextslot = kalamdb_scan_getnextslot;
+		kalamdb_methods.scan_getnextslot_tidrange = kalamdb_scan_getnextslot_tidrange;
+		kalamdb_methods.scan_bitmap_next_tuple = kalamdb_scan_bitmap_next_tuple;
+		kalamdb_methods.scan_sample_next_tuple = kalamdb_scan_sample_next_tuple;
 		kalamdb_methods.index_fetch_tuple = kalamdb_index_fetch_tuple;
 		kalamdb_methods.tuple_fetch_row_version = kalamdb_tuple_fetch_row_version;
 		kalamdb_methods.tuple_insert = kalamdb_tuple_insert;

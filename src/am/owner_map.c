@@ -17,8 +17,10 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/guc.h"
@@ -92,6 +94,13 @@ int			kalam_owner_map_entries = 65536;
 #define VACUUM_BIT(number)	(UINT64CONST(1) << ((number) % VACUUM_BITS))
 
 
+/* A compaction's database and transaction (a FullTransactionId) */
+typedef struct CompactionNote
+{
+	Oid			dbid;
+	uint64		xid;
+} CompactionNote;
+
 typedef struct OwnerMapHeader
 {
 	pg_atomic_uint32 vacuum_generation;
@@ -109,8 +118,10 @@ typedef struct OwnerMapHeader
 	/* the latest compactions: see owner_map_note_compaction() */
 	pg_atomic_uint64 latest_compaction; /* the largest noted, or 0 */
 	slock_t		compaction_mutex;	/* for the two below */
-	uint64		compactions[OWNER_MAP_RECENT_COMPACTIONS];	/* 0: free */
-	uint64		compaction_forgotten;	/* the largest pushed out, or 0 */
+	CompactionNote compactions[OWNER_MAP_RECENT_COMPACTIONS];	/* xid 0: free */
+	uint64		compaction_forgotten;	/* the largest pushed out while
+										 * some snapshot could still miss
+										 * it, or 0 */
 } OwnerMapHeader;
 
 /*
@@ -203,18 +214,29 @@ owner_map_note_compaction(FullTransactionId xid)
 	OwnerMapHeader *h = owner_map_header;
 	uint64		value = U64FromFullTransactionId(xid);
 	uint64		latest = pg_atomic_read_u64(&h->latest_compaction);
-	int			oldest = 0;
+	/* every snapshot now running sees transactions before this as ended */
+	TransactionId horizon = GetOldestNonRemovableTransactionId(NULL);
+	int			slot = 0;
 
 	SpinLockAcquire(&h->compaction_mutex);
 	for (int i = 1; i < OWNER_MAP_RECENT_COMPACTIONS; i++)
-		if (h->compactions[i] < h->compactions[oldest])
-			oldest = i;
-	h->compaction_forgotten = Max(h->compaction_forgotten, h->compactions[oldest]);
-	h->compactions[oldest] = value;
+		if (h->compactions[i].xid < h->compactions[slot].xid)
+			slot = i;
+	if (h->compactions[slot].xid != 0 &&
+		!TransactionIdPrecedes((TransactionId) h->compactions[slot].xid, horizon))
+		h->compaction_forgotten = Max(h->compaction_forgotten, h->compactions[slot].xid);
+	h->compactions[slot].dbid = MyDatabaseId;
+	h->compactions[slot].xid = value;
 	SpinLockRelease(&h->compaction_mutex);
 	while (latest < value &&
 		   !pg_atomic_compare_exchange_u64(&h->latest_compaction, &latest, value))
 		;
+}
+
+FullTransactionId
+owner_map_latest_compaction(void)
+{
+	return FullTransactionIdFromU64(pg_atomic_read_u64(&owner_map_header->latest_compaction));
 }
 
 int
@@ -229,8 +251,9 @@ owner_map_recent_compactions(FullTransactionId since, FullTransactionId *xids,
 		return 0;
 	SpinLockAcquire(&h->compaction_mutex);
 	for (int i = 0; i < OWNER_MAP_RECENT_COMPACTIONS; i++)
-		if (h->compactions[i] != 0 && h->compactions[i] >= U64FromFullTransactionId(since))
-			xids[n++] = FullTransactionIdFromU64(h->compactions[i]);
+		if (h->compactions[i].dbid == MyDatabaseId &&
+			h->compactions[i].xid >= U64FromFullTransactionId(since))
+			xids[n++] = FullTransactionIdFromU64(h->compactions[i].xid);
 	if (h->compaction_forgotten >= U64FromFullTransactionId(since))
 		*forgotten = FullTransactionIdFromU64(h->compaction_forgotten);
 	SpinLockRelease(&h->compaction_mutex);

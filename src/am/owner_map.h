@@ -165,13 +165,17 @@ extern void owner_map_vacuum_end(const KalamRelStorage *node);
 
 /*
  * Transactions that moved rows with kalam.compact(), each noted just
- * before it commits; the map keeps the latest 16 (see compaction.c).
- * owner_map_recent_compactions() puts those of xid since or later in
- * xids (room for 16) and returns how many; *forgotten: the latest of or
- * after since that was pushed out, else invalid.
+ * before it commits, with its database; the map keeps the latest 128 (see
+ * compaction.c).  owner_map_latest_compaction(): the largest noted (0:
+ * none since the server started).  owner_map_recent_compactions() puts
+ * those of this database with an xid since or later in xids (room for
+ * OWNER_MAP_RECENT_COMPACTIONS) and returns how many; *forgotten: the
+ * largest, since or later, pushed out while a snapshot could still miss
+ * it (of any database), else invalid.
  */
-#define OWNER_MAP_RECENT_COMPACTIONS 16
+#define OWNER_MAP_RECENT_COMPACTIONS 128
 extern void owner_map_note_compaction(FullTransactionId xid);
+extern FullTransactionId owner_map_latest_compaction(void);
 extern int	owner_map_recent_compactions(FullTransactionId since, FullTransactionId *xids,
 										 FullTransactionId *forgotten);
 
