@@ -594,32 +594,53 @@ compacted_xact_callback(XactEvent event, void *arg)
  * moved is not kept: the read of any kalamdb table of the database fails
  * while one of its latest 128 compactions is unseen by the snapshot (or one
  * pushed out of those while some snapshot could still miss it is not older
- * than the snapshot's xmin).  A READ ONLY DEFERRABLE transaction, whose
- * snapshot is a safe one, reads on.  The answer is kept for the
- * transaction's snapshot until another compaction is noted: the check
- * comes with every tuple a scan returns.
+ * than the snapshot's xmin).  Even a READ ONLY DEFERRABLE transaction's:
+ * whether its snapshot was a safe one is not known here.
+ *
+ * The check comes with every tuple a scan returns, so the last answer is
+ * kept for a snapshot of the same transaction and the same content until
+ * another compaction is noted.
  */
+#define CHECKED_XIP_MAX 64
+
+typedef struct CheckedSnapshot
+{
+	LocalTransactionId lxid;
+	uint64		noted;			/* compactions noted at the time */
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	TransactionId xip[CHECKED_XIP_MAX];
+	bool		unseen;
+} CheckedSnapshot;
+
+static CheckedSnapshot checked = {InvalidLocalTransactionId};
+
+static bool
+same_snapshot_checked(Snapshot snapshot, uint64 noted)
+{
+	return checked.lxid == MyProc->lxid && checked.noted == noted &&
+		checked.xmin == snapshot->xmin && checked.xmax == snapshot->xmax &&
+		checked.xcnt == snapshot->xcnt && snapshot->xcnt <= CHECKED_XIP_MAX &&
+		memcmp(checked.xip, snapshot->xip, snapshot->xcnt * sizeof(TransactionId)) == 0;
+}
+
 void
 compaction_check_old_snapshot(Relation rel, Snapshot snapshot)
 {
-	static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
-	static TransactionId checked_xmin;
-	static TransactionId checked_xmax;
-	static FullTransactionId checked_latest;
-	static bool checked_unseen;
 	FullTransactionId latest;
+	uint64		noted;
 	bool		unseen;
 
-	if (!IsolationIsSerializable() || snapshot == NULL || !IsMVCCSnapshot(snapshot) ||
-		(XactReadOnly && XactDeferrable))
+	if (!IsolationIsSerializable() || snapshot == NULL || !IsMVCCSnapshot(snapshot))
 		return;
-	latest = owner_map_latest_compaction();
+	latest = owner_map_latest_compaction(&noted);
+	/* (an xid more than 2^31 older looks newer: the full check then) */
 	if (!FullTransactionIdIsValid(latest) ||
 		TransactionIdPrecedes(XidFromFullTransactionId(latest), snapshot->xmin))
 		return;
-	if (MyProc->lxid == checked_lxid && snapshot->xmin == checked_xmin &&
-		snapshot->xmax == checked_xmax && FullTransactionIdEquals(latest, checked_latest))
-		unseen = checked_unseen;
+	if (same_snapshot_checked(snapshot, noted))
+		unseen = checked.unseen;
 	else
 	{
 		FullTransactionId next = ReadNextFullTransactionId();
@@ -636,11 +657,16 @@ compaction_check_old_snapshot(Relation rel, Snapshot snapshot)
 		unseen = FullTransactionIdIsValid(forgotten);
 		for (int i = 0; i < n && !unseen; i++)
 			unseen = XidInMVCCSnapshot(XidFromFullTransactionId(xids[i]), snapshot);
-		checked_lxid = MyProc->lxid;
-		checked_xmin = snapshot->xmin;
-		checked_xmax = snapshot->xmax;
-		checked_latest = latest;
-		checked_unseen = unseen;
+		if (snapshot->xcnt <= CHECKED_XIP_MAX)
+		{
+			checked.lxid = MyProc->lxid;
+			checked.noted = noted;
+			checked.xmin = snapshot->xmin;
+			checked.xmax = snapshot->xmax;
+			checked.xcnt = snapshot->xcnt;
+			memcpy(checked.xip, snapshot->xip, snapshot->xcnt * sizeof(TransactionId));
+			checked.unseen = unseen;
+		}
 	}
 	if (unseen)
 		ereport(ERROR,

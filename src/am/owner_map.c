@@ -117,11 +117,13 @@ typedef struct OwnerMapHeader
 	pg_atomic_uint64 vacuuming_bits;	/* VACUUM_BIT of each listed number */
 	/* the latest compactions: see owner_map_note_compaction() */
 	pg_atomic_uint64 latest_compaction; /* the largest noted, or 0 */
-	slock_t		compaction_mutex;	/* for the two below */
+	pg_atomic_uint64 compactions_noted; /* how many, since the start */
+	slock_t		compaction_mutex;	/* for the three below */
 	CompactionNote compactions[OWNER_MAP_RECENT_COMPACTIONS];	/* xid 0: free */
 	uint64		compaction_forgotten;	/* the largest pushed out while
 										 * some snapshot could still miss
 										 * it, or 0 */
+	Oid			forgotten_dbid; /* its database; invalid: several */
 } OwnerMapHeader;
 
 /*
@@ -188,6 +190,8 @@ owner_map_shmem_init(void)
 			pg_atomic_init_u32(&owner_map_header->vacuuming[i], 0);
 		pg_atomic_init_u64(&owner_map_header->vacuuming_bits, 0);
 		pg_atomic_init_u64(&owner_map_header->latest_compaction, 0);
+		pg_atomic_init_u64(&owner_map_header->compactions_noted, 0);
+		owner_map_header->forgotten_dbid = InvalidOid;
 		SpinLockInit(&owner_map_header->compaction_mutex);
 		memset(owner_map_header->compactions, 0, sizeof(owner_map_header->compactions));
 		owner_map_header->compaction_forgotten = 0;
@@ -224,18 +228,25 @@ owner_map_note_compaction(FullTransactionId xid)
 			slot = i;
 	if (h->compactions[slot].xid != 0 &&
 		!TransactionIdPrecedes((TransactionId) h->compactions[slot].xid, horizon))
+	{
+		h->forgotten_dbid = (h->compaction_forgotten == 0 ||
+							 h->forgotten_dbid == h->compactions[slot].dbid) ?
+			h->compactions[slot].dbid : InvalidOid;
 		h->compaction_forgotten = Max(h->compaction_forgotten, h->compactions[slot].xid);
+	}
 	h->compactions[slot].dbid = MyDatabaseId;
 	h->compactions[slot].xid = value;
 	SpinLockRelease(&h->compaction_mutex);
+	pg_atomic_fetch_add_u64(&h->compactions_noted, 1);
 	while (latest < value &&
 		   !pg_atomic_compare_exchange_u64(&h->latest_compaction, &latest, value))
 		;
 }
 
 FullTransactionId
-owner_map_latest_compaction(void)
+owner_map_latest_compaction(uint64 *noted)
 {
+	*noted = pg_atomic_read_u64(&owner_map_header->compactions_noted);
 	return FullTransactionIdFromU64(pg_atomic_read_u64(&owner_map_header->latest_compaction));
 }
 
@@ -254,7 +265,8 @@ owner_map_recent_compactions(FullTransactionId since, FullTransactionId *xids,
 		if (h->compactions[i].dbid == MyDatabaseId &&
 			h->compactions[i].xid >= U64FromFullTransactionId(since))
 			xids[n++] = FullTransactionIdFromU64(h->compactions[i].xid);
-	if (h->compaction_forgotten >= U64FromFullTransactionId(since))
+	if (h->compaction_forgotten >= U64FromFullTransactionId(since) &&
+		(h->forgotten_dbid == MyDatabaseId || !OidIsValid(h->forgotten_dbid)))
 		*forgotten = FullTransactionIdFromU64(h->compaction_forgotten);
 	SpinLockRelease(&h->compaction_mutex);
 	return n;

@@ -167,15 +167,16 @@ extern void owner_map_vacuum_end(const KalamRelStorage *node);
  * Transactions that moved rows with kalam.compact(), each noted just
  * before it commits, with its database; the map keeps the latest 128 (see
  * compaction.c).  owner_map_latest_compaction(): the largest noted (0:
- * none since the server started).  owner_map_recent_compactions() puts
- * those of this database with an xid since or later in xids (room for
- * OWNER_MAP_RECENT_COMPACTIONS) and returns how many; *forgotten: the
- * largest, since or later, pushed out while a snapshot could still miss
- * it (of any database), else invalid.
+ * none since the server started), and in *noted how many were noted so
+ * far.  owner_map_recent_compactions() puts those of this database with an
+ * xid since or later in xids (room for OWNER_MAP_RECENT_COMPACTIONS) and
+ * returns how many; *forgotten: the largest, since or later, pushed out
+ * while a snapshot could still miss it (of this database, or of several),
+ * else invalid.
  */
 #define OWNER_MAP_RECENT_COMPACTIONS 128
 extern void owner_map_note_compaction(FullTransactionId xid);
-extern FullTransactionId owner_map_latest_compaction(void);
+extern FullTransactionId owner_map_latest_compaction(uint64 *noted);
 extern int	owner_map_recent_compactions(FullTransactionId since, FullTransactionId *xids,
 										 FullTransactionId *forgotten);
 
