@@ -32,7 +32,9 @@
  * as CLUSTER does, the relation's tuple and page predicate locks become
  * locks on the whole relation, when the call starts and again just before
  * its transaction commits (readers go on meanwhile), then under an ACCESS
- * EXCLUSIVE lock if one can be had at once.
+ * EXCLUSIVE lock if one can be had at once.  A SERIALIZABLE transaction
+ * whose snapshot does not show the compaction fails when it reads on
+ * (compaction_check_old_snapshot()).
  *
  *-------------------------------------------------------------------------
  */
