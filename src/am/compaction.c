@@ -528,47 +528,52 @@ compacted_xact_callback(XactEvent event, void *arg)
 						 errmsg("cannot PREPARE a transaction that ran kalam.compact()")));
 			break;
 		case XACT_EVENT_PRE_COMMIT:
-			if (compacted == NIL)
-				break;
-
-			/*
-			 * A publication of all tables, or of a table's schema, takes no
-			 * lock on it: one made while the rows moved is seen only now
-			 */
-			AcceptInvalidationMessages();
-			foreach(lc, compacted)
 			{
-				/* held in EXCLUSIVE mode; a relation dropped since is gone */
-				Relation	rel = try_relation_open(((Compacted *) lfirst(lc))->relid, NoLock);
+				List	   *rels = NIL;
+				ListCell   *rc;
 
-				if (rel == NULL)
-					continue;
-				if (kalam_relation_is_published(rel))
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("kalam.compact() does not move rows of \"%s\", which was published meanwhile",
-									RelationGetRelationName(rel)),
-							 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
-				relation_close(rel, NoLock);
-			}
-
-			/* SERIALIZABLE readers from now on fail (compaction_check_old_snapshot()) */
-			owner_map_note_compaction(GetTopFullTransactionId());
-			foreach(lc, compacted)
-			{
-				Relation	rel = try_relation_open(((Compacted *) lfirst(lc))->relid, NoLock);
-
-				if (rel == NULL)
-					continue;
+				if (compacted == NIL)
+					break;
 
 				/*
-				 * With no reader left, none can lock an old version before
-				 * the commit shows the moves; with readers, waiting for them
-				 * could deadlock.  Those reading from now on fail (above).
+				 * A publication of all tables, or of a table's schema,
+				 * takes no lock on it: one made while the rows moved is
+				 * seen only now
 				 */
-				(void) ConditionalLockRelation(rel, AccessExclusiveLock);
-				TransferPredicateLocksToHeapRelation(rel);
-				relation_close(rel, NoLock);
+				AcceptInvalidationMessages();
+				foreach(lc, compacted)
+				{
+					/* held in EXCLUSIVE mode; a relation dropped since is gone */
+					Relation	rel = try_relation_open(((Compacted *) lfirst(lc))->relid, NoLock);
+
+					if (rel == NULL)
+						continue;
+					if (kalam_relation_is_published(rel))
+						ereport(ERROR,
+								(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+								 errmsg("kalam.compact() does not move rows of \"%s\", which was published meanwhile",
+										RelationGetRelationName(rel)),
+								 errdetail("Subscribers would receive each move as a DELETE and an INSERT.")));
+					rels = lappend(rels, rel);
+				}
+
+				/* SERIALIZABLE readers from now on fail (compaction_check_old_snapshot()) */
+				owner_map_note_compaction(GetTopFullTransactionId());
+				foreach(rc, rels)
+				{
+					Relation	rel = (Relation) lfirst(rc);
+
+					/*
+					 * With no reader left, none can lock an old version
+					 * before the commit shows the moves; with readers,
+					 * waiting for them could deadlock.  Those reading from
+					 * now on fail (above).
+					 */
+					(void) ConditionalLockRelation(rel, AccessExclusiveLock);
+					TransferPredicateLocksToHeapRelation(rel);
+					relation_close(rel, NoLock);
+				}
+				list_free(rels);
 			}
 			break;
 		case XACT_EVENT_COMMIT:

@@ -854,14 +854,15 @@ kalam_subscribe(PG_FUNCTION_ARGS)
 
 	/*
 	 * The name is looked up as the extension's owner: the caller must be
-	 * allowed to use the schema before, or the lookup would tell which of
-	 * its tables exist, and the table's schema after (an unqualified name)
+	 * allowed to use the schema named before, or the lookup would tell
+	 * which of its tables exist; that of an unqualified name, after
 	 */
 	if (rv->schemaname != NULL)
 		require_schema_usage(get_namespace_oid(rv->schemaname, false), caller);
 	relid = RangeVarGetRelid(rv, AccessShareLock, false);
 	rel = table_open(relid, NoLock);
-	require_schema_usage(RelationGetNamespace(rel), caller);
+	if (rv->schemaname == NULL)
+		require_schema_usage(RelationGetNamespace(rel), caller);
 	if (pg_class_aclcheck(relid, caller, ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
